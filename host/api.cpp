@@ -1,0 +1,336 @@
+// The C ABI: argument checks common to both backends, then dispatch. Every entry point
+// catches everything, so no exception crosses the ABI; a failed check happens before any
+// output is touched.
+#include <cmath>
+#include <cstdint>
+#include <new>
+
+#include "error.hpp"
+#include "handle.hpp"
+
+namespace mixup::detail {
+const char* last_error();
+}
+
+using mixup::detail::Error;
+namespace core = mixup::core;
+
+namespace mixup::detail {
+
+std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::int32_t num_classes) {
+  switch (static_cast<core::CheckCode>(c.code)) {
+    case core::CheckCode::kOk: return "ok";
+    case core::CheckCode::kLabelOutOfRange:
+      return cat("label ", c.value, " of sample ", c.index, " is outside [0, num_classes = ", num_classes, ")");
+    case core::CheckCode::kPermOutOfRange:
+      return cat("perm[", c.index, "] = ", c.value, " is outside [0, batch", batch >= 0 ? cat(" = ", batch) : "", ")");
+    case core::CheckCode::kPermNotBijective:
+      return cat("perm is not a permutation: partner ", c.value, " appears again at perm[", c.index, "]");
+    case core::CheckCode::kLambdaOutOfRange:
+      return cat("lam[", c.index, "] = ", core::float_of(static_cast<std::uint32_t>(c.value)), " is outside [0, 1]");
+  }
+  return "unknown device check";
+}
+
+TestHooks& test_hooks(mixup_handle_t h) { return h->hooks; }
+
+namespace {
+
+template <class F>
+mixup_status_t guarded(F&& f) {
+  try {
+    f();
+    set_last_error("");
+    return MIXUP_STATUS_SUCCESS;
+  } catch (const Error& e) {
+    set_last_error(e.what());
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    set_last_error("out of host memory");
+    return MIXUP_STATUS_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    set_last_error(cat("internal error: ", e.what()));
+    return MIXUP_STATUS_INTERNAL;
+  } catch (...) {
+    set_last_error("internal error: unknown exception");
+    return MIXUP_STATUS_INTERNAL;
+  }
+}
+
+void check_config(const mixup_config_t& c) {
+  MIXUP_EXPECTS(c.backend == MIXUP_BACKEND_CPU || c.backend == MIXUP_BACKEND_CUDA, "config.backend = ", c.backend, " is not a backend");
+  MIXUP_EXPECTS(std::isfinite(c.alpha) && c.alpha > 0.0f, "config.alpha = ", c.alpha, " must be finite and > 0");
+  MIXUP_EXPECTS(c.lambda_mode >= MIXUP_LAMBDA_PER_SAMPLE && c.lambda_mode <= MIXUP_LAMBDA_PER_PAIR,
+                "config.lambda_mode = ", c.lambda_mode, " is not a lambda mode");
+  MIXUP_EXPECTS(c.pairing >= MIXUP_PAIRING_PERMUTATION && c.pairing <= MIXUP_PAIRING_FLIP, "config.pairing = ", c.pairing,
+                " is not a pairing");
+  MIXUP_EXPECTS(c.rank_salt < (1u << 30), "config.rank_salt = ", c.rank_salt, " must be < 2^30");
+  MIXUP_EXPECTS(std::isfinite(c.label_smoothing) && c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f,
+                "config.label_smoothing = ", c.label_smoothing, " must be in [0, 1)");
+  MIXUP_EXPECTS(c.num_classes >= 0, "config.num_classes = ", c.num_classes, " must be >= 0");
+  MIXUP_EXPECTS(c.max_batch > 0, "config.max_batch = ", c.max_batch, " must be > 0");
+  MIXUP_EXPECTS(c.checks == MIXUP_CHECKS_SYNC || c.checks == MIXUP_CHECKS_DEFERRED, "config.checks = ", c.checks, " is not a check mode");
+  MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");
+  MIXUP_EXPECTS(!c.graph_mode || c.backend == MIXUP_BACKEND_CUDA, "config.graph_mode needs the CUDA backend");
+  MIXUP_EXPECTS(!c.graph_mode || c.checks == MIXUP_CHECKS_DEFERRED,
+                "config.graph_mode needs config.checks = MIXUP_CHECKS_DEFERRED (a captured graph cannot sync)");
+}
+
+bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
+  if (a == nullptr || b == nullptr || a_bytes == 0 || b_bytes == 0) return false;
+  const auto pa = reinterpret_cast<std::uintptr_t>(a), pb = reinterpret_cast<std::uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+core::DType dtype_of(mixup_dtype_t t, const char* what) {
+  MIXUP_EXPECTS(t >= MIXUP_DTYPE_F32 && t <= MIXUP_DTYPE_U8, what, ".dtype = ", t, " is not a dtype");
+  return static_cast<core::DType>(t);
+}
+
+// Builds the request for mixup_apply / mixup_apply_given; throws on the first bad argument.
+Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* given_lam, const std::int32_t* given_perm,
+                     bool given, const mixup_batch_t* out, const mixup_targets_t* targets) {
+  static const mixup_targets_t kNoTargets{};
+  const mixup_config_t& cfg = h.config;
+  MIXUP_EXPECTS(x != nullptr, "x is NULL");
+  MIXUP_EXPECTS(out != nullptr, "out is NULL");
+  MIXUP_EXPECTS(x->n > 0, "x.n = ", x->n, " must be > 0");
+  MIXUP_EXPECTS(x->n <= cfg.max_batch, "x.n = ", x->n, " exceeds config.max_batch = ", cfg.max_batch);
+  MIXUP_EXPECTS(x->c > 0 && x->h > 0 && x->w > 0, "x shape [", x->n, ", ", x->c, ", ", x->h, ", ", x->w, "] must be positive");
+  MIXUP_EXPECTS(x->layout == MIXUP_LAYOUT_NCHW || x->layout == MIXUP_LAYOUT_NHWC, "x.layout = ", x->layout, " is not a layout");
+  MIXUP_EXPECTS(out->n == x->n && out->c == x->c && out->h == x->h && out->w == x->w,
+                "out shape [", out->n, ", ", out->c, ", ", out->h, ", ", out->w, "] differs from x shape [", x->n, ", ", x->c,
+                ", ", x->h, ", ", x->w, "]");
+  MIXUP_EXPECTS(out->layout == x->layout, "out.layout differs from x.layout");
+  const core::DType in_t = dtype_of(x->dtype, "x"), out_t = dtype_of(out->dtype, "out");
+  if (in_t == core::DType::kU8) {
+    if (out_t == core::DType::kU8)
+      throw Error(MIXUP_STATUS_NOT_SUPPORTED, "uint8 input needs an f32, f16 or bf16 output (it is normalised)");
+  } else if (in_t != out_t) {
+    throw Error(MIXUP_STATUS_NOT_SUPPORTED, "f32, f16 and bf16 input need the same output dtype");
+  }
+  MIXUP_EXPECTS(x->data != nullptr, "x.data is NULL");
+  MIXUP_EXPECTS(out->data != nullptr, "out.data is NULL");
+  const std::int64_t sample = x->c * x->h * x->w;
+  MIXUP_EXPECTS(sample / x->c / x->h == x->w && sample <= (INT64_MAX / 4) / x->n, "x is too large to index");
+  const std::size_t in_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(in_t);
+  const std::size_t out_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(out_t);
+  const bool in_place = out->data == x->data;
+  if (in_place) {
+    MIXUP_EXPECTS(cfg.pairing == MIXUP_PAIRING_INVOLUTION && in_t == out_t && !given,
+                  "out aliases x: in place needs config.pairing = MIXUP_PAIRING_INVOLUTION, the same dtype, and the handle's own draws");
+  } else {
+    MIXUP_EXPECTS(!overlaps(x->data, in_bytes, out->data, out_bytes), "out overlaps x (only involution pairing may mix in place)");
+  }
+
+  const mixup_targets_t* t = targets != nullptr ? targets : &kNoTargets;
+  MIXUP_EXPECTS(t->mode >= MIXUP_TARGETS_NONE && t->mode <= MIXUP_TARGETS_SOFT, "targets.mode = ", t->mode, " is not a target mode");
+  const std::int32_t C = cfg.num_classes;
+  const std::size_t n = static_cast<std::size_t>(x->n);
+  const bool wants_labels = t->mode == MIXUP_TARGETS_ONEHOT || (t->mode == MIXUP_TARGETS_STACKED && (t->y_a || t->y_b));
+  if (wants_labels) {
+    MIXUP_EXPECTS(t->labels != nullptr, "targets.labels is NULL");
+    MIXUP_EXPECTS(C > 0, "labels need config.num_classes > 0");
+    MIXUP_EXPECTS(!overlaps(t->labels, n * 4, t->y_b, n * 4) && !overlaps(t->labels, n * 4, t->y_a, n * 4),
+                  "targets.y_a / y_b overlap targets.labels");
+  }
+  if (t->mode == MIXUP_TARGETS_ONEHOT || t->mode == MIXUP_TARGETS_SOFT) {
+    MIXUP_EXPECTS(C > 0, "one-hot and soft targets need config.num_classes > 0");
+    MIXUP_EXPECTS(t->soft_out != nullptr, "targets.soft_out is NULL");
+  }
+  if (t->mode == MIXUP_TARGETS_SOFT) {
+    MIXUP_EXPECTS(t->soft_in != nullptr, "targets.soft_in is NULL");
+    MIXUP_EXPECTS(!overlaps(t->soft_in, n * C * 4, t->soft_out, n * C * 4), "targets.soft_out overlaps targets.soft_in");
+  }
+  if (given) {
+    MIXUP_EXPECTS(given_lam != nullptr, "lam is NULL");
+    MIXUP_EXPECTS(given_perm != nullptr, "perm is NULL");
+  }
+
+  Request r{};
+  r.targets = t;
+  r.advance_step = !given;
+  core::PairingLaunch& p = r.pairing;
+  p.at = core::StreamAddress{cfg.seed, cfg.rank_salt, h.step};
+  p.batch = static_cast<std::int32_t>(x->n);
+  p.pairing = static_cast<core::Pairing>(cfg.pairing);
+  p.lambda_mode = static_cast<core::LambdaMode>(cfg.lambda_mode);
+  p.fold = cfg.fold != 0;
+  p.alpha = cfg.alpha;
+  p.key_bits = h.hooks.key_bits;
+  p.labels = wants_labels ? t->labels : nullptr;
+  p.num_classes = C;
+  p.given_lambda = given ? given_lam : nullptr;
+  p.given_perm = given ? given_perm : nullptr;
+  p.perm_out = t->perm;
+  p.lam_out = t->lam;
+  p.y_a = t->mode == MIXUP_TARGETS_STACKED ? t->y_a : nullptr;
+  p.y_b = t->mode == MIXUP_TARGETS_STACKED ? t->y_b : nullptr;
+
+  core::BlendParams& b = r.blend;
+  b.x = x->data;
+  b.out = out->data;
+  b.in_type = in_t;
+  b.out_type = out_t;
+  b.batch = x->n;
+  b.sample_elems = sample;
+  b.stack_x = cfg.stack_x != 0;
+  b.in_place = in_place;
+  b.target_mode = t->mode == MIXUP_TARGETS_ONEHOT ? core::TargetMode::kOneHot
+                  : t->mode == MIXUP_TARGETS_SOFT ? core::TargetMode::kSoft
+                                                  : core::TargetMode::kNone;
+  b.labels = t->labels;
+  b.soft_in = t->soft_in;
+  b.targets_out = t->soft_out;
+  b.num_classes = C;
+  b.smoothing = cfg.label_smoothing;
+
+  core::Normalize& nm = b.norm;
+  nm.on = in_t == core::DType::kU8;
+  nm.layout = static_cast<core::Layout>(x->layout);
+  if (nm.on && h.norm_set) {
+    MIXUP_EXPECTS(x->c == h.norm_channels, "normalisation was set for ", h.norm_channels, " channels but x has ", x->c);
+    nm.channels = x->c;
+    nm.plane = x->h * x->w;
+    for (int c = 0; c < h.norm_channels; ++c) {
+      nm.scale[c] = 1.0f / (255.0f * h.std[c]);
+      nm.shift[c] = -h.mean[c] / h.std[c];
+    }
+  } else if (nm.on) {  // plain v / 255: one "channel" spanning the sample
+    nm.channels = 1;
+    nm.plane = sample;
+    nm.scale[0] = 1.0f / 255.0f;
+    nm.shift[0] = 0.0f;
+  }
+  return r;
+}
+
+void apply(mixup_handle_t h, const mixup_batch_t* x, const float* lam, const std::int32_t* perm, bool given,
+           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
+  MIXUP_EXPECTS(h != nullptr, "handle is NULL");
+  Request r = make_request(*h, x, lam, perm, given, out, targets);
+  if (h->config.backend == MIXUP_BACKEND_CPU) cpu_apply(*h, r);
+  else cuda_apply(*h, r, static_cast<cudaStream_t>(stream));
+  if (r.advance_step && !h->config.graph_mode) ++h->step;
+}
+
+}  // namespace
+}  // namespace mixup::detail
+
+using namespace mixup::detail;
+
+extern "C" {
+
+mixup_config_t mixup_config_default(void) {
+  mixup_config_t c{};
+  c.backend = MIXUP_BACKEND_CPU;
+  c.device = 0;
+  c.alpha = 0.4f;
+  c.lambda_mode = MIXUP_LAMBDA_PER_SAMPLE;
+  c.pairing = MIXUP_PAIRING_PERMUTATION;
+  c.fold = 1;
+  c.seed = 0;
+  c.rank_salt = 0;
+  c.label_smoothing = 0.0f;
+  c.num_classes = 0;
+  c.max_batch = 4096;
+  c.stack_x = 0;
+  c.graph_mode = 0;
+  c.checks = MIXUP_CHECKS_SYNC;
+  c.cpu_threads = 0;
+  return c;
+}
+
+mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle) {
+  return guarded([&] {
+    MIXUP_EXPECTS(config != nullptr, "config is NULL");
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    check_config(*config);
+    auto h = std::make_unique<mixup_handle_s>();
+    h->config = *config;
+    if (config->backend == MIXUP_BACKEND_CPU) cpu_create(*h);
+    else cuda_create(*h);
+    *handle = h.release();
+  });
+}
+
+mixup_status_t mixup_destroy(mixup_handle_t handle) {
+  return guarded([&] { delete handle; });
+}
+
+mixup_status_t mixup_set_step(mixup_handle_t handle, uint64_t step) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    if (handle->config.graph_mode) cuda_set_step(*handle, step);
+    handle->step = step;
+  });
+}
+
+mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    MIXUP_EXPECTS(step != nullptr, "step is NULL");
+    *step = handle->config.graph_mode ? cuda_get_step(*handle) : handle->step;
+  });
+}
+
+mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    MIXUP_EXPECTS(channels > 0 && channels <= mixup::core::kMaxNormChannels, "channels = ", channels, " must be in [1, ",
+                  mixup::core::kMaxNormChannels, "]");
+    for (int c = 0; c < channels; ++c) {
+      const float m = mean ? mean[c] : 0.0f, s = std ? std[c] : 1.0f;
+      MIXUP_EXPECTS(std::isfinite(m), "mean[", c, "] = ", m, " is not finite");
+      MIXUP_EXPECTS(std::isfinite(s) && s > 0.0f, "std[", c, "] = ", s, " must be finite and > 0");
+    }
+    for (int c = 0; c < channels; ++c) {
+      handle->mean[c] = mean ? mean[c] : 0.0f;
+      handle->std[c] = std ? std[c] : 1.0f;
+    }
+    handle->norm_channels = channels;
+    handle->norm_set = true;
+  });
+}
+
+mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
+                           const mixup_targets_t* targets, void* stream) {
+  return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream); });
+}
+
+mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam, const int32_t* perm,
+                                 const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
+  return guarded([&] { apply(handle, x, lam, perm, true, out, targets, stream); });
+}
+
+mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    if (handle->config.backend == MIXUP_BACKEND_CUDA) cuda_poll_checks(*handle, static_cast<cudaStream_t>(stream));
+  });
+}
+
+mixup_status_t mixup_cuda_device_count(int* count) {
+  return guarded([&] {
+    MIXUP_EXPECTS(count != nullptr, "count is NULL");
+    *count = 0;
+    MIXUP_CUDA_CHECK(cudaGetDeviceCount(count));
+  });
+}
+
+const char* mixup_last_error(void) { return last_error(); }
+
+const char* mixup_status_string(mixup_status_t status) {
+  switch (status) {
+    case MIXUP_STATUS_SUCCESS: return "MIXUP_STATUS_SUCCESS";
+    case MIXUP_STATUS_INVALID_VALUE: return "MIXUP_STATUS_INVALID_VALUE";
+    case MIXUP_STATUS_NOT_SUPPORTED: return "MIXUP_STATUS_NOT_SUPPORTED";
+    case MIXUP_STATUS_NO_DEVICE: return "MIXUP_STATUS_NO_DEVICE";
+    case MIXUP_STATUS_CUDA_ERROR: return "MIXUP_STATUS_CUDA_ERROR";
+    case MIXUP_STATUS_OUT_OF_MEMORY: return "MIXUP_STATUS_OUT_OF_MEMORY";
+    case MIXUP_STATUS_INTERNAL: return "MIXUP_STATUS_INTERNAL";
+  }
+  return "unknown mixup_status_t";
+}
+
+}  // extern "C"

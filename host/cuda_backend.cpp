@@ -1,0 +1,126 @@
+// The CUDA backend: device scratch owned by the handle (sized for max_batch at creation, so
+// a call never allocates), two launches per call (pairing, then blend), and the read-back of
+// the device-side check in MIXUP_CHECKS_SYNC mode.
+#include "error.hpp"
+#include "handle.hpp"
+
+namespace mixup::detail {
+
+struct CudaState {
+  int device = 0;
+  std::int32_t* perm = nullptr;
+  float* lam = nullptr;
+  float* one_minus = nullptr;
+  core::DeviceCheck* check = nullptr;
+  std::uint64_t* step_words = nullptr;  // [0] next step, [1] step used by the last launch
+  void* workspace = nullptr;
+  std::size_t workspace_bytes = 0;
+  core::DeviceCheck* host_check = nullptr;  // pinned
+  ~CudaState() {
+    // Never throws: errors while freeing are ignored (the context may already be gone).
+    cudaFree(perm);
+    cudaFree(lam);
+    cudaFree(one_minus);
+    cudaFree(check);
+    cudaFree(step_words);
+    cudaFree(workspace);
+    cudaFreeHost(host_check);
+  }
+};
+
+void CudaStateDelete::operator()(CudaState* s) const { delete s; }
+
+namespace {
+
+struct DeviceGuard {
+  int previous = 0;
+  explicit DeviceGuard(int device) {
+    MIXUP_CUDA_CHECK(cudaGetDevice(&previous));
+    MIXUP_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~DeviceGuard() { cudaSetDevice(previous); }
+};
+
+template <class T>
+void alloc(T** p, std::size_t count) {
+  MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(p), count * sizeof(T)));
+}
+
+void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
+  CudaState& s = *h.cuda;
+  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
+  MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (s.host_check->code != 0)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(*s.host_check, r.pairing.batch, r.pairing.num_classes));
+}
+
+}  // namespace
+
+void cuda_create(mixup_handle_s& h) {
+  int count = 0;
+  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
+  MIXUP_EXPECTS(h.config.device >= 0 && h.config.device < count, "config.device = ", h.config.device,
+                " but this machine has ", count, " CUDA device(s)");
+  std::unique_ptr<CudaState, CudaStateDelete> s(new CudaState);
+  s->device = h.config.device;
+  DeviceGuard guard(s->device);
+  const std::size_t n = static_cast<std::size_t>(h.config.max_batch);
+  alloc(&s->perm, n);
+  alloc(&s->lam, n);
+  alloc(&s->one_minus, n);
+  alloc(&s->check, 1);
+  alloc(&s->step_words, 2);
+  MIXUP_CUDA_CHECK(cudaMemset(s->check, 0, sizeof(core::DeviceCheck)));
+  MIXUP_CUDA_CHECK(cudaMemset(s->step_words, 0, 2 * sizeof(std::uint64_t)));
+  s->workspace_bytes = core::pairing_workspace_bytes(h.config.max_batch);
+  if (s->workspace_bytes > 0) MIXUP_CUDA_CHECK(cudaMalloc(&s->workspace, s->workspace_bytes));
+  MIXUP_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s->host_check), sizeof(core::DeviceCheck)));
+  h.cuda = std::move(s);
+}
+
+void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
+  CudaState& s = *h.cuda;
+  DeviceGuard guard(s.device);
+  core::PairingLaunch& p = r.pairing;
+  p.perm = s.perm;
+  p.lam = s.lam;
+  p.one_minus = s.one_minus;
+  p.check = s.check;
+  p.workspace = s.workspace;
+  p.workspace_bytes = s.workspace_bytes;
+  if (h.config.graph_mode && r.advance_step) {
+    p.device_step = &s.step_words[0];
+    p.device_step_used = &s.step_words[1];
+  }
+  r.blend.perm = s.perm;
+  r.blend.lam = s.lam;
+  r.blend.one_minus = s.one_minus;
+  r.blend.check = s.check;
+  MIXUP_CUDA_CHECK(core::launch_pairing(p, stream));
+  MIXUP_CUDA_CHECK(core::launch_blend(r.blend, stream));
+  if (h.config.checks == MIXUP_CHECKS_SYNC) read_check(h, r, stream);
+}
+
+void cuda_set_step(mixup_handle_s& h, std::uint64_t step) {
+  DeviceGuard guard(h.cuda->device);
+  MIXUP_CUDA_CHECK(cudaMemcpy(&h.cuda->step_words[0], &step, sizeof step, cudaMemcpyHostToDevice));
+}
+
+std::uint64_t cuda_get_step(mixup_handle_s& h) {
+  DeviceGuard guard(h.cuda->device);
+  std::uint64_t step = 0;
+  MIXUP_CUDA_CHECK(cudaMemcpy(&step, &h.cuda->step_words[0], sizeof step, cudaMemcpyDeviceToHost));
+  return step;
+}
+
+void cuda_poll_checks(mixup_handle_s& h, cudaStream_t stream) {
+  CudaState& s = *h.cuda;
+  DeviceGuard guard(s.device);
+  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
+  MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (s.host_check->code != 0)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed: ",
+                                                describe_check(*s.host_check, -1, h.config.num_classes)));
+}
+
+}  // namespace mixup::detail

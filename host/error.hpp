@@ -1,0 +1,47 @@
+// Typed errors inside the library; the C ABI layer catches them and maps them to a status
+// and the thread-local message. Nothing in the library exits or aborts.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <cuda_runtime_api.h>
+
+#include "mixup/mixup.h"
+
+namespace mixup::detail {
+
+class Error : public std::runtime_error {
+ public:
+  Error(mixup_status_t status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  mixup_status_t status() const noexcept { return status_; }
+
+ private:
+  mixup_status_t status_;
+};
+
+[[noreturn]] void throw_cuda(cudaError_t e, const char* expr, const char* file, int line);
+
+void set_last_error(const std::string& message);
+
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream s;
+  (s << ... << parts);
+  return s.str();
+}
+
+}  // namespace mixup::detail
+
+// Precondition: throws INVALID_VALUE (or the given status) with the message parts joined.
+#define MIXUP_EXPECTS(cond, ...)                                                                  \
+  do {                                                                                            \
+    if (!(cond)) throw ::mixup::detail::Error(MIXUP_STATUS_INVALID_VALUE, ::mixup::detail::cat(__VA_ARGS__)); \
+  } while (0)
+
+#define MIXUP_CUDA_CHECK(expr)                                                  \
+  do {                                                                          \
+    const cudaError_t mixup_e_ = (expr);                                        \
+    if (mixup_e_ != cudaSuccess) ::mixup::detail::throw_cuda(mixup_e_, #expr, __FILE__, __LINE__); \
+  } while (0)

@@ -1,0 +1,14 @@
+// Test-only access into a handle; not part of the public API and not installed.
+#pragma once
+
+#include "mixup/mixup.h"
+
+namespace mixup::detail {
+
+struct TestHooks {
+  int key_bits = 64;  // < 64 shortens permutation keys, forcing ties (uniformity tests)
+};
+
+TestHooks& test_hooks(mixup_handle_t h);
+
+}  // namespace mixup::detail

@@ -1,0 +1,155 @@
+/* libmixup_cuda — C ABI.
+ *
+ * Mixup (Zhang et al., 2018) as fastai runs it, in one call per training step:
+ * λ_i ~ Beta(α, α) per sample (folded to max(λ, 1 − λ)), a partner per sample from a shuffle
+ * of the batch, out[i] = λ_i·x[i] + (1 − λ_i)·x[partner(i)], and the targets — stacked
+ * (y_a, y_b, λ) for a dual-target loss, or blended label-smoothed one-hot / soft rows.
+ *
+ * Every call returns a status and never aborts; on failure `mixup_last_error()` (per thread)
+ * says what was wrong, and no output has been written. No CUDA types appear here: streams
+ * are `void*` (a cudaStream_t, or NULL for the default stream). With the CUDA backend all
+ * data pointers are device memory; with the CPU backend, host memory.
+ */
+#ifndef MIXUP_MIXUP_H
+#define MIXUP_MIXUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MIXUP_VERSION_MAJOR 0
+#define MIXUP_VERSION_MINOR 1
+#define MIXUP_VERSION_PATCH 0
+
+typedef enum mixup_status {
+  MIXUP_STATUS_SUCCESS = 0,
+  MIXUP_STATUS_INVALID_VALUE = 1, /* bad argument: the message names it */
+  MIXUP_STATUS_NOT_SUPPORTED = 2, /* e.g. a dtype combination the kernels do not provide */
+  MIXUP_STATUS_NO_DEVICE = 3,     /* CUDA backend asked for, no usable GPU or driver */
+  MIXUP_STATUS_CUDA_ERROR = 4,    /* any other CUDA failure; the message has its name */
+  MIXUP_STATUS_OUT_OF_MEMORY = 5,
+  MIXUP_STATUS_INTERNAL = 6
+} mixup_status_t;
+
+typedef enum mixup_backend { MIXUP_BACKEND_CPU = 0, MIXUP_BACKEND_CUDA = 1 } mixup_backend_t;
+
+typedef enum mixup_dtype {
+  MIXUP_DTYPE_F32 = 0,
+  MIXUP_DTYPE_F16 = 1,
+  MIXUP_DTYPE_BF16 = 2,
+  MIXUP_DTYPE_U8 = 3 /* input only: blended, then normalised to f32/f16/bf16 */
+} mixup_dtype_t;
+
+typedef enum mixup_layout { MIXUP_LAYOUT_NCHW = 0, MIXUP_LAYOUT_NHWC = 1 } mixup_layout_t;
+
+typedef enum mixup_lambda_mode {
+  MIXUP_LAMBDA_PER_SAMPLE = 0, /* fastai: one λ per sample (default) */
+  MIXUP_LAMBDA_PER_BATCH = 1,  /* the paper: one λ for the whole batch */
+  MIXUP_LAMBDA_PER_PAIR = 2    /* sample i and its partner share one λ */
+} mixup_lambda_mode_t;
+
+typedef enum mixup_pairing {
+  MIXUP_PAIRING_PERMUTATION = 0, /* uniform random permutation (default) */
+  MIXUP_PAIRING_INVOLUTION = 1,  /* random perfect matching i <-> j; allows in-place; with an
+                                    odd batch one sample is paired with itself */
+  MIXUP_PAIRING_FLIP = 2         /* i <-> N-1-i; relies on the loader having shuffled */
+} mixup_pairing_t;
+
+typedef enum mixup_targets_mode {
+  MIXUP_TARGETS_NONE = 0,
+  MIXUP_TARGETS_STACKED = 1, /* y_a = y[i], y_b = y[partner], lam — for a dual-target loss */
+  MIXUP_TARGETS_ONEHOT = 2,  /* [N, classes] = λ·smooth(onehot(y_a)) + (1−λ)·smooth(onehot(y_b)) */
+  MIXUP_TARGETS_SOFT = 3     /* [N, classes] = λ·t[i] + (1−λ)·t[partner] of caller rows t */
+} mixup_targets_mode_t;
+
+typedef enum mixup_checks {
+  MIXUP_CHECKS_SYNC = 0,    /* CUDA: device-side checks (labels, a given λ / permutation) are
+                               read back before the call returns: one stream sync per call */
+  MIXUP_CHECKS_DEFERRED = 1 /* no sync; a failed check still writes nothing, and is reported by
+                               mixup_poll_checks(). Required for graph capture. */
+} mixup_checks_t;
+
+typedef struct mixup_config {
+  mixup_backend_t backend;
+  int device;                  /* CUDA device ordinal */
+  float alpha;                 /* Beta(α, α); finite, > 0. Default 0.4 */
+  mixup_lambda_mode_t lambda_mode;
+  mixup_pairing_t pairing;
+  int fold;                    /* nonzero: λ = max(λ, 1 − λ) (fastai; default 1) */
+  uint64_t seed;
+  uint32_t rank_salt;          /* < 2^30; give each data-parallel rank its own */
+  float label_smoothing;       /* ε in [0, 1), for one-hot targets */
+  int32_t num_classes;         /* needed for label checks and one-hot / soft targets */
+  int32_t max_batch;           /* all scratch is sized for this at creation; no allocation per call */
+  int stack_x;                 /* nonzero: write only x[partner] (fastai stack_x=True) */
+  int graph_mode;              /* CUDA: the step lives on the device and advances there, so a
+                                  captured graph draws new λ and partners on every replay */
+  mixup_checks_t checks;
+  int cpu_threads;             /* CPU backend: 0 = all hardware threads */
+} mixup_config_t;
+
+/* One batch of N samples. Images: [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC). Any other
+ * per-sample shape: C = H = 1 and W = elements per sample. */
+typedef struct mixup_batch {
+  void* data;
+  mixup_dtype_t dtype;
+  int64_t n, c, h, w;
+  mixup_layout_t layout;
+} mixup_batch_t;
+
+typedef struct mixup_targets {
+  mixup_targets_mode_t mode;
+  const int32_t* labels;  /* in [N]: STACKED (when y_a or y_b is wanted) and ONEHOT */
+  const float* soft_in;   /* in [N, classes]: SOFT */
+  int32_t* y_a;           /* out [N], STACKED, may be NULL */
+  int32_t* y_b;           /* out [N], STACKED, may be NULL */
+  float* lam;             /* out [N], any mode, may be NULL: λ of each sample */
+  float* soft_out;        /* out [N, classes]: ONEHOT and SOFT */
+  int32_t* perm;          /* out [N], any mode, may be NULL: partner of each sample */
+} mixup_targets_t;
+
+typedef struct mixup_handle_s* mixup_handle_t;
+
+mixup_config_t mixup_config_default(void);
+
+mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle);
+mixup_status_t mixup_destroy(mixup_handle_t handle); /* NULL is fine */
+
+/* The step names the draws: the same (seed, salt, step) gives the same λ and partners, bit
+ * for bit, on either backend. mixup_apply uses the current step and, on success, advances it. */
+mixup_status_t mixup_set_step(mixup_handle_t handle, uint64_t step);
+mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step);
+
+/* uint8 input: out = (v/255 − mean[c]) / std[c] after the blend (the same thing, since the map
+ * is affine). Host arrays of `channels` (≤ 16) floats; NULL mean/std means 0 / 1. */
+mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels);
+
+/* One training step: draws λ and partners, blends x into out, writes targets. out must not
+ * overlap x, except out->data == x->data with the same dtype under MIXUP_PAIRING_INVOLUTION
+ * (in place: one read and one write per element). */
+mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
+                           const mixup_targets_t* targets, void* stream);
+
+/* The same with the caller's λ [N] (each in [0, 1]) and partners [N] (a permutation of
+ * 0..N-1) instead of the handle's draws: for replay, tests, and λ sampled elsewhere. Does not
+ * advance the step. */
+mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
+                                 const int32_t* perm, const mixup_batch_t* out,
+                                 const mixup_targets_t* targets, void* stream);
+
+/* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the last device-side check. */
+mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
+
+mixup_status_t mixup_cuda_device_count(int* count);
+
+const char* mixup_last_error(void);
+const char* mixup_status_string(mixup_status_t status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MIXUP_MIXUP_H */

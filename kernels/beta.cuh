@@ -1,0 +1,100 @@
+// λ ~ Beta(α, α) from two log-space gamma draws, for any finite α > 0, with no NaN, no
+// clamp and no pile-up at 0.5.
+//
+// Marsaglia–Tsang (2000) for Gamma(a ≥ 1); for α < 1 the boost G_α = G_{α+1} · U^{1/α} is
+// taken in logs: log G = log(d·v) + log(U)/α, so a tiny α never underflows G to 0 (which is
+// what turns X/(X+Y) into 0/0 elsewhere). With d = log X − log Y, λ = sigmoid(d), and the
+// folded λ = max(λ, 1−λ) = sigmoid(|d|); 1 − λ = sigmoid(−|d|) is computed directly rather
+// than subtracted. All arithmetic is double, built from IEEE basic operations, so the CPU and
+// the GPU reach the same bits from the same words.
+//
+// Words are consumed in a fixed order per gamma draw: normals (polar method, two words per
+// attempt, second normal cached), one acceptance uniform per proposal, then one boost uniform
+// when α < 1; X is drawn completely before Y.
+#pragma once
+
+#include "philox.cuh"
+
+namespace mixup::core {
+
+template <class Words>
+struct NormalSource {
+  Words& words;
+  double cached = 0.0;
+  bool has_cached = false;
+
+  // Symmetric open uniform in (−1, 1) from one word: exact in double.
+  MIXUP_HD static double signed_unit(std::uint32_t w) {
+    return (static_cast<double>(w) + 0.5) * (1.0 / 2147483648.0) - 1.0;
+  }
+
+  MIXUP_HD double next() {
+    if (has_cached) {
+      has_cached = false;
+      return cached;
+    }
+    for (;;) {
+      const double u = signed_unit(words.next());
+      const double v = signed_unit(words.next());
+      const double s = u * u + v * v;
+      if (s < 1.0 && s > 0.0) {
+        const double f = sqrt(-2.0 * log_d(s) / s);  // sqrt is correctly rounded on both sides
+        cached = v * f;
+        has_cached = true;
+        return u * f;
+      }
+    }
+  }
+};
+
+// Bound on Marsaglia–Tsang proposals (acceptance ≥ 95% for a ≥ 1, so the chance of reaching
+// it is below 10^-300): keeps a kernel from looping forever on a corrupted generator.
+constexpr int kMaxGammaProposals = 256;
+
+// log of a Gamma(alpha, 1) draw. alpha must be finite and > 0 (checked by the API).
+template <class Words>
+MIXUP_HD double log_gamma_draw(double alpha, Words& words) {
+  NormalSource<Words> normal{words};
+  const double a = alpha < 1.0 ? alpha + 1.0 : alpha;
+  const double d = a - 1.0 / 3.0;
+  const double c = 1.0 / sqrt(9.0 * d);
+  double log_g = 0.0;
+  for (int attempt = 0; attempt < kMaxGammaProposals; ++attempt) {
+    const double x = normal.next();
+    double v = 1.0 + c * x;
+    if (v <= 0.0) continue;
+    v = v * v * v;
+    const double u = static_cast<double>(uniform_from_word(words.next()));
+    const double log_v = log_d(v);
+    if (log_d(u) < 0.5 * x * x + d - d * v + d * log_v) {
+      log_g = log_d(d) + log_v;
+      break;
+    }
+  }
+  if (alpha < 1.0) log_g = log_g + log_d(static_cast<double>(uniform_from_word(words.next()))) / alpha;
+  return log_g;
+}
+
+// d = log X − log Y with X, Y ~ Gamma(α, 1) from one stream: the log-odds of λ.
+template <class Words>
+MIXUP_HD double beta_log_odds(double alpha, Words& words) {
+  const double log_x = log_gamma_draw(alpha, words);
+  const double log_y = log_gamma_draw(alpha, words);
+  return log_x - log_y;
+}
+
+struct Lambda {
+  float lam;      // weight of the sample itself
+  float one_minus;  // weight of its partner, computed directly (not 1 − lam)
+};
+
+// λ from the log-odds d; folded means λ = max(λ, 1 − λ).
+MIXUP_HD Lambda lambda_from_log_odds(double d, bool fold) {
+  const double t = fold ? (d < 0.0 ? -d : d) : d;
+  const double e = exp_nonpos_d(t < 0.0 ? t : -t);  // e^{−|t|} ∈ (0, 1]
+  const double big = 1.0 / (1.0 + e), small = e / (1.0 + e);
+  if (t >= 0.0) return Lambda{static_cast<float>(big), static_cast<float>(small)};
+  return Lambda{static_cast<float>(small), static_cast<float>(big)};
+}
+
+}  // namespace mixup::core

@@ -1,0 +1,147 @@
+// CUDA side of the blend family. One block covers one chunk of one row: 16-byte loads of the
+// row and of its partner, scalar prologue/tail where the row start is not 16-byte aligned,
+// a scalar path when the row, its partner and the output disagree in alignment (row sizes
+// that are not a multiple of the vector width). The chunk-0 block of each row also writes
+// that row's [B, C] targets. 64-bit indexing throughout.
+#include "blend.cuh"
+
+#include <type_traits>
+
+namespace mixup::core {
+namespace {
+
+template <class In>
+constexpr int kVec = 16 / static_cast<int>(sizeof(typename In::T));
+
+template <class In, class Out>
+__device__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
+                             std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
+  constexpr int V = kVec<In>;
+  typename In::T va[V], vb[V];
+  if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
+  *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
+  typename Out::T vo[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    float v = mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x);
+    if (n.on) {
+      const std::int64_t c = channel_of(n, e + k);
+      v = v * n.scale[c] + n.shift[c];
+    }
+    vo[k] = Out::store(v);
+  }
+  constexpr int kOutBytes = V * static_cast<int>(sizeof(typename Out::T));
+#pragma unroll
+  for (int q = 0; q < kOutBytes / 16; ++q)
+    reinterpret_cast<uint4*>(o + e)[q] = reinterpret_cast<const uint4*>(vo)[q];
+}
+
+template <class In, class Out>
+__global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
+  if (p.check != nullptr && p.check->code != 0) return;
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
+  const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
+  const std::int64_t n = p.sample_elems;
+  const std::int64_t partner = p.perm[row];
+  const float lam = p.lam[row], om = p.one_minus[row];
+  const auto* x = static_cast<const typename In::T*>(p.x);
+  const typename In::T* a = x + row * n;
+  const typename In::T* b = x + partner * n;
+  typename Out::T* o = static_cast<typename Out::T*>(p.out) + row * n;
+
+  if (chunk == 0 && p.target_mode != TargetMode::kNone) {
+    for (std::int32_t c = threadIdx.x; c < p.num_classes; c += blockDim.x) targets_range(p, row, c, c + 1);
+  }
+
+  constexpr int V = kVec<In>;
+  constexpr std::size_t kOutAlign = (V * sizeof(typename Out::T)) < 16 ? V * sizeof(typename Out::T) : 16;
+  const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
+  const auto addr = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr); };
+  const std::int64_t misalign = static_cast<std::int64_t>((addr(a) % 16) / sizeof(typename In::T));
+  const std::int64_t prologue = misalign == 0 ? 0 : (V - misalign < n ? V - misalign : n);
+  const bool vector_ok = addr(a + prologue) % 16 == 0 && addr(b + prologue) % 16 == 0 &&
+                         addr(o + prologue) % kOutAlign == 0 && kOutAlign == 16;
+
+  if (vector_ok) {
+    const std::int64_t nvec = (n - prologue) / V;
+    const std::int64_t v_begin = chunk * (chunk_elems / V);
+    const std::int64_t v_end = min(nvec, v_begin + chunk_elems / V);
+    for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
+      blend_vector<In, Out>(a, b, o, prologue + v * V, lam, om, p.stack_x, p.norm);
+    if (chunk == 0) {
+      const std::int64_t tail = prologue + nvec * V;
+      for (std::int64_t e = threadIdx.x; e < prologue; e += blockDim.x)
+        blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+      for (std::int64_t e = tail + threadIdx.x; e < n; e += blockDim.x)
+        blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+    }
+  } else {
+    const std::int64_t begin = chunk * chunk_elems;
+    const std::int64_t end = min(n, begin + chunk_elems);
+    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
+      blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+  }
+}
+
+// Involution, in place: the block of the lower row of each pair reads both rows and writes
+// both, so no row is overwritten before its partner has read it. One read + one write of N.
+template <class T>
+__global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
+  if (p.check != nullptr && p.check->code != 0) return;
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
+  const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
+  const std::int64_t partner = p.perm[row];
+  if (chunk == 0 && p.target_mode != TargetMode::kNone) {
+    for (std::int32_t c = threadIdx.x; c < p.num_classes; c += blockDim.x) targets_range(p, row, c, c + 1);
+  }
+  if (row > partner) return;
+  const std::int64_t n = p.sample_elems;
+  auto* x = static_cast<typename T::T*>(p.out);
+  typename T::T* ra = x + row * n;
+  typename T::T* rb = x + partner * n;
+  const float la = p.lam[row], oa = p.one_minus[row];
+  const float lb = p.lam[partner], ob = p.one_minus[partner];
+  const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
+  const std::int64_t begin = chunk * chunk_elems;
+  const std::int64_t end = min(n, begin + chunk_elems);
+  for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const float va = T::load(ra[e]), vb = T::load(rb[e]);
+    ra[e] = T::store(mix(va, vb, la, oa, p.stack_x));
+    if (partner != row) rb[e] = T::store(mix(vb, va, lb, ob, p.stack_x));
+  }
+}
+
+template <class In, class Out>
+cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
+  const std::int64_t chunk = blend_chunk_elems(p.in_type);
+  const std::int64_t chunks_per_row = p.sample_elems > 0 ? (p.sample_elems + chunk - 1) / chunk : 1;
+  const std::int64_t blocks = chunks_per_row * p.batch;
+  if (blocks > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
+  if constexpr (std::is_same_v<In, Out>) {
+    if (p.in_place) {
+      blend_pairs_in_place<In><<<static_cast<unsigned>(blocks), kBlendThreads, 0, stream>>>(p, chunks_per_row);
+      return cudaGetLastError();
+    }
+  }
+  blend_kernel<In, Out><<<static_cast<unsigned>(blocks), kBlendThreads, 0, stream>>>(p, chunks_per_row);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream) {
+  if (p.batch <= 0) return cudaSuccess;
+  switch (p.in_type) {
+    case DType::kF32: return launch_typed<F32, F32>(p, stream);
+    case DType::kF16: return launch_typed<F16, F16>(p, stream);
+    case DType::kBF16: return launch_typed<BF16, BF16>(p, stream);
+    case DType::kU8:
+      if (p.out_type == DType::kF32) return launch_typed<U8, F32>(p, stream);
+      if (p.out_type == DType::kF16) return launch_typed<U8, F16>(p, stream);
+      if (p.out_type == DType::kBF16) return launch_typed<U8, BF16>(p, stream);
+      return cudaErrorInvalidValue;
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace mixup::core
