@@ -95,7 +95,7 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
     draw_order(s, p.at, B, key_bits);
     for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(p.pairing, s.order.data(), B, pos, s.perm.data());
   }
-  s.pool.parallel_for(B, [&](std::int64_t begin, std::int64_t end) {
+  const auto draw_lambdas = [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       core::Lambda l;
       if (p.given_lambda != nullptr) {
@@ -107,7 +107,10 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
       s.lam[i] = l.lam;
       s.one_minus[i] = l.one_minus;
     }
-  });
+  };
+  // A λ costs about a microsecond: waking the pool only pays for large batches.
+  if (B >= 256) s.pool.parallel_for(B, draw_lambdas);
+  else draw_lambdas(0, B);
   for (std::int32_t i = 0; i < B; ++i) {
     if (p.lam_out != nullptr) p.lam_out[i] = s.lam[i];
     if (p.perm_out != nullptr) p.perm_out[i] = s.perm[i];
@@ -125,7 +128,7 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
   const std::int64_t per_row = std::max<std::int64_t>(1, (n + 65535) / 65536);
   const auto* x = static_cast<const typename In::T*>(p.x);
   auto* out = static_cast<typename Out::T*>(p.out);
-  pool.parallel_for(p.batch * per_row, [&](std::int64_t begin, std::int64_t end) {
+  const auto rows = [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t task = begin; task < end; ++task) {
       const std::int64_t row = task / per_row, part = task % per_row;
       const std::int64_t e0 = n * part / per_row, e1 = n * (part + 1) / per_row;
@@ -147,7 +150,10 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
       core::blend_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.lam[row],
                                  p.one_minus[row], p.stack_x, p.norm);
     }
-  });
+  };
+  // Below ~64 Ki elements the wake-up costs more than the second thread saves.
+  if (p.batch * n >= 65536) pool.parallel_for(p.batch * per_row, rows);
+  else rows(0, p.batch * per_row);
   if (p.target_mode != core::TargetMode::kNone) {
     for (std::int64_t i = 0; i < p.batch; ++i) core::targets_range(p, i, 0, p.num_classes);
   }

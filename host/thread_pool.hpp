@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace mixup::detail {
@@ -30,7 +31,8 @@ class ThreadPool {
   // fn(begin, end) over a partition of [0, tasks); returns when all ranges are done.
   template <class F>
   void parallel_for(std::int64_t tasks, F&& fn) {
-    RangeFn ref{static_cast<void*>(&fn), [](void* o, std::int64_t b, std::int64_t e) { (*static_cast<F*>(o))(b, e); }};
+    using Fn = std::remove_reference_t<F>;
+    RangeFn ref{const_cast<void*>(static_cast<const void*>(&fn)), [](void* o, std::int64_t b, std::int64_t e) { (*static_cast<Fn*>(o))(b, e); }};
     run(tasks, ref);
   }
 
