@@ -1,1 +1,117 @@
+// The CUDA backend against the CPU backend on the same (seed, step): the same partners and
+// the same λ bits (integer Philox words, then only IEEE basic operations with contraction off
+// on both sides), the same blended bits; and a captured CUDA graph draws afresh on every
+// replay. Runs only where a GPU is present (scripts/gpu-check); skips, saying so, elsewhere.
 #include "support.hpp"
+
+namespace {
+
+using namespace mixup::test;
+
+struct Result {
+  std::vector<float> out, lam;
+  std::vector<std::int32_t> perm;
+};
+
+Result run_backend(mixup_config_t c, mixup_backend_t backend, std::int32_t B, std::int32_t per, std::uint64_t step) {
+  c.backend = backend;
+  mixup_handle_t h = nullptr;
+  EXPECT_EQ(mixup_create(&c, &h), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  EXPECT_EQ(mixup_set_step(h, step), MIXUP_STATUS_SUCCESS);
+  std::vector<float> x(static_cast<std::size_t>(B) * per);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 977) / 97.0f - 5.0f;
+  Result r{std::vector<float>(x.size()), std::vector<float>(B), std::vector<std::int32_t>(B)};
+  void *dx = nullptr, *dout = nullptr, *dlam = nullptr, *dperm = nullptr;
+  void *px = x.data(), *pout = r.out.data(), *plam = r.lam.data(), *pperm = r.perm.data();
+  if (backend == MIXUP_BACKEND_CUDA) {
+    cudaMalloc(&dx, x.size() * 4);
+    cudaMalloc(&dout, x.size() * 4);
+    cudaMalloc(&dlam, B * 4);
+    cudaMalloc(&dperm, B * 4);
+    cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice);
+    px = dx, pout = dout, plam = dlam, pperm = dperm;
+  }
+  mixup_batch_t bx{px, MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_batch_t bo{pout, MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_targets_t t{};
+  t.lam = static_cast<float*>(plam);
+  t.perm = static_cast<std::int32_t*>(pperm);
+  EXPECT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  if (backend == MIXUP_BACKEND_CUDA) {
+    cudaMemcpy(r.out.data(), dout, x.size() * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.lam.data(), dlam, B * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.perm.data(), dperm, B * 4, cudaMemcpyDeviceToHost);
+    cudaFree(dx), cudaFree(dout), cudaFree(dlam), cudaFree(dperm);
+  }
+  mixup_destroy(h);
+  return r;
+}
+
+class CudaVsCpu : public BackendTest {};
+
+TEST_F(CudaVsCpu, SamePartnersLambdasAndBlend) {
+  for (const mixup_pairing_t pairing : {MIXUP_PAIRING_PERMUTATION, MIXUP_PAIRING_INVOLUTION, MIXUP_PAIRING_FLIP})
+    for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR})
+      for (const std::int32_t B : {1, 7, 65, 4096, 4097, 20000}) {
+        mixup_config_t c = config_for_tests(20000);
+        c.pairing = pairing;
+        c.lambda_mode = mode;
+        c.alpha = B % 2 ? 0.05f : 0.4f;
+        const Result gpu = run_backend(c, MIXUP_BACKEND_CUDA, B, 37, 11);
+        const Result cpu = run_backend(c, MIXUP_BACKEND_CPU, B, 37, 11);
+        EXPECT_EQ(gpu.perm, cpu.perm) << "pairing " << pairing << " B " << B;
+        int lam_diff = 0;
+        for (int i = 0; i < B; ++i) lam_diff += gpu.lam[i] != cpu.lam[i];
+        EXPECT_EQ(lam_diff, 0) << "λ bits differ for " << lam_diff << " of " << B << " samples";
+        EXPECT_EQ(gpu.out, cpu.out) << "pairing " << pairing << " B " << B;
+      }
+}
+
+// Graph mode: (seed, step) live on the device and the step advances there, so each replay of
+// one captured graph draws new λ and partners — the ones the CPU draws at steps 0, 1, 2.
+TEST_F(CudaVsCpu, GraphReplayDrawsFreshValues) {
+  const std::int32_t B = 64, per = 5;
+  mixup_config_t c = config_for_tests(B);
+  c.backend = MIXUP_BACKEND_CUDA;
+  c.graph_mode = 1;
+  c.checks = MIXUP_CHECKS_DEFERRED;
+  Handle h(c);
+  Buf<float> x(B * per, 1.0f), out(B * per), lam(B);
+  Buf<std::int32_t> perm(B);
+  mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_targets_t t{};
+  t.lam = lam.ptr();
+  t.perm = perm.ptr();
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  cudaGraph_t graph;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  cudaGraphExec_t exec;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  std::vector<std::vector<float>> lams;
+  for (std::uint64_t step = 0; step < 3; ++step) {
+    ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    ASSERT_EQ(mixup_poll_checks(h, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    lams.push_back(lam.download());
+    mixup_config_t cpu = c;
+    cpu.graph_mode = 0;
+    cpu.checks = MIXUP_CHECKS_SYNC;
+    const Result want = run_backend(cpu, MIXUP_BACKEND_CPU, B, per, step);
+    EXPECT_EQ(lams.back(), want.lam) << "replay " << step;
+    EXPECT_EQ(perm.download(), want.perm) << "replay " << step;
+  }
+  EXPECT_NE(lams[0], lams[1]);
+  EXPECT_NE(lams[1], lams[2]);
+  std::uint64_t step = 0;
+  ASSERT_EQ(mixup_get_step(h, &step), MIXUP_STATUS_SUCCESS);
+  EXPECT_EQ(step, 3u);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+}  // namespace
