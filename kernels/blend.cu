@@ -21,14 +21,24 @@ __device__ void blend_vector(const typename In::T* a, const typename In::T* b, t
   if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
   *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
   typename Out::T vo[V];
+  if (n.on) {
+    // one division per vector; a vector crosses at most one NCHW plane boundary when
+    // plane ≥ V, and walks the channels in order in NHWC
+    std::int64_t c = channel_of(n, e);
+    const std::int64_t next_plane = (c + 1) * n.plane;
 #pragma unroll
-  for (int k = 0; k < V; ++k) {
-    float v = mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x);
-    if (n.on) {
-      const std::int64_t c = channel_of(n, e + k);
-      v = v * n.scale[c] + n.shift[c];
+    for (int k = 0; k < V; ++k) {
+      std::int64_t ck = c;
+      if (n.layout == Layout::kNCHW) {
+        ck = (n.plane >= V) ? (e + k >= next_plane ? c + 1 : c) : channel_of(n, e + k);
+      } else {
+        ck = (c + k) % n.channels;
+      }
+      vo[k] = Out::store(mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x) * n.scale[ck] + n.shift[ck]);
     }
-    vo[k] = Out::store(v);
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) vo[k] = Out::store(mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x));
   }
   constexpr int kOutBytes = V * static_cast<int>(sizeof(typename Out::T));
 #pragma unroll

@@ -79,16 +79,27 @@ MIXUP_HD std::int64_t channel_of(const Normalize& n, std::int64_t e) {
   return n.layout == Layout::kNCHW ? e / n.plane : e % n.channels;
 }
 
-// Elements [begin, end) of one row; a, b, o already point at the row starts.
+// Elements [begin, end) of one row; a, b, o already point at the row starts. Normalised
+// rows go by runs of one channel (a plane in NCHW, one element in NHWC), so the channel is
+// found once per run, not divided out per element.
 template <class In, class Out>
 MIXUP_HD void blend_range(const typename In::T* a, const typename In::T* b, typename Out::T* o,
                           std::int64_t begin, std::int64_t end, float lam, float one_minus,
                           bool stack_x, const Normalize& n) {
-  if (n.on) {
+  if (n.on && n.layout == Layout::kNCHW) {
+    for (std::int64_t e0 = begin; e0 < end;) {
+      const std::int64_t c = e0 / n.plane;
+      const std::int64_t e1 = (c + 1) * n.plane < end ? (c + 1) * n.plane : end;
+      const float scale = n.scale[c], shift = n.shift[c];
+      for (std::int64_t e = e0; e < e1; ++e)
+        o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x) * scale + shift);
+      e0 = e1;
+    }
+  } else if (n.on) {
+    std::int64_t c = begin % n.channels;
     for (std::int64_t e = begin; e < end; ++e) {
-      const std::int64_t c = channel_of(n, e);
-      const float v = mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x);
-      o[e] = Out::store(v * n.scale[c] + n.shift[c]);
+      o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x) * n.scale[c] + n.shift[c]);
+      c = c + 1 == n.channels ? 0 : c + 1;
     }
   } else {
     for (std::int64_t e = begin; e < end; ++e)

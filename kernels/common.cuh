@@ -137,10 +137,11 @@ MIXUP_HD double exp_nonpos_d(double x) {
 // float → half / bfloat16 with round-to-nearest-even, and back; integer-only, so the CPU and
 // the GPU agree bit for bit. NaN stays NaN (quiet), overflow goes to ±inf.
 MIXUP_HD std::uint16_t f32_to_bf16(float f) {
+  // written as one select, so a host compiler can vectorise loops over it
   const std::uint32_t u = bits_of(f);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  const std::uint32_t rounding = 0x7FFFu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>((u + rounding) >> 16);
+  const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
+  return static_cast<std::uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? quiet_nan : rounded);
 }
 
 MIXUP_HD float bf16_to_f32(std::uint16_t h) { return float_of(static_cast<std::uint32_t>(h) << 16); }

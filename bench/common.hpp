@@ -1,0 +1,77 @@
+// Shapes, dtypes and helpers shared by the CPU and CUDA halves of bench_mixup.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "../kernels/common.cuh"
+#include "mixup/mixup.h"
+
+namespace mixup::bench {
+
+struct Shape {
+  const char* name;
+  std::int64_t n, c, h, w;
+  std::int64_t per() const { return c * h * w; }
+  std::int64_t elems() const { return n * per(); }
+};
+const Shape kShapes[] = {{"64x3x28x28", 64, 3, 28, 28}, {"256x3x32x32", 256, 3, 32, 32}, {"64x3x224x224", 64, 3, 224, 224}};
+
+struct Kind {
+  const char* name;
+  mixup_dtype_t in, out;
+};
+const Kind kKinds[] = {{"f32", MIXUP_DTYPE_F32, MIXUP_DTYPE_F32}, {"bf16", MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16},
+                       {"u8_to_f32", MIXUP_DTYPE_U8, MIXUP_DTYPE_F32}};
+
+inline std::size_t bytes_of(mixup_dtype_t t) { return t == MIXUP_DTYPE_F32 ? 4 : t == MIXUP_DTYPE_U8 ? 1 : 2; }
+
+inline float load(const std::uint8_t* p, mixup_dtype_t t, std::int64_t i) {
+  if (t == MIXUP_DTYPE_F32) return reinterpret_cast<const float*>(p)[i];
+  if (t == MIXUP_DTYPE_BF16) return mixup::core::bf16_to_f32(reinterpret_cast<const std::uint16_t*>(p)[i]);
+  return static_cast<float>(p[i]);
+}
+
+inline void store(std::uint8_t* p, mixup_dtype_t t, std::int64_t i, float v) {
+  if (t == MIXUP_DTYPE_F32) reinterpret_cast<float*>(p)[i] = v;
+  else reinterpret_cast<std::uint16_t*>(p)[i] = mixup::core::f32_to_bf16(v);
+}
+
+inline std::vector<std::uint8_t> make_input(const Shape& s, const Kind& k) {
+  std::vector<std::uint8_t> x(s.elems() * bytes_of(k.in));
+  for (std::int64_t i = 0; i < s.elems(); ++i) {
+    const float v = static_cast<float>((i * 2654435761u) % 251);
+    if (k.in == MIXUP_DTYPE_U8) x[i] = static_cast<std::uint8_t>(v);
+    else store(x.data(), k.in, i, v / 251.0f);
+  }
+  return x;
+}
+
+// Largest |fused − unfused| on the same draws, relative to the output scale.
+inline double max_difference(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b, const Kind& k, std::int64_t n) {
+  double worst = 0;
+  for (std::int64_t i = 0; i < n; ++i) worst = std::max(worst, double(std::fabs(load(a.data(), k.out, i) - load(b.data(), k.out, i))));
+  return worst;
+}
+
+inline void report(benchmark::State& state, const Shape& s, const Kind& k, double floor_bw, double seconds_per_call) {
+  const double bytes = 2.0 * s.elems() * bytes_of(k.in) + 1.0 * s.elems() * bytes_of(k.out);
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
+  state.counters["floor_ratio"] = seconds_per_call / (bytes / floor_bw);
+  state.counters["copy_GBps"] = floor_bw / 1e9;
+}
+
+inline mixup_handle_t make_handle(mixup_backend_t backend, const Shape& s, int cpu_threads) {
+  mixup_config_t c = mixup_config_default();
+  c.backend = backend;
+  c.max_batch = static_cast<std::int32_t>(s.n);
+  c.cpu_threads = cpu_threads;
+  c.num_classes = 10;
+  mixup_handle_t h = nullptr;
+  return mixup_create(&c, &h) == MIXUP_STATUS_SUCCESS ? h : nullptr;
+}
+
+}  // namespace mixup::bench
