@@ -17,10 +17,12 @@ template <class In, class Out>
 __device__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
                              std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
   constexpr int V = kVec<In>;
-  typename In::T va[V], vb[V];
+  // 16-byte aligned locals: they are read and written as uint4
+  alignas(16) typename In::T va[V];
+  alignas(16) typename In::T vb[V];
   if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
   *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
-  typename Out::T vo[V];
+  alignas(16) typename Out::T vo[V];
   if (n.on) {
     // one division per vector; a vector crosses at most one NCHW plane boundary when
     // plane ≥ V, and walks the channels in order in NHWC

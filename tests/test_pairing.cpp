@@ -39,11 +39,7 @@ class Pairing : public BackendTest {};
 TEST_F(Pairing, PermutationIsABijectionForEveryBatchUpTo4097) {
   mixup_config_t c = config_for_tests(4097);
   Handle h(c);
-  for (std::int32_t b = 1; b <= 4097; b += (b < 80 ? 1 : 61)) {
-    ASSERT_TRUE(is_bijection(draw_perm(h, b))) << "batch " << b;
-  }
-  ASSERT_TRUE(is_bijection(draw_perm(h, 4096)));
-  ASSERT_TRUE(is_bijection(draw_perm(h, 4097)));
+  for (std::int32_t b = 1; b <= 4097; ++b) ASSERT_TRUE(is_bijection(draw_perm(h, b))) << "batch " << b;
 }
 
 TEST_F(Pairing, InvolutionIsAMatching) {
