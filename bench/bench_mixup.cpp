@@ -15,35 +15,11 @@
 #include <vector>
 
 #include "common.hpp"
-#include "thread_pool.hpp"
 #include "unfused.hpp"
 
 namespace {
 
 using namespace mixup::bench;
-using Clock = std::chrono::steady_clock;
-
-constexpr int kCpuThreads = 2;
-mixup::detail::ThreadPool& pool() {
-  static mixup::detail::ThreadPool p(kCpuThreads);
-  return p;
-}
-
-// Copy bandwidth in bytes/s (read + write counted), best of a few 2-thread memcpys of `bytes`.
-double cpu_copy_bandwidth(std::size_t bytes) {
-  std::vector<char> src(bytes, 1), dst(bytes, 0);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = Clock::now();
-    pool().parallel_for(kCpuThreads, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t k = b; k < e; ++k)
-        std::memcpy(dst.data() + bytes * k / kCpuThreads, src.data() + bytes * k / kCpuThreads, bytes / kCpuThreads);
-    });
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = std::max(best, 2.0 * bytes / s);
-  }
-  return best;
-}
 
 // Storage types for the baseline's passes, so each pass is a tight, vectorisable loop.
 struct F32 {

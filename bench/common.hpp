@@ -3,12 +3,16 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
 #include "../kernels/common.cuh"
 #include "mixup/mixup.h"
+#include "thread_pool.hpp"
 
 namespace mixup::bench {
 
@@ -62,6 +66,32 @@ inline void report(benchmark::State& state, const Shape& s, const Kind& k, doubl
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
   state.counters["floor_ratio"] = seconds_per_call / (bytes / floor_bw);
   state.counters["copy_GBps"] = floor_bw / 1e9;
+}
+
+using Clock = std::chrono::steady_clock;
+constexpr int kCpuThreads = 2;
+inline mixup::detail::ThreadPool& pool() {
+  static mixup::detail::ThreadPool p(kCpuThreads);
+  return p;
+}
+
+// Copy bandwidth in bytes/s (read + write counted), best of a few 2-thread memcpys. Never
+// measured on less than 64 MiB, so it is main-memory bandwidth even where a small batch would
+// fit in the last-level cache (the floor is then honest: a result below it ran from cache).
+inline double cpu_copy_bandwidth(std::size_t bytes) {
+  bytes = std::max<std::size_t>(bytes, std::size_t(64) << 20);
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    pool().parallel_for(kCpuThreads, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t k = b; k < e; ++k)
+        std::memcpy(dst.data() + bytes * k / kCpuThreads, src.data() + bytes * k / kCpuThreads, bytes / kCpuThreads);
+    });
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, 2.0 * bytes / s);
+  }
+  return best;
 }
 
 inline mixup_handle_t make_handle(mixup_backend_t backend, const Shape& s, int cpu_threads) {

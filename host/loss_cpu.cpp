@@ -1,0 +1,322 @@
+// CPU backend of the fused cross-entropy: per row, three passes over the row while it sits in
+// cache (max, sum of exponentials, gradient), written as fixed-width lane loops that the
+// compiler vectorises; the function is cloned for AVX-512, AVX2 and baseline x86-64 and the
+// best one is picked at load time. All checks run before the first write.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "error.hpp"
+#include "handle.hpp"
+#include "loss_handle.hpp"
+#include "thread_pool.hpp"
+
+namespace mixup::detail {
+
+struct LossCpuState {
+  ThreadPool pool;
+  std::vector<float> rows;
+  LossCpuState(int threads, std::int32_t max_batch) : pool(threads), rows(max_batch) {}
+};
+
+void LossCpuStateDelete::operator()(LossCpuState* s) const { delete s; }
+
+void loss_cpu_create(mixup_loss_s& h) {
+  int threads = h.config.cpu_threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  h.cpu.reset(new LossCpuState(threads, h.config.max_batch));
+}
+
+float deterministic_sum(const float* v, std::int64_t n) {
+  float part[core::kReduceThreads];
+  for (int t = 0; t < core::kReduceThreads; ++t) part[t] = core::strided_partial(v, n, t);
+  for (int stride = core::kReduceThreads / 2; stride > 0; stride >>= 1)
+    for (int t = 0; t < stride; ++t) part[t] += part[t + stride];
+  return part[0];
+}
+
+namespace {
+
+using core::CeParams;
+constexpr int kChunk = 512;  // long rows: logits converted to float per chunk
+constexpr int kLanes = 16;
+
+__attribute__((always_inline)) inline void load_chunk(const CeParams& p, std::int64_t base, std::int32_t j0, int n, float* buf) {
+  if (p.dtype == core::DType::kF32) {
+    const float* z = static_cast<const float*>(p.logits) + base + j0;
+    for (int k = 0; k < n; ++k) buf[k] = z[k];
+  } else if (p.dtype == core::DType::kF16) {
+    const std::uint16_t* z = static_cast<const std::uint16_t*>(p.logits) + base + j0;
+    for (int k = 0; k < n; ++k) buf[k] = core::f16_to_f32(z[k]);
+  } else {
+    const std::uint16_t* z = static_cast<const std::uint16_t*>(p.logits) + base + j0;
+    for (int k = 0; k < n; ++k) buf[k] = core::bf16_to_f32(z[k]);
+  }
+}
+
+__attribute__((always_inline)) inline void store_chunk(const CeParams& p, std::int64_t base, std::int32_t j0, int n, const float* g) {
+  if (p.grad_dtype == core::DType::kF32) {
+    float* o = static_cast<float*>(p.grad) + base + j0;
+    for (int k = 0; k < n; ++k) o[k] = g[k];
+  } else if (p.grad_dtype == core::DType::kF16) {
+    std::uint16_t* o = static_cast<std::uint16_t*>(p.grad) + base + j0;
+    for (int k = 0; k < n; ++k) o[k] = core::f32_to_f16(g[k]);
+  } else {
+    std::uint16_t* o = static_cast<std::uint16_t*>(p.grad) + base + j0;
+    for (int k = 0; k < n; ++k) o[k] = core::f32_to_bf16(g[k]);
+  }
+}
+
+#define MIXUP_INLINE __attribute__((always_inline)) inline
+
+// 16-float vectors (GCC vector extensions): one zmm in the AVX-512 clone, two ymm in the AVX2
+// clone, four xmm in the baseline — the compiler does not have to discover the parallelism.
+typedef float vf __attribute__((vector_size(64), aligned(4)));
+typedef std::int32_t vi __attribute__((vector_size(64), aligned(4)));
+static_assert(sizeof(vf) == kLanes * sizeof(float), "16 lanes");
+
+MIXUP_INLINE vf splat(float x) { return vf{} + x; }
+MIXUP_INLINE vf load_v(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+MIXUP_INLINE void store_v(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+
+// core::fast_exp, lane by lane: the same operations in the same order.
+MIXUP_INLINE vf fast_exp_v(vf x) {
+  vf xc = x > -104.0f ? x : splat(-104.0f);
+  xc = xc < 88.7f ? xc : splat(88.7f);
+  const float magic = 12582912.0f;
+  const vf tm = xc * 1.44269504f + magic;
+  const vi n_int = (vi)tm - static_cast<std::int32_t>(core::bits_of(magic));  // vector casts reinterpret bits
+  const vf n = tm - magic;
+  const vf r = (xc - n * 0.693145752f) - n * 1.42860677e-6f;
+  vf q = splat(1.0f / 720.0f);
+  q = q * r + 1.0f / 120.0f;
+  q = q * r + 1.0f / 24.0f;
+  q = q * r + 1.0f / 6.0f;
+  q = q * r + 0.5f;
+  q = q * r + 1.0f;
+  q = q * r + 1.0f;
+  const vi half = n_int >> 1;
+  const vi e1 = (half + 127) << 23, e2 = (n_int - half + 127) << 23;
+  const vf y = (q * (vf)e1) * (vf)e2;
+  const vi xb = (vi)x & 0x7FFFFFFF;
+  const vi nan_bits = (xb > 0x7F800000) & 0x7FC00000;  // comparison lanes are 0 or −1
+  return (vf)((vi)y | nan_bits);
+}
+
+struct Acc {
+  vf mx = splat(-INFINITY), se = vf{}, su = vf{};
+  vi nans = vi{};
+  float tail_mx = -INFINITY, tail_se = 0.0f, tail_su = 0.0f;
+  int tail_nans = 0;
+  float dot = 0.0f, mass = 0.0f;
+};
+
+// Pass 1 over a span: the max, with NaNs flagged beside it (a vector max drops them; a NaN is
+// made the row's max afterwards, so it reaches the loss and every gradient of the row).
+MIXUP_INLINE void max_span(const float* z, int n, Acc& a) {
+  int k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    const vf v = load_v(z + k);
+    a.mx = v > a.mx ? v : a.mx;
+    a.nans |= v != v;
+  }
+  for (; k < n; ++k) a.tail_mx = z[k] > a.tail_mx ? z[k] : a.tail_mx, a.tail_nans |= z[k] != z[k];
+}
+
+MIXUP_INLINE float row_max(const Acc& a) {
+  float m = a.tail_mx;
+  int nans = a.tail_nans;
+  for (int l = 0; l < kLanes; ++l) m = core::nan_max(m, a.mx[l]), nans |= a.nans[l];
+  return nans ? NAN : m;
+}
+
+// Pass 2 over a span: Σe^{z−m} and Σ(m − z); kKeep also stores e^{z−m} for pass 3.
+template <bool kKeep>
+MIXUP_INLINE void sum_span(const float* z, int n, float m, Acc& a, float* ex) {
+  int k = 0;
+  const vf mv = splat(m);
+  for (; k + kLanes <= n; k += kLanes) {
+    const vf v = load_v(z + k);
+    const vf e = fast_exp_v(v - mv);
+    if constexpr (kKeep) store_v(ex + k, e);
+    a.se += e;
+    a.su += mv - v;
+  }
+  for (; k < n; ++k) {
+    const float e = core::fast_exp(z[k] - m);
+    if constexpr (kKeep) ex[k] = e;
+    a.tail_se += e, a.tail_su += m - z[k];
+  }
+}
+
+MIXUP_INLINE void soft_span(const float* z, const float* ts, int n, float m, Acc& a) {
+  for (int q = 0; q < n; ++q) {
+    if (ts[q] != 0.0f) a.dot += ts[q] * (m - z[q]);
+    a.mass += ts[q];
+  }
+}
+
+// Pass 3 over a span starting at class j0: g = s·(p·T − t), p from ex (or recomputed).
+struct GradTerms {
+  float m, inv_s, total, uniform, scale, one_minus_eps;
+};
+MIXUP_INLINE void grad_span(const CeParams& p, const core::RowTarget& t, const GradTerms& g, const float* z, const float* ex,
+                            const float* ts, std::int32_t j0, int n, float* out) {
+  (void)p;
+  const float a = g.scale * g.inv_s * g.total, b = g.scale * g.uniform;
+  int k = 0;
+  if (ex) {
+    for (; k + kLanes <= n; k += kLanes) store_v(out + k, load_v(ex + k) * a - b);
+    for (; k < n; ++k) out[k] = ex[k] * a - b;
+  } else {
+    const vf mv = splat(g.m);
+    for (; k + kLanes <= n; k += kLanes) store_v(out + k, fast_exp_v(load_v(z + k) - mv) * a - b);
+    for (; k < n; ++k) out[k] = core::fast_exp(z[k] - g.m) * a - b;
+  }
+  if (ts != nullptr) {
+    for (k = 0; k < n; ++k) out[k] -= g.scale * g.one_minus_eps * ts[k];
+  } else if (!t.ignored) {  // the label indicators; with ya = yb both land on one class and add
+    const std::int32_t ja = t.ya - j0, jb = t.yb - j0;
+    if (ja >= 0 && ja < n) out[ja] -= g.scale * g.one_minus_eps * t.wa;
+    if (jb >= 0 && jb < n) out[jb] -= g.scale * g.one_minus_eps * t.wb;
+  }
+}
+
+float logit_at(const CeParams& p, std::int64_t idx) {
+  float v;
+  load_chunk(p, idx, 0, 1, &v);
+  return v;
+}
+
+// Rows of up to kShortRow classes sit whole in a stack buffer: converted once, e^{z−m} kept
+// between passes 2 and 3 (one exp per element). Longer rows go by chunks and recompute it.
+constexpr int kShortRow = 4096;
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void rows_cpu(const CeParams& p, std::int64_t begin, std::int64_t end, float scale) {
+  alignas(64) float zbuf[kShortRow];
+  alignas(64) float ex[kShortRow];
+  const std::int32_t C = p.classes;
+  const bool short_row = C <= kShortRow;
+  for (std::int64_t row = begin; row < end; ++row) {
+    const std::int64_t base = row * C;
+    const core::RowTarget t = core::row_target(p, row);
+    const float* soft_row = p.soft != nullptr ? p.soft + base : nullptr;
+    Acc a;
+    const float* z = zbuf;
+    if (short_row) {
+      if (p.dtype == core::DType::kF32) z = static_cast<const float*>(p.logits) + base;
+      else load_chunk(p, base, 0, C, zbuf);
+      max_span(z, C, a);
+    } else {
+      for (std::int32_t j0 = 0; j0 < C; j0 += kChunk) {
+        const int n = std::min(kChunk, C - j0);
+        load_chunk(p, base, j0, n, zbuf);
+        max_span(zbuf, n, a);
+      }
+    }
+    const float m = row_max(a);
+    if (short_row) {
+      sum_span<true>(z, C, m, a, ex);
+      if (soft_row) soft_span(z, soft_row, C, m, a);
+    } else {
+      for (std::int32_t j0 = 0; j0 < C; j0 += kChunk) {
+        const int n = std::min(kChunk, C - j0);
+        load_chunk(p, base, j0, n, zbuf);
+        sum_span<false>(zbuf, n, m, a, nullptr);
+        if (soft_row) soft_span(zbuf, soft_row + j0, n, m, a);
+      }
+    }
+    float s = a.tail_se, u = a.tail_su;
+    for (int l = 0; l < kLanes; ++l) s += a.se[l], u += a.su[l];
+    const float log_s = std::log(s), fc = static_cast<float>(C);
+    const float da = t.ya >= 0 && t.ya < C ? m - logit_at(p, base + t.ya) : 0.0f;
+    const float db = t.yb >= 0 && t.yb < C ? m - logit_at(p, base + t.yb) : 0.0f;
+    p.row_loss[row] = soft_row ? core::soft_row_loss(p.eps, log_s, a.dot, a.mass, u, fc)
+                               : core::hard_row_loss(t, p.eps, log_s, da, db, u, fc);
+    if (p.grad == nullptr) continue;
+    GradTerms g;
+    g.m = m;
+    g.inv_s = 1.0f / s;
+    g.total = soft_row ? a.mass : (t.ignored ? 0.0f : (1.0f - p.eps) * (t.wa + t.wb) + p.eps);
+    g.uniform = soft_row ? p.eps * a.mass / fc : (t.ignored ? 0.0f : p.eps / fc);
+    g.scale = scale;
+    g.one_minus_eps = 1.0f - p.eps;
+    const bool direct = p.grad_dtype == core::DType::kF32;  // write f32 gradients in place of a buffer
+    if (short_row) {
+      float* out = direct ? static_cast<float*>(p.grad) + base : zbuf;
+      grad_span(p, t, g, z, ex, soft_row, 0, C, out);
+      if (!direct) store_chunk(p, base, 0, C, zbuf);
+    } else {
+      for (std::int32_t j0 = 0; j0 < C; j0 += kChunk) {
+        const int n = std::min(kChunk, C - j0);
+        load_chunk(p, base, j0, n, zbuf);
+        grad_span(p, t, g, zbuf, nullptr, soft_row ? soft_row + j0 : nullptr, j0, n, ex);
+        store_chunk(p, base, j0, n, ex);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void loss_cpu_cross_entropy(mixup_loss_s& h, CeParams& p) {
+  LossCpuState& s = *h.cpu;
+  // checks first: nothing is written unless every label and λ is valid
+  std::int32_t valid = 0;
+  for (std::int64_t i = 0; i < p.batch; ++i) {
+    if (p.soft != nullptr) {
+      ++valid;
+      continue;
+    }
+    const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
+    if (!ok(p.y_a[i]) || (p.y_b != nullptr && !ok(p.y_b[i]))) {
+      const std::int32_t bad = ok(p.y_a[i]) ? p.y_b[i] : p.y_a[i];
+      throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(core::DeviceCheck{1, static_cast<std::int32_t>(i), bad, 0},
+                                                             static_cast<std::int32_t>(p.batch), p.classes));
+    }
+    if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
+      throw Error(MIXUP_STATUS_INVALID_VALUE,
+                  describe_check(core::DeviceCheck{4, static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
+                                 static_cast<std::int32_t>(p.batch), p.classes));
+    valid += p.y_a[i] != p.ignore_index;
+  }
+  float scale = p.loss_scale;
+  if (p.reduction == core::Reduction::kMean) scale = valid > 0 ? p.loss_scale / static_cast<float>(valid) : 0.0f;
+  float* out = p.loss_out;
+  if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows.data();
+  const std::int64_t work = p.batch * p.classes;
+  if (work >= 16384) {
+    s.pool.parallel_for(p.batch, [&](std::int64_t b, std::int64_t e) { rows_cpu(p, b, e, scale); });
+  } else {
+    rows_cpu(p, 0, p.batch, scale);
+  }
+  if (p.reduction != core::Reduction::kNone) {
+    const float sum = deterministic_sum(p.row_loss, p.batch);
+    *out = p.reduction == core::Reduction::kMean ? (valid > 0 ? sum / static_cast<float>(valid) : 0.0f) : sum;
+  }
+}
+
+void loss_cpu_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
+                      float* out) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
+      throw Error(MIXUP_STATUS_INVALID_VALUE,
+                  describe_check(core::DeviceCheck{4, static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(lam[i])), 0},
+                                 static_cast<std::int32_t>(n), 0));
+  float* rows = red == core::Reduction::kNone ? out : h.cpu->rows.data();
+  for (std::int64_t i = 0; i < n; ++i) rows[i] = lam[i] * la[i] + (1.0f - lam[i]) * lb[i];
+  if (red != core::Reduction::kNone) {
+    const float sum = deterministic_sum(rows, n);
+    *out = red == core::Reduction::kMean ? sum / static_cast<float>(n) : sum;
+  }
+}
+
+}  // namespace mixup::detail

@@ -1,0 +1,79 @@
+// CUDA backend of the loss: device scratch (row losses, the check word) owned by the handle,
+// the launches of cross_entropy.cu, and the read-back of the device check in SYNC mode.
+#include "error.hpp"
+#include "handle.hpp"
+#include "loss_handle.hpp"
+
+namespace mixup::detail {
+
+struct LossCudaState {
+  int device = 0;
+  float* rows = nullptr;
+  core::CeState* state = nullptr;
+  core::CeState* host_state = nullptr;  // pinned
+  ~LossCudaState() {
+    cudaFree(rows);
+    cudaFree(state);
+    cudaFreeHost(host_state);
+  }
+};
+
+void LossCudaStateDelete::operator()(LossCudaState* s) const { delete s; }
+
+namespace {
+
+struct DeviceScope {
+  int previous = 0;
+  explicit DeviceScope(int device) {
+    MIXUP_CUDA_CHECK(cudaGetDevice(&previous));
+    MIXUP_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~DeviceScope() { cudaSetDevice(previous); }
+};
+
+void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::int32_t classes) {
+  LossCudaState& s = *h.cuda;
+  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_state, s.state, sizeof(core::CeState), cudaMemcpyDeviceToHost, stream));
+  MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (s.host_state->check.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(s.host_state->check, batch, classes));
+}
+
+}  // namespace
+
+void loss_cuda_create(mixup_loss_s& h) {
+  int count = 0;
+  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
+  MIXUP_EXPECTS(h.config.device >= 0 && h.config.device < count, "config.device = ", h.config.device, " but this machine has ",
+                count, " CUDA device(s)");
+  std::unique_ptr<LossCudaState, LossCudaStateDelete> s(new LossCudaState);
+  s->device = h.config.device;
+  DeviceScope scope(s->device);
+  MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->rows), sizeof(float) * h.config.max_batch));
+  MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->state), sizeof(core::CeState)));
+  MIXUP_CUDA_CHECK(cudaMemset(s->state, 0, sizeof(core::CeState)));
+  MIXUP_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s->host_state), sizeof(core::CeState)));
+  h.cuda = std::move(s);
+}
+
+void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t stream) {
+  LossCudaState& s = *h.cuda;
+  DeviceScope scope(s.device);
+  if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows;
+  MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, stream));
+  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes);
+}
+
+void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
+                       float* out, cudaStream_t stream) {
+  LossCudaState& s = *h.cuda;
+  DeviceScope scope(s.device);
+  MIXUP_CUDA_CHECK(core::launch_combine_losses(la, lb, lam, n, red, s.rows, out, s.state, stream));
+  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(n), 0);
+}
+
+void loss_cuda_poll(mixup_loss_s& h, cudaStream_t stream) {
+  DeviceScope scope(h.cuda->device);
+  read_back(h, stream, -1, -1);
+}
+
+}  // namespace mixup::detail

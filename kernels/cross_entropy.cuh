@@ -1,0 +1,124 @@
+// Cross-entropy family: fastai's MixUpLoss fused. Per row, one read of the logits gives the
+// log-sum-exp, the loss
+//   loss = T·lse − (1−ε)(w_a·z_ya + w_b·z_yb) − ε·mean(z),   T = (1−ε)(w_a + w_b) + ε,
+// and the gradient
+//   g_j = s·(p_j·T − ε/C − (1−ε)(w_a[j = ya] + w_b[j = yb])),   p = softmax(z),
+// with w_a = λ, w_b = 1 − λ (0 for an ignore_index label; indicators add, so ya = yb works).
+// Soft targets t: T = Σt, loss = T·lse − (1−ε)Σ t_j z_j − ε·T·mean(z), g_j = s·(p_j·T −
+// (1−ε)t_j − ε·T/C). Never written: log-softmax, softmax, one-hot rows, per-term losses.
+// A term with weight 0 is skipped, never multiplied, so a −∞ logit gives +∞ or a finite value
+// but no 0·∞ = NaN; a NaN logit propagates to its row's loss and gradient.
+#pragma once
+
+#include "blend.cuh"
+
+namespace mixup::core {
+
+enum class Reduction : int { kNone = 0, kMean = 1, kSum = 2 };
+
+struct CeParams {
+  const void* logits;
+  DType dtype;
+  std::int64_t batch;
+  std::int32_t classes;
+  const std::int32_t* y_a;
+  const std::int32_t* y_b;
+  const float* lam;
+  const float* soft;
+  float eps;
+  std::int32_t ignore_index;
+  Reduction reduction;
+  float loss_scale;
+  float* row_loss;  // [B]: the caller's loss (NONE) or the handle's scratch
+  float* loss_out;  // [1] for MEAN / SUM
+  void* grad;       // null: forward only
+  DType grad_dtype;
+};
+
+// What the validation pass leaves for the row and reduction kernels (device scratch).
+struct CeState {
+  DeviceCheck check;
+  std::int32_t valid_rows;
+  std::int32_t pad[3];
+};
+
+struct RowTarget {
+  std::int32_t ya, yb;
+  float wa, wb;
+  bool ignored;
+};
+
+MIXUP_HD RowTarget row_target(const CeParams& p, std::int64_t i) {
+  RowTarget t{-1, -1, 0.0f, 0.0f, false};
+  if (p.soft != nullptr) return t;
+  t.ya = p.y_a[i];
+  t.yb = p.y_b != nullptr ? p.y_b[i] : t.ya;
+  const float l = p.lam != nullptr ? p.lam[i] : 1.0f;
+  t.ignored = t.ya == p.ignore_index;
+  t.wa = t.ignored ? 0.0f : l;
+  t.wb = (t.ignored || t.yb == p.ignore_index || p.lam == nullptr) ? 0.0f : 1.0f - l;
+  return t;
+}
+
+// Max that lets a NaN through (fmaxf would hide it).
+MIXUP_HD float nan_max(float a, float b) { return ((b > a) | (b != b)) ? b : a; }
+
+// e^x in float with no branches at all, so a host compiler vectorises it: round(x·log2 e)
+// by the 1.5·2^23 trick, a degree-6 polynomial on |r| ≤ ln2/2 (relative error < 2e-7), and
+// 2^n applied in two halves so results down to the subnormals come out right (e^x < 2^-150
+// rounds to 0; −∞ → 0). NaN → NaN. Above 88.7 it returns e^88.7 (callers pass x ≤ 0).
+MIXUP_HD float fast_exp(float x) {
+  float xc = x > -104.0f ? x : -104.0f;  // a NaN lands here too; restored below
+  xc = xc < 88.7f ? xc : 88.7f;
+  const float magic = 12582912.0f;
+  const float tm = xc * 1.44269504f + magic;
+  const int n_int = static_cast<int>(bits_of(tm)) - static_cast<int>(bits_of(magic));
+  const float n = tm - magic;
+  const float r = (xc - n * 0.693145752f) - n * 1.42860677e-6f;
+  float q = 1.0f / 720.0f;
+  q = q * r + 1.0f / 120.0f;
+  q = q * r + 1.0f / 24.0f;
+  q = q * r + 1.0f / 6.0f;
+  q = q * r + 0.5f;
+  q = q * r + 1.0f;
+  q = q * r + 1.0f;
+  const int half = n_int >> 1;
+  const float y = (q * float_of(static_cast<std::uint32_t>(half + 127) << 23)) *
+                  float_of(static_cast<std::uint32_t>(n_int - half + 127) << 23);
+  const std::uint32_t is_nan = 0u - static_cast<std::uint32_t>((bits_of(x) & 0x7FFFFFFFu) > 0x7F800000u);
+  return float_of(bits_of(y) | (is_nan & 0x7FC00000u));
+}
+
+// Loss of one row, written relative to the row max m so that huge logits (±1e4) cancel
+// exactly: loss = T·log Σe^{z−m} + Σ_j t_j·(m − z_j). Hard targets: da = m − z_ya, db = m − z_yb;
+// soft: dot = Σ t_j·(m − z_j), mass = Σ t_j; u = Σ_j (m − z_j) carries the ε/C part.
+MIXUP_HD float hard_row_loss(const RowTarget& t, float eps, float log_s, float da, float db, float u, float classes) {
+  if (t.ignored) return 0.0f;
+  const float mass = (1.0f - eps) * (t.wa + t.wb) + eps;
+  float loss = mass * log_s;
+  if (t.wa > 0.0f) loss += (1.0f - eps) * t.wa * da;
+  if (t.wb > 0.0f) loss += (1.0f - eps) * t.wb * db;
+  if (eps > 0.0f) loss += eps * (u / classes);
+  return loss;
+}
+
+MIXUP_HD float soft_row_loss(float eps, float log_s, float dot, float mass, float u, float classes) {
+  float loss = mass * log_s + (1.0f - eps) * dot;
+  if (eps > 0.0f && mass != 0.0f) loss += eps * mass * (u / classes);
+  return loss;
+}
+
+// The same order of float additions on the CPU and the GPU (1024 strided partial sums, then a
+// fixed tree), so a reduced loss has the same bits on both and on every run.
+constexpr int kReduceThreads = 1024;
+MIXUP_HD float strided_partial(const float* v, std::int64_t n, int t) {
+  float acc = 0.0f;
+  for (std::int64_t i = t; i < n; i += kReduceThreads) acc += v[i];
+  return acc;
+}
+
+cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, cudaStream_t stream);
+cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,
+                                  Reduction reduction, float* row_scratch, float* out, CeState* state, cudaStream_t stream);
+
+}  // namespace mixup::core
