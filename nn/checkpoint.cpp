@@ -1,0 +1,105 @@
+#include "checkpoint.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <unistd.h>
+
+namespace mixup::nn {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'I', 'X', 'U', 'P', 'C', 'K', '\n'};
+constexpr std::uint32_t kVersion = 1;
+
+std::uint64_t fnv1a(const std::vector<char>& bytes, std::size_t n) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(bytes[i])) * 1099511628211ull;
+  return h;
+}
+
+template <class T>
+void put(std::vector<char>& out, const T& v) {
+  const char* p = reinterpret_cast<const char*>(&v);
+  out.insert(out.end(), p, p + sizeof v);
+}
+
+struct Reader {
+  const std::vector<char>& b;
+  std::size_t pos;
+  const std::string& path;
+  template <class T>
+  T get() {
+    if (pos + sizeof(T) > b.size()) throw CheckpointError(path + ": truncated");
+    T v;
+    std::memcpy(&v, b.data() + pos, sizeof v);
+    pos += sizeof v;
+    return v;
+  }
+};
+
+}  // namespace
+
+void save_checkpoint(const SimpleCnn& model, const std::string& path) {
+  std::vector<char> out(kMagic, kMagic + 8);
+  put(out, kVersion);
+  put(out, static_cast<std::uint32_t>(model.layers().size()));
+  put(out, static_cast<std::uint32_t>(model.last_relu() ? 1 : 0));
+  for (const Conv2d& c : model.layers()) {
+    put(out, c.in_ch), put(out, c.out_ch), put(out, c.kernel), put(out, c.stride);
+  }
+  for (const Conv2d& c : model.layers()) {
+    for (float v : c.weight) put(out, v);
+    for (float v : c.bias) put(out, v);
+  }
+  put(out, fnv1a(out, out.size()));
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw CheckpointError(path + ": cannot write " + tmp);
+    f.write(out.data(), static_cast<std::streamsize>(out.size()));
+    f.flush();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw CheckpointError(path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw CheckpointError(path + ": cannot rename the temporary file into place");
+  }
+}
+
+SimpleCnn load_checkpoint(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw CheckpointError(path + ": cannot open");
+  const std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (b.size() < 8 + 12 + 8 || std::memcmp(b.data(), kMagic, 8) != 0) throw CheckpointError(path + ": not a mixup checkpoint (bad magic)");
+  std::uint64_t stored;
+  std::memcpy(&stored, b.data() + b.size() - 8, 8);
+  if (fnv1a(b, b.size() - 8) != stored) throw CheckpointError(path + ": checksum mismatch (corrupt or truncated)");
+  Reader r{b, 8, path};
+  const std::uint32_t version = r.get<std::uint32_t>();
+  if (version != kVersion) throw CheckpointError(path + ": version " + std::to_string(version) + " is not supported");
+  const std::uint32_t layers = r.get<std::uint32_t>();
+  const bool last_relu = r.get<std::uint32_t>() != 0;
+  if (layers == 0 || layers > 64) throw CheckpointError(path + ": implausible layer count");
+  std::vector<std::int64_t> actns, kernels, strides;
+  for (std::uint32_t i = 0; i < layers; ++i) {
+    const std::int64_t in = r.get<std::int64_t>(), out = r.get<std::int64_t>(), k = r.get<std::int64_t>(), s = r.get<std::int64_t>();
+    if (i == 0) actns.push_back(in);
+    else if (in != actns.back()) throw CheckpointError(path + ": layer shapes do not chain");
+    actns.push_back(out), kernels.push_back(k), strides.push_back(s);
+  }
+  SimpleCnn model(actns, kernels, strides, last_relu, 0);
+  for (Conv2d& c : model.layers()) {
+    for (float& v : c.weight) v = r.get<float>();
+    for (float& v : c.bias) v = r.get<float>();
+  }
+  if (r.pos != b.size() - 8) throw CheckpointError(path + ": wrong size for its layers");
+  return model;
+}
+
+}  // namespace mixup::nn

@@ -1,0 +1,231 @@
+#include "layers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "thread_pool.hpp"
+
+namespace mixup::nn {
+namespace {
+
+// Gradient sums over the batch go through a fixed number of slices, added in slice order, so
+// the result does not depend on how many threads ran them.
+constexpr int kSlices = 8;
+
+void im2col(const float* in, std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t k, std::int64_t s, std::int64_t pad,
+            std::int64_t Ho, std::int64_t Wo, float* col) {
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t ky = 0; ky < k; ++ky)
+      for (std::int64_t kx = 0; kx < k; ++kx) {
+        float* row = col + ((c * k + ky) * k + kx) * Ho * Wo;
+        for (std::int64_t oy = 0; oy < Ho; ++oy) {
+          const std::int64_t iy = oy * s - pad + ky;
+          for (std::int64_t ox = 0; ox < Wo; ++ox) {
+            const std::int64_t ix = ox * s - pad + kx;
+            row[oy * Wo + ox] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? in[(c * H + iy) * W + ix] : 0.0f;
+          }
+        }
+      }
+}
+
+void col2im_add(const float* col, std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t k, std::int64_t s, std::int64_t pad,
+                std::int64_t Ho, std::int64_t Wo, float* in) {
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t ky = 0; ky < k; ++ky)
+      for (std::int64_t kx = 0; kx < k; ++kx) {
+        const float* row = col + ((c * k + ky) * k + kx) * Ho * Wo;
+        for (std::int64_t oy = 0; oy < Ho; ++oy) {
+          const std::int64_t iy = oy * s - pad + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (std::int64_t ox = 0; ox < Wo; ++ox) {
+            const std::int64_t ix = ox * s - pad + kx;
+            if (ix >= 0 && ix < W) in[(c * H + iy) * W + ix] += row[oy * Wo + ox];
+          }
+        }
+      }
+}
+
+}  // namespace
+
+Conv2d::Conv2d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s)
+    : in_ch(in), out_ch(out), kernel(k), stride(s), pad(k / 2), weight(out * in * k * k), bias(out),
+      grad_weight(weight.size()), grad_bias(out) {
+  if (in <= 0 || out <= 0 || k <= 0 || s <= 0) throw std::invalid_argument("Conv2d: channels, kernel and stride must be > 0");
+}
+
+Shape4 Conv2d::output_shape(const Shape4& in) const {
+  return Shape4{in.n, out_ch, (in.h + 2 * pad - kernel) / stride + 1, (in.w + 2 * pad - kernel) / stride + 1};
+}
+
+void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool) const {
+  const Shape4 o = output_shape(s);
+  const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w;
+  pool.parallel_for(s.n, [&](std::int64_t b, std::int64_t e) {
+    thread_local std::vector<float> col;
+    col.resize(static_cast<std::size_t>(K * P));
+    for (std::int64_t n = b; n < e; ++n) {
+      im2col(in + n * s.per_sample(), in_ch, s.h, s.w, kernel, stride, pad, o.h, o.w, col.data());
+      float* y = out + n * o.per_sample();
+      for (std::int64_t oc = 0; oc < out_ch; ++oc) {
+        float* yr = y + oc * P;
+        for (std::int64_t p = 0; p < P; ++p) yr[p] = bias[oc];
+        const float* wr = weight.data() + oc * K;
+        for (std::int64_t k = 0; k < K; ++k) {
+          const float w = wr[k];
+          const float* cr = col.data() + k * P;
+          for (std::int64_t p = 0; p < P; ++p) yr[p] += w * cr[p];
+        }
+      }
+    }
+  });
+}
+
+void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool) {
+  const Shape4 o = output_shape(s);
+  const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w;
+  std::vector<float> partial(static_cast<std::size_t>(kSlices * (out_ch * K + out_ch)), 0.0f);
+  pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
+    thread_local std::vector<float> col, dcol;
+    col.resize(static_cast<std::size_t>(K * P));
+    dcol.resize(static_cast<std::size_t>(K * P));
+    for (std::int64_t slice = sb; slice < se; ++slice) {
+      float* gw = partial.data() + slice * (out_ch * K + out_ch);
+      float* gb = gw + out_ch * K;
+      for (std::int64_t n = s.n * slice / kSlices; n < s.n * (slice + 1) / kSlices; ++n) {
+        im2col(in + n * s.per_sample(), in_ch, s.h, s.w, kernel, stride, pad, o.h, o.w, col.data());
+        const float* dy = d_out + n * o.per_sample();
+        for (std::int64_t oc = 0; oc < out_ch; ++oc) {
+          const float* dr = dy + oc * P;
+          float sb_acc = 0.0f;
+          for (std::int64_t p = 0; p < P; ++p) sb_acc += dr[p];
+          gb[oc] += sb_acc;
+          for (std::int64_t k = 0; k < K; ++k) {
+            const float* cr = col.data() + k * P;
+            float acc = 0.0f;
+            for (std::int64_t p = 0; p < P; ++p) acc += dr[p] * cr[p];
+            gw[oc * K + k] += acc;
+          }
+        }
+        if (d_in == nullptr) continue;
+        std::fill(dcol.begin(), dcol.end(), 0.0f);
+        for (std::int64_t oc = 0; oc < out_ch; ++oc) {
+          const float* dr = dy + oc * P;
+          const float* wr = weight.data() + oc * K;
+          for (std::int64_t k = 0; k < K; ++k) {
+            const float w = wr[k];
+            float* cr = dcol.data() + k * P;
+            for (std::int64_t p = 0; p < P; ++p) cr[p] += w * dr[p];
+          }
+        }
+        float* dx = d_in + n * s.per_sample();
+        std::fill(dx, dx + s.per_sample(), 0.0f);
+        col2im_add(dcol.data(), in_ch, s.h, s.w, kernel, stride, pad, o.h, o.w, dx);
+      }
+    }
+  });
+  for (int slice = 0; slice < kSlices; ++slice) {
+    const float* gw = partial.data() + slice * (out_ch * K + out_ch);
+    for (std::int64_t i = 0; i < out_ch * K; ++i) grad_weight[i] += gw[i];
+    for (std::int64_t oc = 0; oc < out_ch; ++oc) grad_bias[oc] += gw[out_ch * K + oc];
+  }
+}
+
+void relu_forward(float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(const float* y, float* dy, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void avgpool_forward(const float* in, const Shape4& s, float* out) {
+  const std::int64_t hw = s.h * s.w;
+  for (std::int64_t i = 0; i < s.n * s.c; ++i) {
+    float acc = 0.0f;
+    for (std::int64_t p = 0; p < hw; ++p) acc += in[i * hw + p];
+    out[i] = acc / static_cast<float>(hw);
+  }
+}
+
+void avgpool_backward(const float* d_out, const Shape4& s, float* d_in) {
+  const std::int64_t hw = s.h * s.w;
+  for (std::int64_t i = 0; i < s.n * s.c; ++i) {
+    const float g = d_out[i] / static_cast<float>(hw);
+    for (std::int64_t p = 0; p < hw; ++p) d_in[i * hw + p] = g;
+  }
+}
+
+void kaiming_uniform(Conv2d& conv, std::uint64_t seed) {
+  // PyTorch's Conv2d default: kaiming_uniform_(a = √5) → bound = 1/√fan_in, bias likewise
+  const double fan_in = static_cast<double>(conv.in_ch * conv.kernel * conv.kernel);
+  const double gain = std::sqrt(2.0 / (1.0 + 5.0));
+  const double bound = gain * std::sqrt(3.0 / fan_in);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> w(-bound, bound), b(-1.0 / std::sqrt(fan_in), 1.0 / std::sqrt(fan_in));
+  for (float& v : conv.weight) v = static_cast<float>(w(rng));
+  for (float& v : conv.bias) v = static_cast<float>(b(rng));
+}
+
+SimpleCnn::SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<std::int64_t>& kernels,
+                     const std::vector<std::int64_t>& strides, bool last_relu, std::uint64_t seed)
+    : last_relu_(last_relu) {
+  const std::size_t n = actns.size() - 1;
+  if (actns.size() < 2 || kernels.size() != n || strides.size() != n)
+    throw std::invalid_argument("simple_cnn: need at least two channel counts, and one kernel size and stride per conv");
+  for (std::size_t i = 0; i < n; ++i) {
+    convs_.emplace_back(actns[i], actns[i + 1], kernels[i], strides[i]);
+    kaiming_uniform(convs_.back(), seed * 1000003u + i);
+  }
+}
+
+std::vector<std::int64_t> SimpleCnn::spec() const {
+  std::vector<std::int64_t> a{convs_.front().in_ch};
+  for (const Conv2d& c : convs_) a.push_back(c.out_ch);
+  return a;
+}
+
+const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, detail::ThreadPool& pool) {
+  in_shape_ = s;
+  input_ = x;
+  shapes_.resize(convs_.size());
+  acts_.resize(convs_.size());
+  const float* cur = x;
+  Shape4 cs = s;
+  for (std::size_t i = 0; i < convs_.size(); ++i) {
+    shapes_[i] = convs_[i].output_shape(cs);
+    acts_[i].resize(static_cast<std::size_t>(shapes_[i].size()));
+    convs_[i].forward(cur, cs, acts_[i].data(), pool);
+    if (i + 1 < convs_.size() || last_relu_) relu_forward(acts_[i].data(), shapes_[i].size());
+    cur = acts_[i].data();
+    cs = shapes_[i];
+  }
+  logits_.resize(static_cast<std::size_t>(cs.n * cs.c));
+  avgpool_forward(cur, cs, logits_.data());
+  return logits_;
+}
+
+void SimpleCnn::backward(const float* d_logits, detail::ThreadPool& pool) {
+  for (Conv2d& c : convs_) {
+    std::fill(c.grad_weight.begin(), c.grad_weight.end(), 0.0f);
+    std::fill(c.grad_bias.begin(), c.grad_bias.end(), 0.0f);
+  }
+  const std::size_t L = convs_.size();
+  grad_a_.resize(static_cast<std::size_t>(shapes_[L - 1].size()));
+  avgpool_backward(d_logits, shapes_[L - 1], grad_a_.data());
+  for (std::size_t i = L; i-- > 0;) {
+    if (i + 1 < L || last_relu_) relu_backward(acts_[i].data(), grad_a_.data(), shapes_[i].size());
+    const float* in = i == 0 ? input_ : acts_[i - 1].data();
+    const Shape4& is = i == 0 ? in_shape_ : shapes_[i - 1];
+    float* d_in = nullptr;
+    if (i > 0) {
+      grad_b_.resize(static_cast<std::size_t>(is.size()));
+      d_in = grad_b_.data();
+    }
+    convs_[i].backward(in, is, grad_a_.data(), d_in, pool);
+    if (i > 0) std::swap(grad_a_, grad_b_);
+  }
+}
+
+}  // namespace mixup::nn

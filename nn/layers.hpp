@@ -1,0 +1,71 @@
+// The trainer's layers on the CPU: a 2-D convolution (im2col + small GEMMs, batch split over
+// the thread pool, filter gradients summed in a fixed order so training is reproducible),
+// ReLU, adaptive average pooling to 1×1, and fastai v1's simple_cnn built from them.
+// Activations are float32, NCHW.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mixup::detail {
+class ThreadPool;
+}
+
+namespace mixup::nn {
+
+struct Shape4 {
+  std::int64_t n, c, h, w;
+  std::int64_t size() const { return n * c * h * w; }
+  std::int64_t per_sample() const { return c * h * w; }
+};
+
+// out = conv(in, weight [O, I, k, k]) + bias [O], square kernel, stride s, padding k/2.
+struct Conv2d {
+  std::int64_t in_ch, out_ch, kernel, stride, pad;
+  std::vector<float> weight, bias, grad_weight, grad_bias;
+
+  Conv2d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s);
+  Shape4 output_shape(const Shape4& in) const;
+  void forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool) const;
+  // Accumulates grad_weight / grad_bias (zero them first) and writes d_in (if not null).
+  void backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool);
+};
+
+void relu_forward(float* x, std::int64_t n);
+void relu_backward(const float* y, float* dy, std::int64_t n);  // y: the ReLU's output
+// [N, C, H, W] → [N, C]
+void avgpool_forward(const float* in, const Shape4& s, float* out);
+void avgpool_backward(const float* d_out, const Shape4& s, float* d_in);
+
+// Kaiming-uniform (fan_in, a = √5 as PyTorch's default conv init) from a seed.
+void kaiming_uniform(Conv2d& conv, std::uint64_t seed);
+
+// fastai v1 simple_cnn(actns, kernel_szs, strides): conv + ReLU for each pair of channel
+// counts (ReLU after the last one too, unless last_relu is false), then average pool and
+// flatten to [N, actns.back()].
+class SimpleCnn {
+ public:
+  SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<std::int64_t>& kernels,
+            const std::vector<std::int64_t>& strides, bool last_relu, std::uint64_t seed);
+  std::int64_t classes() const { return convs_.back().out_ch; }
+  // logits [N, classes]; keeps what backward needs.
+  const std::vector<float>& forward(const float* x, const Shape4& s, detail::ThreadPool& pool);
+  // from dL/dlogits: fills every layer's gradient
+  void backward(const float* d_logits, detail::ThreadPool& pool);
+  std::vector<Conv2d>& layers() { return convs_; }
+  const std::vector<Conv2d>& layers() const { return convs_; }
+  bool last_relu() const { return last_relu_; }
+  std::vector<std::int64_t> spec() const;  // actns
+
+ private:
+  std::vector<Conv2d> convs_;
+  bool last_relu_;
+  Shape4 in_shape_{};
+  const float* input_ = nullptr;
+  std::vector<Shape4> shapes_;             // output shape of each conv
+  std::vector<std::vector<float>> acts_;   // output of each conv (after ReLU where there is one)
+  std::vector<float> logits_, grad_a_, grad_b_;
+};
+
+}  // namespace mixup::nn
