@@ -102,6 +102,8 @@ class Learner {
   std::vector<std::int32_t> predict(const ImageSet& set);
 
   void add_callback(Callback* cb) { callbacks_.push_back(cb); }
+  // One training step on a loaded batch (images, labels, n, h, w set): for benchmarks.
+  void train_step(BatchState& b) { train_batch(b, 0, 1); }
   // Writes the plain normalised input of b.images into b.x (and y_a = labels).
   void normalize(BatchState& b);
 

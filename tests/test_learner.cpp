@@ -134,8 +134,8 @@ TEST_F(LearnerTest, LossIsRestoredAfterAnExceptionAndAnEarlyStop) {
 }
 
 // A short real run: simple_cnn(1,16,16,10) on 6000 Fashion-MNIST images, 2 epochs, both
-// with and without mixup, must learn (chance is 10%). Thresholds measured on this machine:
-// about 0.71 without and 0.70 with mixup; the test asks for 0.60.
+// with and without mixup, must learn (chance is 10%); the test asks for 0.60 and prints what
+// it got.
 TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
   for (const bool with_mixup : {false, true}) {
     SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
@@ -144,6 +144,8 @@ TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
     if (with_mixup) learn.add_callback(&mix);
     const auto results = learn.fit(2);
     ASSERT_EQ(results.size(), 2u);
+    std::printf("short run %s mixup: accuracy %.4f, valid loss %.4f\n", with_mixup ? "with" : "without",
+                results.back().accuracy, results.back().valid_loss);
     EXPECT_GT(results.back().accuracy, 0.60) << "with mixup: " << with_mixup;
     EXPECT_TRUE(std::isfinite(results.back().valid_loss));
 

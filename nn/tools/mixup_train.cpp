@@ -15,6 +15,7 @@
 #include "idx.hpp"
 #include "learner.hpp"
 #include "mixup/mixup.hpp"
+#include "viz/plots.hpp"
 
 namespace {
 
@@ -26,7 +27,7 @@ struct Options {
   bool last_relu = true, quiet = false;
   std::uint64_t seed = 0;
   int threads = 0;
-  std::string log, save, load;
+  std::string log, save, load, plot;
 };
 
 const char* kUsage =
@@ -43,6 +44,7 @@ const char* kUsage =
     "  --device auto|cpu|cuda   (auto)                     --threads N   CPU threads (0 = all)\n"
     "  --log FILE          CSV: run,epoch,train_loss,valid_loss,accuracy,time\n"
     "  --save FILE         checkpoint after training (compare: FILE.nomixup and FILE.mixup)\n"
+    "  --plot FILE.png     loss and accuracy per epoch, every run on the same axes\n"
     "  --load FILE         start from a checkpoint (its architecture); --epochs 0 only evaluates\n"
     "  --quiet             no progress bar                 --help\n";
 
@@ -93,6 +95,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "--log") o.log = v;
     else if (a == "--save") o.save = v;
     else if (a == "--load") o.load = v;
+    else if (a == "--plot") o.plot = v;
     else bad("unknown option " + a);
   }
   if (o.mixup != "on" && o.mixup != "off" && o.mixup != "compare") bad("--mixup takes on, off or compare");
@@ -122,7 +125,21 @@ std::vector<std::int64_t> parse_arch(const std::string& arch) {
 struct RunSummary {
   std::string name;
   double best_acc = 0, final_valid = 0;
+  mixup::nn::viz::RunCurves curves;
 };
+
+// Fails early (before any training) if `path` cannot be written; leaves nothing behind.
+void check_writable(const std::string& path, const char* flag) {
+  if (path.empty()) return;
+  const std::string probe = path + ".probe." + std::to_string(::getpid());
+  std::ofstream f(probe);
+  if (!f) {
+    std::fprintf(stderr, "mixup-train: %s %s: cannot write there\n", flag, path.c_str());
+    std::exit(1);
+  }
+  f.close();
+  std::remove(probe.c_str());
+}
 
 RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& data, std::ofstream* log, const std::string& save_to) {
   using namespace mixup::nn;
@@ -147,6 +164,7 @@ RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& d
   MixUpCallback mix(o.alpha, o.seed);
   if (with_mixup) learn.add_callback(&mix);
   RunSummary sum{with_mixup ? "with mixup" : "without mixup"};
+  sum.curves.run = with_mixup ? "mixup" : "no mixup";
   std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);
   std::printf("epoch  train_loss  valid_loss  accuracy  time\n");
   if (o.epochs == 0) {
@@ -162,6 +180,10 @@ RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& d
                   << r.accuracy << ',' << r.seconds << '\n';
     sum.best_acc = std::max(sum.best_acc, r.accuracy);
     sum.final_valid = r.valid_loss;
+    sum.curves.epoch.push_back(static_cast<double>(r.epoch));
+    sum.curves.train_loss.push_back(r.train_loss);
+    sum.curves.valid_loss.push_back(r.valid_loss);
+    sum.curves.accuracy.push_back(r.accuracy);
   });
   if (!save_to.empty()) save_checkpoint(model, save_to);
   return sum;
@@ -189,6 +211,8 @@ int main(int argc, char** argv) {
               o.train_limit > 0 ? " (limited)" : "", static_cast<long long>(data.test_images.count()), o.arch.c_str(),
               o.last_relu ? "" : " (no last ReLU)", static_cast<long long>(o.bs), o.lr, o.wd, o.schedule.c_str(),
               static_cast<unsigned long long>(o.seed));
+  check_writable(o.plot, "--plot");
+  check_writable(o.save, "--save");
   std::ofstream log;
   if (!o.log.empty()) {
     log.open(o.log);
@@ -212,6 +236,12 @@ int main(int argc, char** argv) {
     std::printf("\n%-18s", "final valid loss");
     for (const RunSummary& r : runs) std::printf("%16.4f", r.final_valid);
     std::printf("\n");
+    if (!o.plot.empty() && o.epochs > 0) {
+      std::vector<mixup::nn::viz::RunCurves> curves;
+      for (const RunSummary& r : runs) curves.push_back(r.curves);
+      mixup::nn::viz::draw_training_curves(curves).write_png(o.plot);
+      std::printf("curves written to %s\n", o.plot.c_str());
+    }
     if (runs.size() == 2) {
       const double e0 = 1 - runs[0].best_acc, e1 = 1 - runs[1].best_acc;
       std::printf("mixup %s the best error rate by %.1f%% (relative) and %s the final valid loss (%+.4f)\n",

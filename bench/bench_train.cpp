@@ -1,0 +1,63 @@
+// bench_train: training throughput (images/s) of the CPU trainer, simple_cnn(1,16,16,10) on
+// Fashion-MNIST batches, without and with mixup, in the same run. The difference is what
+// mixup costs a training step (mixup op + dual-target loss instead of normalise + plain loss).
+//   build/ci/bench/bench_train --benchmark_min_time=2
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+
+#include "idx.hpp"
+#include "learner.hpp"
+
+namespace {
+
+using namespace mixup::nn;
+
+const IdxDataset* dataset() {
+  static const IdxDataset* d = [] {
+    const std::string dir = "/usr/share/datasets/fashion-mnist";
+    return std::filesystem::exists(dir) ? new IdxDataset(load_idx_dataset(dir)) : nullptr;
+  }();
+  return d;
+}
+
+void BM_cpu_train_step(benchmark::State& st, bool with_mixup) {
+  const IdxDataset* d = dataset();
+  if (d == nullptr) return st.SkipWithError("Fashion-MNIST is not installed (scripts/setup)");
+  const std::int64_t bs = st.range(0);
+  SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
+  LearnerConfig cfg;
+  cfg.batch_size = bs;
+  cfg.threads = 2;
+  cfg.progress = false;
+  const ImageSet train = ImageSet::of(d->train_images, d->train_labels);
+  Learner learn(model, train, train, cfg);
+  MixUpCallback mix(0.4f, 0);
+  if (with_mixup) {
+    learn.add_callback(&mix);
+    mix.on_train_begin(learn);  // swaps in the mixup loss, as fit() would
+  }
+  Loader loader(train, bs, true, 0);
+  std::int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  BatchState b;
+  b.h = train.h, b.w = train.w;
+  for (auto _ : st) {
+    st.PauseTiming();  // loading is not what is compared
+    if ((b.n = loader.next(b.images, b.labels)) < bs) {
+      loader.start_epoch(++epoch);
+      b.n = loader.next(b.images, b.labels);
+    }
+    st.ResumeTiming();
+    learn.train_step(b);
+  }
+  if (with_mixup) mix.on_train_end(learn);
+  st.SetItemsProcessed(st.iterations() * bs);
+}
+
+BENCHMARK_CAPTURE(BM_cpu_train_step, no_mixup, false)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_cpu_train_step, mixup, true)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
