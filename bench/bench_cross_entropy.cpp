@@ -18,17 +18,11 @@ namespace {
 
 using namespace mixup::bench;
 
-struct Problem {
-  std::int64_t B;
-  std::int32_t C;
-};
-const Problem kProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
-
 struct Data {
   std::vector<float> z, lam;
   std::vector<std::uint16_t> z16;
   std::vector<std::int32_t> ya, yb;
-  Data(const Problem& p, bool bf16) : z(p.B * p.C), lam(p.B), ya(p.B), yb(p.B) {
+  Data(const CeProblem& p, bool bf16) : z(p.B * p.C), lam(p.B), ya(p.B), yb(p.B) {
     std::mt19937 rng(1);
     std::normal_distribution<float> n(0.0f, 2.0f);
     for (auto& v : z) v = n(rng);
@@ -45,20 +39,20 @@ struct Data {
 // generation.
 struct Unfused {
   std::vector<float> ls, g_ls, rows;
-  explicit Unfused(const Problem& p) : ls(p.B * p.C), g_ls(p.B * p.C), rows(p.B) {}
-  float run(const Problem& p, const Data& d, float* grad) {
+  explicit Unfused(const CeProblem& p) : ls(p.B * p.C), g_ls(p.B * p.C), rows(p.B) {}
+  float run(const CeProblem& p, const Data& d, float* grad) {
     return unfused_ce_cpu(d.z.data(), d.ya.data(), d.yb.data(), d.lam.data(), p.B, p.C, ls.data(), g_ls.data(), rows.data(), grad);
   }
 };
 
-void report_ce(benchmark::State& st, const Problem& p, std::size_t elem_bytes, double bw, double per_call) {
+void report_ce(benchmark::State& st, const CeProblem& p, std::size_t elem_bytes, double bw, double per_call) {
   const double bytes = 2.0 * p.B * p.C * elem_bytes;
   st.SetBytesProcessed(static_cast<std::int64_t>(bytes) * st.iterations());
   st.counters["floor_ratio"] = per_call / (bytes / bw);
   st.counters["copy_GBps"] = bw / 1e9;
 }
 
-mixup_ce_args_t args_for(const Problem& p, const void* logits, mixup_dtype_t dt, const Data& d, float* loss, void* grad) {
+mixup_ce_args_t args_for(const CeProblem& p, const void* logits, mixup_dtype_t dt, const Data& d, float* loss, void* grad) {
   mixup_ce_args_t a = mixup_ce_args_default();
   a.logits = logits;
   a.dtype = dt;
@@ -73,7 +67,7 @@ mixup_ce_args_t args_for(const Problem& p, const void* logits, mixup_dtype_t dt,
   return a;
 }
 
-void BM_cpu_fused(benchmark::State& st, Problem p, bool bf16) {
+void BM_cpu_fused(benchmark::State& st, CeProblem p, bool bf16) {
   Data d(p, bf16);
   mixup_loss_config_t c = mixup_loss_config_default();
   c.max_batch = static_cast<std::int32_t>(p.B);
@@ -109,7 +103,7 @@ void BM_cpu_fused(benchmark::State& st, Problem p, bool bf16) {
   mixup_loss_destroy(h);
 }
 
-void BM_cpu_unfused(benchmark::State& st, Problem p) {
+void BM_cpu_unfused(benchmark::State& st, CeProblem p) {
   Data d(p, false);
   Unfused u(p);
   std::vector<float> grad(p.B * p.C);
@@ -130,7 +124,7 @@ void BM_cpu_unfused(benchmark::State& st, Problem p) {
 void register_cuda_ce_benchmarks();  // bench_cross_entropy_cuda.cpp
 
 int main(int argc, char** argv) {
-  for (const Problem& p : kProblems) {
+  for (const CeProblem& p : kCeProblems) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
     benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/f32").c_str(), BM_cpu_fused, p, false)->UseManualTime()->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/bf16").c_str(), BM_cpu_fused, p, true)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "cuda_timing.hpp"
 #include "mixup/loss.h"
 #include "unfused_ce.hpp"
 
@@ -14,74 +15,9 @@ namespace {
 
 using namespace mixup::bench;
 
-struct Problem {
-  std::int64_t B;
-  std::int32_t C;
-};
-const Problem kProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
-
-struct Dev {
-  void* p = nullptr;
-  explicit Dev(std::size_t bytes) {
-    if (cudaMalloc(&p, bytes) != cudaSuccess) p = nullptr;
-  }
-  ~Dev() { cudaFree(p); }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p);
-  }
-};
-
-void flush_l2() {
-  static Dev big(256u << 20);
-  cudaMemsetAsync(big.p, 0, 256u << 20);
-}
-
-double device_copy_bandwidth(std::size_t bytes) {
-  Dev a(bytes), b(bytes);
-  cudaEvent_t e0, e1;
-  cudaEventCreate(&e0), cudaEventCreate(&e1);
-  double best = 0;
-  for (int r = 0; r < 10; ++r) {
-    flush_l2();
-    cudaEventRecord(e0);
-    cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice);
-    cudaEventRecord(e1);
-    cudaEventSynchronize(e1);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, e0, e1);
-    best = std::max(best, 2.0 * bytes / (ms * 1e-3));
-  }
-  cudaEventDestroy(e0), cudaEventDestroy(e1);
-  return best;
-}
-
-template <class Body>
-double time_calls(benchmark::State& st, Body body) {
-  cudaEvent_t e0, e1;
-  cudaEventCreate(&e0), cudaEventCreate(&e1);
-  double total = 0;
-  for (auto _ : st) {
-    flush_l2();
-    cudaEventRecord(e0);
-    if (!body()) {
-      st.SkipWithError("a CUDA call failed in the timed loop");
-      break;
-    }
-    cudaEventRecord(e1);
-    cudaEventSynchronize(e1);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, e0, e1);
-    st.SetIterationTime(ms * 1e-3);
-    total += ms * 1e-3;
-  }
-  cudaEventDestroy(e0), cudaEventDestroy(e1);
-  return st.iterations() ? total / st.iterations() : 0;
-}
-
 struct DeviceData {
-  Dev z, ya, yb, lam, grad, loss;
-  DeviceData(const Problem& p, std::size_t eb) : z(p.B * p.C * eb), ya(p.B * 4), yb(p.B * 4), lam(p.B * 4), grad(p.B * p.C * eb), loss(4) {
+  DeviceBuffer z, ya, yb, lam, grad, loss;
+  DeviceData(const CeProblem& p, std::size_t eb) : z(p.B * p.C * eb), ya(p.B * 4), yb(p.B * 4), lam(p.B * 4), grad(p.B * p.C * eb), loss(4) {
     std::mt19937 rng(1);
     std::vector<float> hz(p.B * p.C), hl(p.B);
     std::vector<std::int32_t> ha(p.B), hb(p.B);
@@ -101,14 +37,14 @@ struct DeviceData {
   }
 };
 
-void report_ce(benchmark::State& st, const Problem& p, std::size_t eb, double bw, double per_call) {
+void report_ce(benchmark::State& st, const CeProblem& p, std::size_t eb, double bw, double per_call) {
   const double bytes = 2.0 * p.B * p.C * eb;
   st.SetBytesProcessed(static_cast<std::int64_t>(bytes) * st.iterations());
   st.counters["floor_ratio"] = per_call / (bytes / bw);
   st.counters["copy_GBps"] = bw / 1e9;
 }
 
-void BM_cuda_fused(benchmark::State& st, Problem p, bool bf16) {
+void BM_cuda_fused(benchmark::State& st, CeProblem p, bool bf16) {
   const std::size_t eb = bf16 ? 2 : 4;
   DeviceData d(p, eb);
   mixup_loss_config_t c = mixup_loss_config_default();
@@ -132,7 +68,7 @@ void BM_cuda_fused(benchmark::State& st, Problem p, bool bf16) {
   if (mixup_cross_entropy(h, &a, nullptr) != MIXUP_STATUS_SUCCESS || mixup_loss_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
     return st.SkipWithError(mixup_last_error());
   if (!bf16) {
-    Dev ls(p.B * p.C * 4), gls(p.B * p.C * 4), gz(p.B * p.C * 4), rows(p.B * 4), ref_loss(4);
+    DeviceBuffer ls(p.B * p.C * 4), gls(p.B * p.C * 4), gz(p.B * p.C * 4), rows(p.B * 4), ref_loss(4);
     cuda_log_softmax(d.z.as<float>(), ls.as<float>(), p.B, p.C, nullptr);
     cuda_nll_blend(ls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(), rows.as<float>(), p.B, p.C, nullptr);
     cuda_mean(rows.as<float>(), p.B, ref_loss.as<float>(), nullptr);
@@ -155,9 +91,9 @@ void BM_cuda_fused(benchmark::State& st, Problem p, bool bf16) {
   mixup_loss_destroy(h);
 }
 
-void BM_cuda_unfused(benchmark::State& st, Problem p) {
+void BM_cuda_unfused(benchmark::State& st, CeProblem p) {
   DeviceData d(p, 4);
-  Dev ls(p.B * p.C * 4), gls(p.B * p.C * 4), rows(p.B * 4);
+  DeviceBuffer ls(p.B * p.C * 4), gls(p.B * p.C * 4), rows(p.B * 4);
   const double bw = device_copy_bandwidth(p.B * p.C * 4);
   const double per = time_calls(st, [&] {
     bool ok = cuda_log_softmax(d.z.as<float>(), ls.as<float>(), p.B, p.C, nullptr) == cudaSuccess;
@@ -173,18 +109,8 @@ void BM_cuda_unfused(benchmark::State& st, Problem p) {
 }  // namespace
 
 void register_cuda_ce_benchmarks() {
-  int n = 0;
-  const cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess || n == 0) {
-    const std::string why = std::string("no CUDA device: ") + (e != cudaSuccess ? cudaGetErrorString(e) : "count is 0");
-    benchmark::RegisterBenchmark("BM_cuda_unavailable", [why](benchmark::State& s) {
-      for (auto _ : s) {
-      }
-      s.SkipWithError(why.c_str());
-    });
-    return;
-  }
-  for (const Problem& p : kProblems) {
+  if (!mixup::bench::cuda_benchmarks_possible()) return;
+  for (const CeProblem& p : kCeProblems) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
     benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)->UseManualTime();
     benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/bf16").c_str(), BM_cuda_fused, p, true)->UseManualTime();

@@ -8,75 +8,12 @@
 #include <string>
 
 #include "common.hpp"
+#include "cuda_timing.hpp"
 #include "unfused.hpp"
 
 namespace {
 
 using namespace mixup::bench;
-
-struct DeviceBuffer {
-  void* p = nullptr;
-  explicit DeviceBuffer(std::size_t bytes) {
-    if (cudaMalloc(&p, bytes) != cudaSuccess) p = nullptr;
-  }
-  ~DeviceBuffer() { cudaFree(p); }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p);
-  }
-};
-
-// Writing a buffer larger than L2 between timed calls, outside the timed region.
-void flush_l2(cudaStream_t s) {
-  static DeviceBuffer big(256u << 20);
-  cudaMemsetAsync(big.p, 0, 256u << 20, s);
-}
-
-double device_copy_bandwidth(std::size_t bytes) {
-  DeviceBuffer a(bytes), b(bytes);
-  cudaEvent_t e0, e1;
-  cudaEventCreate(&e0);
-  cudaEventCreate(&e1);
-  double best = 0;
-  for (int rep = 0; rep < 10; ++rep) {
-    flush_l2(nullptr);
-    cudaEventRecord(e0);
-    cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice);
-    cudaEventRecord(e1);
-    cudaEventSynchronize(e1);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, e0, e1);
-    best = std::max(best, 2.0 * bytes / (ms * 1e-3));
-  }
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
-  return best;
-}
-
-template <class Body>
-double time_calls(benchmark::State& state, Body body) {
-  cudaEvent_t e0, e1;
-  cudaEventCreate(&e0);
-  cudaEventCreate(&e1);
-  double total = 0;
-  for (auto _ : state) {
-    flush_l2(nullptr);
-    cudaEventRecord(e0);
-    if (!body()) {
-      state.SkipWithError("a CUDA call failed inside the timed loop");
-      break;
-    }
-    cudaEventRecord(e1);
-    cudaEventSynchronize(e1);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, e0, e1);
-    state.SetIterationTime(ms * 1e-3);
-    total += ms * 1e-3;
-  }
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
-  return state.iterations() ? total / state.iterations() : 0;
-}
 
 struct Batch {
   DeviceBuffer x, out, lam, ya, yb, labels;
@@ -156,17 +93,7 @@ void BM_cuda_copy(benchmark::State& state, const Shape& s) {
 }  // namespace
 
 void register_cuda_benchmarks() {
-  int n = 0;
-  const cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess || n == 0) {
-    const std::string why = std::string("no CUDA device: ") + (e != cudaSuccess ? cudaGetErrorString(e) : "count is 0");
-    benchmark::RegisterBenchmark("BM_cuda_unavailable", [why](benchmark::State& st) {
-      for (auto _ : st) {
-      }
-      st.SkipWithError(why.c_str());
-    });
-    return;
-  }
+  if (!mixup::bench::cuda_benchmarks_possible()) return;
   for (const Shape& s : kShapes) {
     benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)->UseManualTime();
     for (const Kind& k : kKinds) {

@@ -24,6 +24,13 @@ struct Shape {
 };
 const Shape kShapes[] = {{"64x3x28x28", 64, 3, 28, 28}, {"256x3x32x32", 256, 3, 32, 32}, {"64x3x224x224", 64, 3, 224, 224}};
 
+// bench_cross_entropy's problems: logits [B, C].
+struct CeProblem {
+  std::int64_t B;
+  std::int32_t C;
+};
+const CeProblem kCeProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
+
 struct Kind {
   const char* name;
   mixup_dtype_t in, out;

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "error.hpp"
+#include "guarded.hpp"
 #include "handle.hpp"
 
 namespace mixup::detail {
@@ -35,27 +36,6 @@ std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::
 TestHooks& test_hooks(mixup_handle_t h) { return h->hooks; }
 
 namespace {
-
-template <class F>
-mixup_status_t guarded(F&& f) {
-  try {
-    f();
-    set_last_error("");
-    return MIXUP_STATUS_SUCCESS;
-  } catch (const Error& e) {
-    set_last_error(e.what());
-    return e.status();
-  } catch (const std::bad_alloc&) {
-    set_last_error("out of host memory");
-    return MIXUP_STATUS_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    set_last_error(cat("internal error: ", e.what()));
-    return MIXUP_STATUS_INTERNAL;
-  } catch (...) {
-    set_last_error("internal error: unknown exception");
-    return MIXUP_STATUS_INTERNAL;
-  }
-}
 
 void check_config(const mixup_config_t& c) {
   MIXUP_EXPECTS(c.backend == MIXUP_BACKEND_CPU || c.backend == MIXUP_BACKEND_CUDA, "config.backend = ", c.backend, " is not a backend");

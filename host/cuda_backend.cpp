@@ -2,6 +2,7 @@
 // a call never allocates), two launches per call (pairing, then blend), and the read-back of
 // the device-side check in MIXUP_CHECKS_SYNC mode.
 #include "error.hpp"
+#include "guarded.hpp"
 #include "handle.hpp"
 
 namespace mixup::detail {
@@ -32,14 +33,6 @@ void CudaStateDelete::operator()(CudaState* s) const { delete s; }
 
 namespace {
 
-struct DeviceGuard {
-  int previous = 0;
-  explicit DeviceGuard(int device) {
-    MIXUP_CUDA_CHECK(cudaGetDevice(&previous));
-    MIXUP_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceGuard() { cudaSetDevice(previous); }
-};
 
 template <class T>
 void alloc(T** p, std::size_t count) {

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "error.hpp"
+#include "guarded.hpp"
 #include "handle.hpp"
 #include "loss_handle.hpp"
 
@@ -12,27 +13,6 @@ using namespace mixup::detail;
 namespace core = mixup::core;
 
 namespace {
-
-template <class F>
-mixup_status_t guarded(F&& f) {
-  try {
-    f();
-    set_last_error("");
-    return MIXUP_STATUS_SUCCESS;
-  } catch (const Error& e) {
-    set_last_error(e.what());
-    return e.status();
-  } catch (const std::bad_alloc&) {
-    set_last_error("out of host memory");
-    return MIXUP_STATUS_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    set_last_error(cat("internal error: ", e.what()));
-    return MIXUP_STATUS_INTERNAL;
-  } catch (...) {
-    set_last_error("internal error: unknown exception");
-    return MIXUP_STATUS_INTERNAL;
-  }
-}
 
 bool ranges_overlap(const void* a, std::size_t an, const void* b, std::size_t bn) {
   if (a == nullptr || b == nullptr) return false;

@@ -1,6 +1,7 @@
 // CUDA backend of the loss: device scratch (row losses, the check word) owned by the handle,
 // the launches of cross_entropy.cu, and the read-back of the device check in SYNC mode.
 #include "error.hpp"
+#include "guarded.hpp"
 #include "handle.hpp"
 #include "loss_handle.hpp"
 
@@ -22,14 +23,6 @@ void LossCudaStateDelete::operator()(LossCudaState* s) const { delete s; }
 
 namespace {
 
-struct DeviceScope {
-  int previous = 0;
-  explicit DeviceScope(int device) {
-    MIXUP_CUDA_CHECK(cudaGetDevice(&previous));
-    MIXUP_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceScope() { cudaSetDevice(previous); }
-};
 
 void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::int32_t classes) {
   LossCudaState& s = *h.cuda;
@@ -47,7 +40,7 @@ void loss_cuda_create(mixup_loss_s& h) {
                 count, " CUDA device(s)");
   std::unique_ptr<LossCudaState, LossCudaStateDelete> s(new LossCudaState);
   s->device = h.config.device;
-  DeviceScope scope(s->device);
+  DeviceGuard guard(s->device);
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->rows), sizeof(float) * h.config.max_batch));
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->state), sizeof(core::CeState)));
   MIXUP_CUDA_CHECK(cudaMemset(s->state, 0, sizeof(core::CeState)));
@@ -57,7 +50,7 @@ void loss_cuda_create(mixup_loss_s& h) {
 
 void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t stream) {
   LossCudaState& s = *h.cuda;
-  DeviceScope scope(s.device);
+  DeviceGuard guard(s.device);
   if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows;
   MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, stream));
   if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes);
@@ -66,13 +59,13 @@ void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t st
 void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
                        float* out, cudaStream_t stream) {
   LossCudaState& s = *h.cuda;
-  DeviceScope scope(s.device);
+  DeviceGuard guard(s.device);
   MIXUP_CUDA_CHECK(core::launch_combine_losses(la, lb, lam, n, red, s.rows, out, s.state, stream));
   if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(n), 0);
 }
 
 void loss_cuda_poll(mixup_loss_s& h, cudaStream_t stream) {
-  DeviceScope scope(h.cuda->device);
+  DeviceGuard guard(h.cuda->device);
   read_back(h, stream, -1, -1);
 }
 
