@@ -12,7 +12,7 @@ namespace mixup::nn {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'I', 'X', 'U', 'P', 'C', 'K', '\n'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2 added BatchNorm; 1 is still read
 
 std::uint64_t fnv1a(const std::vector<char>& bytes, std::size_t n) {
   std::uint64_t h = 1469598103934665603ull;
@@ -46,7 +46,7 @@ void save_checkpoint(const SimpleCnn& model, const std::string& path) {
   std::vector<char> out(kMagic, kMagic + 8);
   put(out, kVersion);
   put(out, static_cast<std::uint32_t>(model.layers().size()));
-  put(out, static_cast<std::uint32_t>(model.last_relu() ? 1 : 0));
+  put(out, static_cast<std::uint32_t>((model.last_relu() ? 1u : 0u) | (model.batch_norm() ? 2u : 0u)));
   for (const Conv2d& c : model.layers()) {
     put(out, c.in_ch), put(out, c.out_ch), put(out, c.kernel), put(out, c.stride);
   }
@@ -54,6 +54,9 @@ void save_checkpoint(const SimpleCnn& model, const std::string& path) {
     for (float v : c.weight) put(out, v);
     for (float v : c.bias) put(out, v);
   }
+  for (const BatchNorm2d& b : model.norms())
+    for (const auto* v : {&b.gamma, &b.beta, &b.running_mean, &b.running_var})
+      for (float x : *v) put(out, x);
   put(out, fnv1a(out, out.size()));
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
@@ -82,9 +85,10 @@ SimpleCnn load_checkpoint(const std::string& path) {
   if (fnv1a(b, b.size() - 8) != stored) throw CheckpointError(path + ": checksum mismatch (corrupt or truncated)");
   Reader r{b, 8, path};
   const std::uint32_t version = r.get<std::uint32_t>();
-  if (version != kVersion) throw CheckpointError(path + ": version " + std::to_string(version) + " is not supported");
+  if (version != 1 && version != kVersion) throw CheckpointError(path + ": version " + std::to_string(version) + " is not supported");
   const std::uint32_t layers = r.get<std::uint32_t>();
-  const bool last_relu = r.get<std::uint32_t>() != 0;
+  const std::uint32_t flags = r.get<std::uint32_t>();
+  const bool last_relu = (flags & 1u) != 0, bn = version >= 2 && (flags & 2u) != 0;
   if (layers == 0 || layers > 64) throw CheckpointError(path + ": implausible layer count");
   std::vector<std::int64_t> actns, kernels, strides;
   for (std::uint32_t i = 0; i < layers; ++i) {
@@ -93,11 +97,14 @@ SimpleCnn load_checkpoint(const std::string& path) {
     else if (in != actns.back()) throw CheckpointError(path + ": layer shapes do not chain");
     actns.push_back(out), kernels.push_back(k), strides.push_back(s);
   }
-  SimpleCnn model(actns, kernels, strides, last_relu, 0);
+  SimpleCnn model(actns, kernels, strides, last_relu, 0, bn);
   for (Conv2d& c : model.layers()) {
     for (float& v : c.weight) v = r.get<float>();
     for (float& v : c.bias) v = r.get<float>();
   }
+  for (BatchNorm2d& b : model.norms())
+    for (auto* v : {&b.gamma, &b.beta, &b.running_mean, &b.running_var})
+      for (float& x : *v) x = r.get<float>();
   if (r.pos != b.size() - 8) throw CheckpointError(path + ": wrong size for its layers");
   return model;
 }

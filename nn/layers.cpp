@@ -132,6 +132,65 @@ void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, floa
   }
 }
 
+void BatchNorm2d::forward(const float* x, const Shape4& s, float* y, bool train) {
+  const std::int64_t hw = s.h * s.w, m = s.n * hw;
+  if (train) {
+    xhat_.resize(static_cast<std::size_t>(s.size()));
+    inv_std_.resize(static_cast<std::size_t>(channels));
+  }
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double mean, var;
+    if (train) {
+      double sum = 0, sq = 0;
+      for (std::int64_t n = 0; n < s.n; ++n)
+        for (std::int64_t p = 0; p < hw; ++p) sum += x[(n * channels + c) * hw + p];
+      mean = sum / m;
+      for (std::int64_t n = 0; n < s.n; ++n)
+        for (std::int64_t p = 0; p < hw; ++p) {
+          const double d = x[(n * channels + c) * hw + p] - mean;
+          sq += d * d;
+        }
+      var = sq / m;
+      running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
+      running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * (m > 1 ? sq / (m - 1) : var));
+    } else {
+      mean = running_mean[c];
+      var = running_var[c];
+    }
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+    if (train) inv_std_[c] = inv;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) {
+        const std::int64_t i = (n * channels + c) * hw + p;
+        const float xh = static_cast<float>(x[i] - mean) * inv;
+        if (train) xhat_[i] = xh;
+        y[i] = gamma[c] * xh + beta[c];
+      }
+  }
+}
+
+void BatchNorm2d::backward(const Shape4& s, const float* dy, float* dx) {
+  const std::int64_t hw = s.h * s.w;
+  const float m = static_cast<float>(s.n * hw);
+  for (std::int64_t c = 0; c < channels; ++c) {
+    float dg = 0, db = 0;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) {
+        const std::int64_t i = (n * channels + c) * hw + p;
+        dg += dy[i] * xhat_[i];
+        db += dy[i];
+      }
+    grad_gamma[c] += dg;
+    grad_beta[c] += db;
+    const float k = gamma[c] * inv_std_[c] / m;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) {
+        const std::int64_t i = (n * channels + c) * hw + p;
+        dx[i] = k * (m * dy[i] - db - xhat_[i] * dg);
+      }
+  }
+}
+
 void relu_forward(float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -169,7 +228,7 @@ void kaiming_uniform(Conv2d& conv, std::uint64_t seed) {
 }
 
 SimpleCnn::SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<std::int64_t>& kernels,
-                     const std::vector<std::int64_t>& strides, bool last_relu, std::uint64_t seed)
+                     const std::vector<std::int64_t>& strides, bool last_relu, std::uint64_t seed, bool bn)
     : last_relu_(last_relu) {
   const std::size_t n = actns.size() - 1;
   if (actns.size() < 2 || kernels.size() != n || strides.size() != n)
@@ -177,6 +236,7 @@ SimpleCnn::SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<s
   for (std::size_t i = 0; i < n; ++i) {
     convs_.emplace_back(actns[i], actns[i + 1], kernels[i], strides[i]);
     kaiming_uniform(convs_.back(), seed * 1000003u + i);
+    if (bn && i + 1 < n) bns_.emplace_back(actns[i + 1]);
   }
 }
 
@@ -186,11 +246,12 @@ std::vector<std::int64_t> SimpleCnn::spec() const {
   return a;
 }
 
-const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, detail::ThreadPool& pool) {
+const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, detail::ThreadPool& pool, bool train) {
   in_shape_ = s;
   input_ = x;
   shapes_.resize(convs_.size());
   acts_.resize(convs_.size());
+  normed_.resize(bns_.size());
   const float* cur = x;
   Shape4 cs = s;
   for (std::size_t i = 0; i < convs_.size(); ++i) {
@@ -199,6 +260,11 @@ const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, de
     convs_[i].forward(cur, cs, acts_[i].data(), pool);
     if (i + 1 < convs_.size() || last_relu_) relu_forward(acts_[i].data(), shapes_[i].size());
     cur = acts_[i].data();
+    if (i < bns_.size()) {
+      normed_[i].resize(acts_[i].size());
+      bns_[i].forward(cur, shapes_[i], normed_[i].data(), train);
+      cur = normed_[i].data();
+    }
     cs = shapes_[i];
   }
   logits_.resize(static_cast<std::size_t>(cs.n * cs.c));
@@ -211,12 +277,21 @@ void SimpleCnn::backward(const float* d_logits, detail::ThreadPool& pool) {
     std::fill(c.grad_weight.begin(), c.grad_weight.end(), 0.0f);
     std::fill(c.grad_bias.begin(), c.grad_bias.end(), 0.0f);
   }
+  for (BatchNorm2d& b : bns_) {
+    std::fill(b.grad_gamma.begin(), b.grad_gamma.end(), 0.0f);
+    std::fill(b.grad_beta.begin(), b.grad_beta.end(), 0.0f);
+  }
   const std::size_t L = convs_.size();
   grad_a_.resize(static_cast<std::size_t>(shapes_[L - 1].size()));
   avgpool_backward(d_logits, shapes_[L - 1], grad_a_.data());
   for (std::size_t i = L; i-- > 0;) {
+    if (i < bns_.size()) {  // grad_a_ is dL/d(BN output): through the BatchNorm first
+      grad_b_.resize(grad_a_.size());
+      bns_[i].backward(shapes_[i], grad_a_.data(), grad_b_.data());
+      std::swap(grad_a_, grad_b_);
+    }
     if (i + 1 < L || last_relu_) relu_backward(acts_[i].data(), grad_a_.data(), shapes_[i].size());
-    const float* in = i == 0 ? input_ : acts_[i - 1].data();
+    const float* in = i == 0 ? input_ : (i - 1 < bns_.size() ? normed_[i - 1].data() : acts_[i - 1].data());
     const Shape4& is = i == 0 ? in_shape_ : shapes_[i - 1];
     float* d_in = nullptr;
     if (i > 0) {

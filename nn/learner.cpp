@@ -99,6 +99,10 @@ void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_s
     params.push_back(&conv.weight), grads.push_back(&conv.grad_weight);
     params.push_back(&conv.bias), grads.push_back(&conv.grad_bias);
   }
+  for (BatchNorm2d& bn : model_.norms()) {
+    params.push_back(&bn.gamma), grads.push_back(&bn.grad_gamma);
+    params.push_back(&bn.beta), grads.push_back(&bn.grad_beta);
+  }
   if (cfg_.one_cycle) {
     const OneCycle oc{cfg_.lr, total_steps};
     opt_.step(params, grads, oc.lr(step), oc.momentum(step));
@@ -121,7 +125,7 @@ std::pair<double, double> Learner::validate(const ImageSet& set) {
     b.mixed = false;
     for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
     if (!b.mixed) normalize(b);
-    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_);
+    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_, false);
     loss_sum += static_cast<double>((*loss_fn)(*this, logits, b, nullptr)) * b.n;
     const std::int64_t C = model_.classes();
     for (std::int64_t i = 0; i < b.n; ++i) {
@@ -140,7 +144,7 @@ std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
   std::vector<std::int32_t> out;
   while ((b.n = loader.next(b.images, b.labels)) > 0) {
     normalize(b);
-    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_);
+    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_, false);
     const std::int64_t C = model_.classes();
     for (std::int64_t i = 0; i < b.n; ++i) {
       const float* row = logits.data() + i * C;

@@ -163,6 +163,22 @@ TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
   }
 }
 
+TEST_F(LearnerTest, BatchNormModelTrainsAndItsCheckpointReproducesPredictions) {
+  SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0, true);
+  Learner learn(model, train(3000), valid(1000), config());
+  const auto results = learn.fit(1);
+  std::printf("short run with BatchNorm: accuracy %.4f\n", results.back().accuracy);
+  EXPECT_GT(results.back().accuracy, 0.50);
+  const std::string path = (fs::temp_directory_path() / ("ckpt_bn_" + std::to_string(::getpid()))).string();
+  save_checkpoint(model, path);
+  SimpleCnn loaded = load_checkpoint(path);
+  ASSERT_TRUE(loaded.batch_norm());
+  EXPECT_EQ(loaded.norms()[0].running_var, model.norms()[0].running_var);
+  Learner learn2(loaded, train(64), valid(1000), config());
+  EXPECT_EQ(learn2.predict(valid(1000)), learn.predict(valid(1000)));
+  fs::remove(path);
+}
+
 TEST(Checkpoint, DamagedFilesAreRefused) {
   SimpleCnn model({1, 4, 10}, {3, 3}, {2, 2}, false, 5);
   const std::string path = (fs::temp_directory_path() / ("ckpt_bad_" + std::to_string(::getpid()))).string();

@@ -148,6 +148,102 @@ TEST(SimpleCnn, BackwardMatchesFiniteDifferences) {
   }
 }
 
+// Training-mode BatchNorm from its definition in double: batch mean, biased variance.
+std::vector<double> bn_reference(const std::vector<float>& x, const Shape4& s, const std::vector<float>& gamma,
+                                 const std::vector<float>& beta, double eps) {
+  std::vector<double> y(x.size());
+  const std::int64_t hw = s.h * s.w, m = s.n * hw;
+  for (std::int64_t c = 0; c < s.c; ++c) {
+    double mean = 0, var = 0;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) mean += x[(n * s.c + c) * hw + p];
+    mean /= m;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) var += std::pow(x[(n * s.c + c) * hw + p] - mean, 2);
+    var /= m;
+    for (std::int64_t n = 0; n < s.n; ++n)
+      for (std::int64_t p = 0; p < hw; ++p) {
+        const std::int64_t i = (n * s.c + c) * hw + p;
+        y[i] = gamma[c] * (x[i] - mean) / std::sqrt(var + eps) + beta[c];
+      }
+  }
+  return y;
+}
+
+TEST(BatchNorm2d, ForwardBackwardAndRunningStatistics) {
+  const Shape4 s{4, 3, 3, 5};
+  BatchNorm2d bn(3);
+  bn.gamma = {1.5f, 0.5f, -1.0f};
+  bn.beta = {0.1f, -0.2f, 0.3f};
+  const std::vector<float> x = random_vec(static_cast<std::size_t>(s.size()), 21, 2.0f);
+  std::vector<float> y(x.size());
+  bn.forward(x.data(), s, y.data(), true);
+  const std::vector<double> want = bn_reference(x, s, bn.gamma, bn.beta, bn.eps);
+  for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 1e-5) << i;
+  // running statistics moved 10% of the way to the batch's (unbiased variance)
+  double mean0 = 0;
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t p = 0; p < 15; ++p) mean0 += x[(n * 3) * 15 + p];
+  EXPECT_NEAR(bn.running_mean[0], 0.1 * mean0 / 60, 1e-6);
+  // backward: L = Σ g·y, against finite differences of the reference
+  const std::vector<float> g = random_vec(x.size(), 22);
+  std::vector<float> dx(x.size());
+  bn.backward(s, g.data(), dx.data());
+  const auto loss = [&](const std::vector<float>& xx, const std::vector<float>& ga, const std::vector<float>& be) {
+    const std::vector<double> yy = bn_reference(xx, s, ga, be, bn.eps);
+    double l = 0;
+    for (std::size_t i = 0; i < yy.size(); ++i) l += g[i] * yy[i];
+    return l;
+  };
+  const double h = 1e-3;
+  for (std::size_t i = 0; i < x.size(); i += 3) {
+    std::vector<float> p = x, m = x;
+    p[i] += static_cast<float>(h), m[i] -= static_cast<float>(h);
+    ASSERT_NEAR(dx[i], (loss(p, bn.gamma, bn.beta) - loss(m, bn.gamma, bn.beta)) / (2 * h), 3e-3) << "x " << i;
+  }
+  for (int c = 0; c < 3; ++c) {
+    std::vector<float> gp = bn.gamma, gm = bn.gamma;
+    gp[c] += static_cast<float>(h), gm[c] -= static_cast<float>(h);
+    ASSERT_NEAR(bn.grad_gamma[c], (loss(x, gp, bn.beta) - loss(x, gm, bn.beta)) / (2 * h), 3e-3) << "gamma " << c;
+  }
+  // evaluation uses the running statistics, not the batch's
+  std::vector<float> ye(x.size());
+  bn.forward(x.data(), s, ye.data(), false);
+  const std::int64_t i = 7;
+  const std::int64_t c = (i / 15) % 3;
+  EXPECT_NEAR(ye[i], bn.gamma[c] * (x[i] - bn.running_mean[c]) / std::sqrt(bn.running_var[c] + bn.eps) + bn.beta[c], 1e-5);
+}
+
+TEST(SimpleCnn, WithBatchNormBackwardMatchesFiniteDifferences) {
+  mixup::detail::ThreadPool pool(2);
+  SimpleCnn net({1, 4, 3}, {3, 3}, {2, 2}, true, 9, true);
+  ASSERT_EQ(net.norms().size(), 1u) << "BatchNorm after every conv but the last";
+  const Shape4 s{3, 1, 9, 9};
+  const std::vector<float> x = random_vec(static_cast<std::size_t>(s.size()), 1);
+  const std::vector<float> g = random_vec(9, 2);
+  const auto loss = [&]() {
+    BatchNorm2d keep = net.norms()[0];  // keep the running statistics out of the differences
+    const std::vector<float>& z = net.forward(x.data(), s, pool, true);
+    double l = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) l += double(g[i]) * z[i];
+    net.norms()[0] = keep;
+    return l;
+  };
+  loss();
+  net.forward(x.data(), s, pool, true);
+  net.backward(g.data(), pool);
+  const std::vector<float> analytic = net.layers()[0].grad_weight;
+  for (std::size_t i = 0; i < analytic.size(); i += 2) {
+    const float keep = net.layers()[0].weight[i], h = 1e-3f;
+    net.layers()[0].weight[i] = keep + h;
+    const double lp = loss();
+    net.layers()[0].weight[i] = keep - h;
+    const double lm = loss();
+    net.layers()[0].weight[i] = keep;
+    ASSERT_NEAR(analytic[i], (lp - lm) / (2 * h), 3e-3) << "weight " << i;
+  }
+}
+
 TEST(SimpleCnn, ShapesFollowFastaiV1) {
   mixup::detail::ThreadPool pool(1);
   SimpleCnn net({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);

@@ -24,7 +24,7 @@ struct Options {
   std::int64_t epochs = 20, bs = 64, train_limit = -1;
   float lr = 3e-3f, wd = 1e-2f, alpha = 0.4f;
   std::string mixup = "compare", arch = "simple_cnn:1,16,16,10", device = "auto", schedule = "constant";
-  bool last_relu = true, quiet = false;
+  bool last_relu = true, bn = false, quiet = false;
   std::uint64_t seed = 0;
   int threads = 0;
   std::string log, save, load, plot;
@@ -39,6 +39,7 @@ const char* kUsage =
     "  --mixup on|off|compare   one run with or without mixup, or both (default compare)\n"
     "  --arch simple_cnn:C0,C1,...,Ck   channels; 3x3 stride-2 convs (default simple_cnn:1,16,16,10)\n"
     "  --last-relu on|off  ReLU after the last conv, as fastai v1 (on)\n"
+    "  --bn on|off         BatchNorm after each conv's ReLU but the last, as simple_cnn(bn=True) (off)\n"
     "  --schedule constant|onecycle   constant lr (fastai v1 fit) or fit_one_cycle (constant)\n"
     "  --train-limit N     use only the first N training images (N >= 1)\n"
     "  --device auto|cpu|cuda   (auto)                     --threads N   CPU threads (0 = all)\n"
@@ -92,6 +93,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--last-relu") {
       if (v != "on" && v != "off") bad("--last-relu takes on or off");
       o.last_relu = v == "on";
+    } else if (a == "--bn") {
+      if (v != "on" && v != "off") bad("--bn takes on or off");
+      o.bn = v == "on";
     } else if (a == "--log") o.log = v;
     else if (a == "--save") o.save = v;
     else if (a == "--load") o.load = v;
@@ -146,7 +150,7 @@ RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& d
   const std::vector<std::int64_t> actns = parse_arch(o.arch);
   SimpleCnn model = o.load.empty()
                         ? SimpleCnn(actns, std::vector<std::int64_t>(actns.size() - 1, 3),
-                                    std::vector<std::int64_t>(actns.size() - 1, 2), o.last_relu, o.seed)
+                                    std::vector<std::int64_t>(actns.size() - 1, 2), o.last_relu, o.seed, o.bn)
                         : load_checkpoint(o.load);
   if (model.spec().front() != 1) bad("the model's input channels must be 1 for these grayscale images");
   if (model.classes() != 10) std::fprintf(stderr, "mixup-train: note: the model has %lld outputs, the data 10 classes\n",
@@ -209,7 +213,7 @@ int main(int argc, char** argv) {
               o.data.c_str(), static_cast<long long>(o.train_limit > 0 ? std::min<std::int64_t>(o.train_limit, data.train_images.count())
                                                                       : data.train_images.count()),
               o.train_limit > 0 ? " (limited)" : "", static_cast<long long>(data.test_images.count()), o.arch.c_str(),
-              o.last_relu ? "" : " (no last ReLU)", static_cast<long long>(o.bs), o.lr, o.wd, o.schedule.c_str(),
+              o.last_relu ? (o.bn ? " (bn)" : "") : (o.bn ? " (bn, no last ReLU)" : " (no last ReLU)"), static_cast<long long>(o.bs), o.lr, o.wd, o.schedule.c_str(),
               static_cast<unsigned long long>(o.seed));
   check_writable(o.plot, "--plot");
   check_writable(o.save, "--save");
