@@ -4,6 +4,7 @@
 //   build/ci/bench/bench_train --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "idx.hpp"
@@ -55,8 +56,55 @@ void BM_cpu_train_step(benchmark::State& st, bool with_mixup) {
   st.SetItemsProcessed(st.iterations() * bs);
 }
 
+// The two variants interleaved step by step in one loop, so the machine's drift (this is a
+// shared 2-core machine) falls on both alike; counters give each one's mean step time and
+// mixup's overhead in percent.
+void BM_cpu_train_step_interleaved(benchmark::State& st) {
+  const IdxDataset* d = dataset();
+  if (d == nullptr) return st.SkipWithError("Fashion-MNIST is not installed (scripts/setup)");
+  const std::int64_t bs = st.range(0);
+  const ImageSet train = ImageSet::of(d->train_images, d->train_labels);
+  LearnerConfig cfg;
+  cfg.batch_size = bs;
+  cfg.threads = 2;
+  cfg.progress = false;
+  SimpleCnn m0({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0), m1({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
+  Learner plain(m0, train, train, cfg), mixed(m1, train, train, cfg);
+  MixUpCallback mix(0.4f, 0);
+  mixed.add_callback(&mix);
+  mix.on_train_begin(mixed);
+  Loader loader(train, bs, true, 0);
+  std::int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  BatchState b0, b1;
+  b0.h = b1.h = train.h, b0.w = b1.w = train.w;
+  double t_plain = 0, t_mixed = 0;
+  for (auto _ : st) {
+    st.PauseTiming();
+    if ((b0.n = loader.next(b0.images, b0.labels)) < bs) {
+      loader.start_epoch(++epoch);
+      b0.n = loader.next(b0.images, b0.labels);
+    }
+    b1.n = b0.n, b1.images = b0.images, b1.labels = b0.labels;
+    st.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
+    plain.train_step(b0);
+    const auto t1 = std::chrono::steady_clock::now();
+    mixed.train_step(b1);
+    const auto t2 = std::chrono::steady_clock::now();
+    t_plain += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    t_mixed += std::chrono::duration<double, std::milli>(t2 - t1).count();
+  }
+  mix.on_train_end(mixed);
+  const double n = static_cast<double>(st.iterations());
+  st.counters["no_mixup_ms"] = t_plain / n;
+  st.counters["mixup_ms"] = t_mixed / n;
+  st.counters["overhead_pct"] = 100.0 * (t_mixed - t_plain) / t_plain;
+}
+
 BENCHMARK_CAPTURE(BM_cpu_train_step, no_mixup, false)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_cpu_train_step, mixup, true)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_cpu_train_step_interleaved)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
