@@ -9,6 +9,9 @@
  * says what was wrong, and no output has been written. No CUDA types appear here: streams
  * are `void*` (a cudaStream_t, or NULL for the default stream). With the CUDA backend all
  * data pointers are device memory; with the CPU backend, host memory.
+ *
+ * A handle owns its scratch and its step counter: use one handle per thread (or per stream);
+ * calls on one handle from two threads at once are not supported.
  */
 #ifndef MIXUP_MIXUP_H
 #define MIXUP_MIXUP_H
