@@ -8,7 +8,9 @@
  * λ·l_a + (1 − λ)·l_b for any per-sample loss computed elsewhere.
  *
  * Same conventions as mixup.h: a status per call, mixup_last_error(), no output written on
- * failure, device pointers for the CUDA backend and host pointers for the CPU backend.
+ * failure, device pointers for the CUDA backend and host pointers for the CPU backend. The
+ * scratch a reduction needs is owned by the loss handle and sized for max_batch when it is
+ * created, so there is no workspace to query and nothing is allocated per call.
  */
 #ifndef MIXUP_LOSS_H
 #define MIXUP_LOSS_H
