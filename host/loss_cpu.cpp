@@ -95,13 +95,7 @@ MIXUP_INLINE vf fast_exp_v(vf x) {
   const vi n_int = (vi)tm - static_cast<std::int32_t>(core::bits_of(magic));  // vector casts reinterpret bits
   const vf n = tm - magic;
   const vf r = (xc - n * 0.693145752f) - n * 1.42860677e-6f;
-  vf q = splat(1.0f / 720.0f);
-  q = q * r + 1.0f / 120.0f;
-  q = q * r + 1.0f / 24.0f;
-  q = q * r + 1.0f / 6.0f;
-  q = q * r + 0.5f;
-  q = q * r + 1.0f;
-  q = q * r + 1.0f;
+  const vf q = core::exp_poly(r, splat(1.0f / 720.0f));
   const vi half = n_int >> 1;
   const vi e1 = (half + 127) << 23, e2 = (n_int - half + 127) << 23;
   const vf y = (q * (vf)e1) * (vf)e2;

@@ -63,6 +63,20 @@ MIXUP_HD RowTarget row_target(const CeParams& p, std::int64_t i) {
 // Max that lets a NaN through (fmaxf would hide it).
 MIXUP_HD float nan_max(float a, float b) { return ((b > a) | (b != b)) ? b : a; }
 
+// e^r for |r| ≤ ln2/2 by its Taylor polynomial to r^6 (Horner), for a float or a vector of
+// floats (T); `top` is 1/720 in T. Shared by fast_exp and the CPU loss's vector version.
+template <class T>
+MIXUP_HD T exp_poly(T r, T top) {
+  T q = top;
+  q = q * r + 1.0f / 120.0f;
+  q = q * r + 1.0f / 24.0f;
+  q = q * r + 1.0f / 6.0f;
+  q = q * r + 0.5f;
+  q = q * r + 1.0f;
+  q = q * r + 1.0f;
+  return q;
+}
+
 // e^x in float with no branches at all, so a host compiler vectorises it: round(x·log2 e)
 // by the 1.5·2^23 trick, a degree-6 polynomial on |r| ≤ ln2/2 (relative error < 2e-7), and
 // 2^n applied in two halves so results down to the subnormals come out right (e^x < 2^-150
@@ -75,13 +89,7 @@ MIXUP_HD float fast_exp(float x) {
   const int n_int = static_cast<int>(bits_of(tm)) - static_cast<int>(bits_of(magic));
   const float n = tm - magic;
   const float r = (xc - n * 0.693145752f) - n * 1.42860677e-6f;
-  float q = 1.0f / 720.0f;
-  q = q * r + 1.0f / 120.0f;
-  q = q * r + 1.0f / 24.0f;
-  q = q * r + 1.0f / 6.0f;
-  q = q * r + 0.5f;
-  q = q * r + 1.0f;
-  q = q * r + 1.0f;
+  const float q = exp_poly(r, 1.0f / 720.0f);
   const int half = n_int >> 1;
   const float y = (q * float_of(static_cast<std::uint32_t>(half + 127) << 23)) *
                   float_of(static_cast<std::uint32_t>(n_int - half + 127) << 23);
