@@ -128,7 +128,6 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   }
 
   Request r{};
-  r.targets = t;
   r.advance_step = !given;
   core::PairingLaunch& p = r.pairing;
   p.at = core::StreamAddress{cfg.seed, cfg.rank_salt, h.step};

@@ -13,7 +13,7 @@ struct CudaState {
   float* lam = nullptr;
   float* one_minus = nullptr;
   core::DeviceCheck* check = nullptr;
-  std::uint64_t* step_words = nullptr;  // [0] next step, [1] step used by the last launch
+  std::uint64_t* step_words = nullptr;  // graph mode: the next step, on the device
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
   core::DeviceCheck* host_check = nullptr;  // pinned
@@ -62,9 +62,9 @@ void cuda_create(mixup_handle_s& h) {
   alloc(&s->lam, n);
   alloc(&s->one_minus, n);
   alloc(&s->check, 1);
-  alloc(&s->step_words, 2);
+  alloc(&s->step_words, 1);
   MIXUP_CUDA_CHECK(cudaMemset(s->check, 0, sizeof(core::DeviceCheck)));
-  MIXUP_CUDA_CHECK(cudaMemset(s->step_words, 0, 2 * sizeof(std::uint64_t)));
+  MIXUP_CUDA_CHECK(cudaMemset(s->step_words, 0, sizeof(std::uint64_t)));
   s->workspace_bytes = core::pairing_workspace_bytes(h.config.max_batch);
   if (s->workspace_bytes > 0) MIXUP_CUDA_CHECK(cudaMalloc(&s->workspace, s->workspace_bytes));
   MIXUP_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s->host_check), sizeof(core::DeviceCheck)));
@@ -83,7 +83,6 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   p.workspace_bytes = s.workspace_bytes;
   if (h.config.graph_mode && r.advance_step) {
     p.device_step = &s.step_words[0];
-    p.device_step_used = &s.step_words[1];
   }
   r.blend.perm = s.perm;
   r.blend.lam = s.lam;

@@ -24,7 +24,6 @@ struct CudaStateDelete {
 struct Request {
   core::BlendParams blend;       // perm / lam / one_minus / check filled by the backend
   core::PairingLaunch pairing;   // scratch, step source and outputs filled by the backend
-  const mixup_targets_t* targets;  // never null (an all-NONE one when the caller gave none)
   bool advance_step;
 };
 

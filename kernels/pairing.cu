@@ -88,10 +88,7 @@ __device__ void write_sample(const PairingLaunch& p, const StreamAddress& at, in
 }
 
 __device__ void finish_step(const PairingLaunch& p, std::uint64_t step, bool ok) {
-  if (p.device_step != nullptr) {
-    *p.device_step_used = step;
-    if (ok) *p.device_step = step + 1;
-  }
+  if (p.device_step != nullptr && ok) *p.device_step = step + 1;
 }
 
 __global__ void __launch_bounds__(kThreads) pairing_one_block(PairingLaunch p) {

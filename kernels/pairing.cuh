@@ -106,7 +106,6 @@ MIXUP_HD double draw_log_odds(const StreamAddress& at, double alpha, std::uint32
 struct PairingLaunch {
   StreamAddress at;
   std::uint64_t* device_step;        // graph mode: read here, and advanced by one; else null
-  std::uint64_t* device_step_used;   // graph mode: the step this launch used, for the blend
   std::int32_t batch;
   Pairing pairing;
   LambdaMode lambda_mode;
