@@ -25,8 +25,9 @@ const char* kUsage =
     "usage: mixup-viz grid   [--data DIR] [--n 16] [--cols 4] [--alpha 0.4] [--seed 0] [--step 0] [--out grid.png]\n"
     "       mixup-viz lambda [--alpha 0.4] [--n 100000] [--bins 40] [--seed 0] [--out lambda.png]\n"
     "       mixup-viz curves LOG.csv [LOG.csv ...] [--out curves.png]\n"
-    "  grid:   mixed training images from the library's own op (the trainer's batch order and\n"
-    "          mixup stream for that seed and step), captioned with both classes and lambda\n"
+    "  grid:   mixed training images from the library's own op: the trainer's image order and\n"
+    "          lambda stream for that seed and step (partners are drawn among the images shown),\n"
+    "          captioned with both classes and lambda\n"
     "  lambda: histogram of lambda drawn by the library, unfolded and folded, with the exact\n"
     "          Beta(alpha, alpha) density over it\n"
     "  curves: train/valid loss and accuracy per epoch from mixup-train --log files\n";
