@@ -10,39 +10,69 @@
 #include "mixup/loss.hpp"
 #include "mixup/mixup.hpp"
 #include "thread_pool.hpp"
+#if MIXUP_NN_HAS_CUDNN
+#include "gpu/gpu_cnn.hpp"
+#include "gpu/kernels.cuh"
+#endif
 
 namespace mixup::nn {
+
+// Everything the GPU path owns: the model on the device, the batch's device buffers (filled
+// from pinned staging with async copies), and the constant λ = 1 / identity arrays that turn
+// the mixup op into plain normalisation.
+struct Learner::Gpu {
+#if MIXUP_NN_HAS_CUDNN
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<GpuCnn> net;
+  std::uint8_t* images = nullptr;
+  std::int32_t *labels = nullptr, *ya = nullptr, *yb = nullptr, *iota = nullptr;
+  float *x = nullptr, *lam = nullptr, *ones = nullptr, *grad = nullptr, *loss = nullptr;
+  std::uint8_t* pinned_images = nullptr;
+  std::int32_t* pinned_labels = nullptr;
+  std::vector<float> host_logits;
+  ~Gpu() {
+    net.reset();
+    for (void* p : std::initializer_list<void*>{images, labels, ya, yb, iota, x, lam, ones, grad, loss}) cudaFree(p);
+    cudaFreeHost(pinned_images);
+    cudaFreeHost(pinned_labels);
+    if (stream) cudaStreamDestroy(stream);
+  }
+#endif
+};
+
 namespace {
 
-// Runs the fused loss on host buffers: mean reduction, gradient in f32.
-float fused_loss(Learner& l, const std::vector<float>& logits, std::int64_t n, std::int64_t classes, const std::int32_t* ya,
-                 const std::int32_t* yb, const float* lam, std::vector<float>* grad) {
+void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// The fused loss on the learner's backend: mean reduction, gradient in f32.
+float fused_loss(Learner& l, const float* logits, std::int64_t n, std::int64_t classes, const std::int32_t* ya,
+                 const std::int32_t* yb, const float* lam, float* grad) {
   float loss = 0.0f;
   mixup_ce_args_t a = mixup_ce_args_default();
-  a.logits = logits.data();
+  a.logits = logits;
   a.batch = n;
   a.classes = static_cast<std::int32_t>(classes);
   a.y_a = ya;
   a.y_b = yb;
   a.lam = lam;
-  a.loss = &loss;
-  if (grad != nullptr) {
-    grad->resize(logits.size());
-    a.grad = grad->data();
-  }
-  check(mixup_cross_entropy(l.loss_handle(), &a, nullptr));
+  a.loss = l.on_gpu() ? l.loss_scratch() : &loss;
+  a.grad = grad;
+  check(mixup_cross_entropy(l.loss_handle(), &a, l.gpu_stream()));
+  if (l.on_gpu()) cuda_ok(cudaMemcpy(&loss, l.loss_scratch(), sizeof loss, cudaMemcpyDeviceToHost), "loss read-back");
   return loss;
 }
 
 }  // namespace
 
-float CrossEntropyLoss::operator()(Learner& l, const std::vector<float>& logits, const BatchState& b, std::vector<float>* grad) {
-  return fused_loss(l, logits, b.n, l.model().classes(), b.y_a.data(), nullptr, nullptr, grad);
+float CrossEntropyLoss::operator()(Learner& l, const float* logits, const BatchState& b, float* grad) {
+  return fused_loss(l, logits, b.n, l.model().classes(), b.ya_ptr(), nullptr, nullptr, grad);
 }
 
-float MixUpLoss::operator()(Learner& l, const std::vector<float>& logits, const BatchState& b, std::vector<float>* grad) {
+float MixUpLoss::operator()(Learner& l, const float* logits, const BatchState& b, float* grad) {
   if (!b.mixed) return (*original)(l, logits, b, grad);
-  return fused_loss(l, logits, b.n, l.model().classes(), b.y_a.data(), b.y_b.data(), b.lam.data(), grad);
+  return fused_loss(l, logits, b.n, l.model().classes(), b.ya_ptr(), b.yb_ptr(), b.lam_ptr(), grad);
 }
 
 Learner::Learner(SimpleCnn& model, ImageSet train, ImageSet valid, LearnerConfig cfg)
@@ -50,16 +80,40 @@ Learner::Learner(SimpleCnn& model, ImageSet train, ImageSet valid, LearnerConfig
       opt_(0.9f, 0.99f, 1e-8f, cfg.weight_decay) {
   const int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   pool_ = std::make_unique<detail::ThreadPool>(threads);
+  const mixup_backend_t backend = cfg.cuda ? MIXUP_BACKEND_CUDA : MIXUP_BACKEND_CPU;
   mixup_config_t mc = mixup_config_default();
+  mc.backend = backend;
   mc.max_batch = static_cast<std::int32_t>(std::max<std::int64_t>(cfg.batch_size, 1024));
   mc.num_classes = static_cast<std::int32_t>(model.classes());
   mc.cpu_threads = threads;
   check(mixup_create(&mc, &normalizer_));
   check(mixup_set_normalize(normalizer_, &cfg.mean, &cfg.std, 1));
   mixup_loss_config_t lc = mixup_loss_config_default();
+  lc.backend = backend;
   lc.max_batch = mc.max_batch;
   lc.cpu_threads = threads;
   check(mixup_loss_create(&lc, &loss_handle_));
+  if (cfg.cuda) {
+#if MIXUP_NN_HAS_CUDNN
+    gpu_ = std::make_unique<Gpu>();
+    Gpu& g = *gpu_;
+    const std::int64_t B = mc.max_batch, px = std::max(train.h * train.w, valid.h * valid.w), C = model.classes();
+    cuda_ok(cudaStreamCreate(&g.stream), "cudaStreamCreate");
+    g.net = std::make_unique<GpuCnn>(model, B, train.h, train.w, g.stream);
+    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.images), B * px), "cudaMalloc");
+    for (std::int32_t** p : {&g.labels, &g.ya, &g.yb, &g.iota}) cuda_ok(cudaMalloc(reinterpret_cast<void**>(p), B * 4), "cudaMalloc");
+    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.x), B * px * 4), "cudaMalloc");
+    for (float** p : {&g.lam, &g.ones, &g.loss}) cuda_ok(cudaMalloc(reinterpret_cast<void**>(p), B * 4), "cudaMalloc");
+    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.grad), B * C * 4), "cudaMalloc");
+    cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&g.pinned_images), B * px), "cudaMallocHost");
+    cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&g.pinned_labels), B * 4), "cudaMallocHost");
+    cuda_ok(gpu::fill(g.ones, B, 1.0f, g.stream), "fill");
+    cuda_ok(gpu::iota(g.iota, B, g.stream), "iota");
+    cuda_ok(cudaStreamSynchronize(g.stream), "cudaStreamSynchronize");
+#else
+    throw std::runtime_error("this build has no cuDNN: the trainer runs on the CPU only");
+#endif
+  }
 }
 
 Learner::~Learner() {
@@ -67,47 +121,125 @@ Learner::~Learner() {
   mixup_loss_destroy(loss_handle_);
 }
 
+void* Learner::gpu_stream() {
+#if MIXUP_NN_HAS_CUDNN
+  if (gpu_) return gpu_->stream;
+#endif
+  return nullptr;
+}
+
+float* Learner::loss_scratch() {
+#if MIXUP_NN_HAS_CUDNN
+  if (gpu_) return gpu_->loss;
+#endif
+  return nullptr;
+}
+
 void Learner::normalize(BatchState& b) {
   // λ = 1 with every sample its own partner: exactly the normalised image, through the
   // same uint8 path as the mixed batches.
-  std::vector<float> ones(static_cast<std::size_t>(b.n), 1.0f);
-  std::vector<std::int32_t> self(static_cast<std::size_t>(b.n));
-  std::iota(self.begin(), self.end(), 0);
-  b.x.resize(b.images.size());
-  const mixup_batch_t in{b.images.data(), MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
-  const mixup_batch_t out{b.x.data(), MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
-  check(mixup_apply_given(normalizer_, &in, ones.data(), self.data(), &out, nullptr, nullptr));
-  b.y_a = b.labels;
+  const void* images = b.images.data();
+  float* x = nullptr;
+  const float* ones = nullptr;
+  const std::int32_t* self = nullptr;
+  std::vector<float> h_ones;
+  std::vector<std::int32_t> h_self;
+#if MIXUP_NN_HAS_CUDNN
+  if (b.on_gpu) {
+    images = b.dev.images, x = b.dev.x, ones = gpu_->ones, self = gpu_->iota;
+    b.dev.y_a = b.dev.labels;
+  }
+#endif
+  if (!b.on_gpu) {
+    h_ones.assign(static_cast<std::size_t>(b.n), 1.0f);
+    h_self.resize(static_cast<std::size_t>(b.n));
+    std::iota(h_self.begin(), h_self.end(), 0);
+    b.x.resize(b.images.size());
+    x = b.x.data(), ones = h_ones.data(), self = h_self.data();
+    b.y_a = b.labels;
+  }
+  const mixup_batch_t in{const_cast<void*>(images), MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
+  const mixup_batch_t out{x, MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
+  check(mixup_apply_given(normalizer_, &in, ones, self, &out, nullptr, gpu_stream()));
   b.mixed = false;
 }
 
-void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps) {
-  b.train = true;
+void Learner::begin_batch(BatchState& b, bool train) {
+  b.train = train;
   b.mixed = false;
+  b.on_gpu = on_gpu();
+#if MIXUP_NN_HAS_CUDNN
+  if (b.on_gpu) {
+    Gpu& g = *gpu_;
+    std::copy(b.images.begin(), b.images.end(), g.pinned_images);
+    std::copy(b.labels.begin(), b.labels.end(), g.pinned_labels);
+    cuda_ok(cudaMemcpyAsync(g.images, g.pinned_images, b.images.size(), cudaMemcpyHostToDevice, g.stream), "upload");
+    cuda_ok(cudaMemcpyAsync(g.labels, g.pinned_labels, b.labels.size() * 4, cudaMemcpyHostToDevice, g.stream), "upload");
+    b.dev = BatchState::Device{g.images, g.labels, g.x, g.ya, g.yb, g.lam};
+  }
+#endif
   for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
   if (!b.mixed) normalize(b);
-  const Shape4 s{b.n, 1, train_.h, train_.w};
-  const std::vector<float>& logits = model_.forward(b.x.data(), s, *pool_);
+}
+
+const float* Learner::forward(BatchState& b, bool train) {
+#if MIXUP_NN_HAS_CUDNN
+  if (b.on_gpu) return gpu_->net->forward(b.dev.x, b.n);
+#endif
+  return model_.forward(b.x.data(), Shape4{b.n, 1, b.h, b.w}, *pool_, train).data();
+}
+
+const float* Learner::host_logits(const float* logits, std::int64_t n) {
+#if MIXUP_NN_HAS_CUDNN
+  if (gpu_) {
+    gpu_->host_logits.resize(static_cast<std::size_t>(n * model_.classes()));
+    cuda_ok(cudaMemcpyAsync(gpu_->host_logits.data(), logits, gpu_->host_logits.size() * 4, cudaMemcpyDeviceToHost, gpu_->stream),
+            "logits read-back");
+    cuda_ok(cudaStreamSynchronize(gpu_->stream), "cudaStreamSynchronize");
+    return gpu_->host_logits.data();
+  }
+#endif
+  (void)n;
+  return logits;
+}
+
+void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps) {
+  begin_batch(b, true);
+  const float* logits = forward(b, true);
   for (Callback* c : callbacks_) c->on_loss_begin(*this, b);
-  std::vector<float> grad;
-  b.loss = (*loss_fn)(*this, logits, b, &grad);
+  std::vector<float> host_grad;
+  float* grad = nullptr;
+#if MIXUP_NN_HAS_CUDNN
+  if (b.on_gpu) grad = gpu_->grad;
+#endif
+  if (!b.on_gpu) {
+    host_grad.resize(static_cast<std::size_t>(b.n * model_.classes()));
+    grad = host_grad.data();
+  }
+  b.loss = (*loss_fn)(*this, logits, b, grad);
   for (Callback* c : callbacks_) c->on_backward_begin(*this, b);
-  model_.backward(grad.data(), *pool_);
-  for (Callback* c : callbacks_) c->on_backward_end(*this, b);
-  std::vector<std::vector<float>*> params, grads;
-  for (Conv2d& conv : model_.layers()) {
-    params.push_back(&conv.weight), grads.push_back(&conv.grad_weight);
-    params.push_back(&conv.bias), grads.push_back(&conv.grad_bias);
+  const OneCycle oc{cfg_.lr, total_steps};
+  const float lr = cfg_.one_cycle ? oc.lr(step) : cfg_.lr, beta1 = cfg_.one_cycle ? oc.momentum(step) : 0.9f;
+#if MIXUP_NN_HAS_CUDNN
+  if (b.on_gpu) {
+    gpu_->net->backward(grad);
+    for (Callback* c : callbacks_) c->on_backward_end(*this, b);
+    gpu_->net->adamw_step(lr, beta1, 0.99f, 1e-8f, cfg_.weight_decay);
   }
-  for (BatchNorm2d& bn : model_.norms()) {
-    params.push_back(&bn.gamma), grads.push_back(&bn.grad_gamma);
-    params.push_back(&bn.beta), grads.push_back(&bn.grad_beta);
-  }
-  if (cfg_.one_cycle) {
-    const OneCycle oc{cfg_.lr, total_steps};
-    opt_.step(params, grads, oc.lr(step), oc.momentum(step));
-  } else {
-    opt_.step(params, grads, cfg_.lr);
+#endif
+  if (!b.on_gpu) {
+    model_.backward(grad, *pool_);
+    for (Callback* c : callbacks_) c->on_backward_end(*this, b);
+    std::vector<std::vector<float>*> params, grads;
+    for (Conv2d& conv : model_.layers()) {
+      params.push_back(&conv.weight), grads.push_back(&conv.grad_weight);
+      params.push_back(&conv.bias), grads.push_back(&conv.grad_bias);
+    }
+    for (BatchNorm2d& bn : model_.norms()) {
+      params.push_back(&bn.gamma), grads.push_back(&bn.grad_gamma);
+      params.push_back(&bn.beta), grads.push_back(&bn.grad_beta);
+    }
+    opt_.step(params, grads, lr, cfg_.one_cycle ? beta1 : -1.0f);
   }
   for (Callback* c : callbacks_) c->on_step_end(*this, b);
   for (Callback* c : callbacks_) c->on_batch_end(*this, b);
@@ -121,17 +253,12 @@ std::pair<double, double> Learner::validate(const ImageSet& set) {
   double loss_sum = 0, correct = 0;
   while ((b.n = loader.next(b.images, b.labels)) > 0) {
     // callbacks see validation batches too (train = false), as in fastai; MixUp leaves them be
-    b.train = false;
-    b.mixed = false;
-    for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
-    if (!b.mixed) normalize(b);
-    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_, false);
+    begin_batch(b, false);
+    const float* logits = forward(b, false);
     loss_sum += static_cast<double>((*loss_fn)(*this, logits, b, nullptr)) * b.n;
+    const float* z = host_logits(logits, b.n);
     const std::int64_t C = model_.classes();
-    for (std::int64_t i = 0; i < b.n; ++i) {
-      const float* row = logits.data() + i * C;
-      correct += (std::max_element(row, row + C) - row) == b.labels[i];
-    }
+    for (std::int64_t i = 0; i < b.n; ++i) correct += (std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C)) == b.labels[i];
   }
   return {loss_sum / set.count, correct / set.count};
 }
@@ -142,15 +269,16 @@ std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
   BatchState b;
   b.h = set.h, b.w = set.w;
   std::vector<std::int32_t> out;
+  const std::vector<Callback*> keep = callbacks_;
+  callbacks_.clear();  // plain inference: no callback touches these batches
   while ((b.n = loader.next(b.images, b.labels)) > 0) {
-    normalize(b);
-    const std::vector<float>& logits = model_.forward(b.x.data(), Shape4{b.n, 1, set.h, set.w}, *pool_, false);
+    begin_batch(b, false);
+    const float* z = host_logits(forward(b, false), b.n);
     const std::int64_t C = model_.classes();
-    for (std::int64_t i = 0; i < b.n; ++i) {
-      const float* row = logits.data() + i * C;
-      out.push_back(static_cast<std::int32_t>(std::max_element(row, row + C) - row));
-    }
+    for (std::int64_t i = 0; i < b.n; ++i)
+      out.push_back(static_cast<std::int32_t>(std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C)));
   }
+  callbacks_ = keep;
   return out;
 }
 
@@ -161,6 +289,11 @@ std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<v
   std::int64_t step = 0;
   stop = false;
   bool ended = false;
+  const auto sync_model = [&] {
+#if MIXUP_NN_HAS_CUDNN
+    if (gpu_) gpu_->net->download(model_);  // the host model stays the one checkpoints see
+#endif
+  };
   try {
     for (Callback* c : callbacks_) c->on_train_begin(*this);
     for (std::int64_t epoch = 0; epoch < epochs && !stop; ++epoch) {
@@ -188,6 +321,7 @@ std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<v
       for (Callback* c : callbacks_) c->on_epoch_end(*this, r);
       if (on_epoch) on_epoch(r);
     }
+    sync_model();
     ended = true;
     for (Callback* c : callbacks_) c->on_train_end(*this);
   } catch (...) {
@@ -209,6 +343,7 @@ MixUpCallback::~MixUpCallback() { mixup_destroy(handle_); }
 void MixUpCallback::on_train_begin(Learner& l) {
   if (handle_ == nullptr) {
     mixup_config_t c = mixup_config_default();
+    c.backend = l.on_gpu() ? MIXUP_BACKEND_CUDA : MIXUP_BACKEND_CPU;
     c.alpha = alpha_;
     c.seed = seed_;
     c.num_classes = static_cast<std::int32_t>(l.model().classes());
@@ -224,20 +359,27 @@ void MixUpCallback::on_train_begin(Learner& l) {
 
 void MixUpCallback::on_batch_begin(Learner& l, BatchState& b) {
   if (!b.train) return;
-  (void)l;
-  b.x.resize(b.images.size());
-  b.y_a.resize(static_cast<std::size_t>(b.n));
-  b.y_b.resize(static_cast<std::size_t>(b.n));
-  b.lam.resize(static_cast<std::size_t>(b.n));
-  const mixup_batch_t in{b.images.data(), MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
-  const mixup_batch_t out{b.x.data(), MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
+  void* images = b.images.data();
+  float *x = nullptr, *lam = nullptr;
+  std::int32_t *labels = b.labels.data(), *ya = nullptr, *yb = nullptr;
+  if (b.on_gpu) {
+    images = b.dev.images, labels = b.dev.labels, x = b.dev.x, ya = b.dev.y_a, yb = b.dev.y_b, lam = b.dev.lam;
+  } else {
+    b.x.resize(b.images.size());
+    b.y_a.resize(static_cast<std::size_t>(b.n));
+    b.y_b.resize(static_cast<std::size_t>(b.n));
+    b.lam.resize(static_cast<std::size_t>(b.n));
+    x = b.x.data(), ya = b.y_a.data(), yb = b.y_b.data(), lam = b.lam.data();
+  }
+  const mixup_batch_t in{images, MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
+  const mixup_batch_t out{x, MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
   mixup_targets_t t{};
   t.mode = MIXUP_TARGETS_STACKED;
-  t.labels = b.labels.data();
-  t.y_a = b.y_a.data();
-  t.y_b = b.y_b.data();
-  t.lam = b.lam.data();
-  check(mixup_apply(handle_, &in, &out, &t, nullptr));
+  t.labels = labels;
+  t.y_a = ya;
+  t.y_b = yb;
+  t.lam = lam;
+  check(mixup_apply(handle_, &in, &out, &t, l.gpu_stream()));
   b.mixed = true;
 }
 

@@ -31,6 +31,21 @@ struct BatchState {
   std::vector<float> lam;
   bool mixed = false;                // set by whoever wrote a mixed x and stacked targets
   float loss = 0.0f;
+  // On the GPU path the batch lives on the device too (the vectors above hold the host side
+  // of images and labels only); these point at the learner's device buffers.
+  bool on_gpu = false;
+  struct Device {
+    std::uint8_t* images = nullptr;
+    std::int32_t* labels = nullptr;
+    float* x = nullptr;
+    std::int32_t* y_a = nullptr;
+    std::int32_t* y_b = nullptr;
+    float* lam = nullptr;
+  } dev;
+  // Targets where the loss reads them (host or device).
+  const std::int32_t* ya_ptr() const { return on_gpu ? dev.y_a : y_a.data(); }
+  const std::int32_t* yb_ptr() const { return on_gpu ? dev.y_b : y_b.data(); }
+  const float* lam_ptr() const { return on_gpu ? dev.lam : lam.data(); }
 };
 
 struct EpochResult {
@@ -54,16 +69,17 @@ struct Callback {
   virtual void on_train_end(Learner&) {}
 };
 
-// A criterion: mean loss over the batch, and dL/dlogits when grad is not null.
+// A criterion: mean loss over the batch, and dL/dlogits into grad when it is not null. logits
+// and grad are where the learner computes (device memory on the GPU path).
 struct LossFunction {
   virtual ~LossFunction() = default;
-  virtual float operator()(Learner& l, const std::vector<float>& logits, const BatchState& b, std::vector<float>* grad) = 0;
+  virtual float operator()(Learner& l, const float* logits, const BatchState& b, float* grad) = 0;
   virtual std::string name() const = 0;
 };
 
 // Plain cross-entropy on the sample's own label (y_a).
 struct CrossEntropyLoss : LossFunction {
-  float operator()(Learner& l, const std::vector<float>& logits, const BatchState& b, std::vector<float>* grad) override;
+  float operator()(Learner& l, const float* logits, const BatchState& b, float* grad) override;
   std::string name() const override { return "CrossEntropyLoss"; }
 };
 
@@ -72,7 +88,7 @@ struct CrossEntropyLoss : LossFunction {
 struct MixUpLoss : LossFunction {
   LossFunction* original;
   explicit MixUpLoss(LossFunction* o) : original(o) {}
-  float operator()(Learner& l, const std::vector<float>& logits, const BatchState& b, std::vector<float>* grad) override;
+  float operator()(Learner& l, const float* logits, const BatchState& b, float* grad) override;
   std::string name() const override { return "MixUpLoss"; }
 };
 
@@ -85,6 +101,7 @@ struct LearnerConfig {
   int threads = 0;
   float mean = 0.2860f, std = 0.3530f;  // Fashion-MNIST pixel statistics
   bool progress = true;
+  bool cuda = false;  // train on the GPU (cuDNN); needs a device and a build with cuDNN
 };
 
 class Learner {
@@ -111,12 +128,22 @@ class Learner {
   const LearnerConfig& config() const { return cfg_; }
   detail::ThreadPool& pool() { return *pool_; }
   mixup_loss_t loss_handle() { return loss_handle_; }
+  bool on_gpu() const { return gpu_ != nullptr; }
+  void* gpu_stream();     // GPU path: the stream everything runs on (a cudaStream_t); else null
+  float* loss_scratch();  // GPU path: where the fused loss writes its value
 
   LossFunction* loss_fn;  // what training minimises; callbacks may swap it
   bool stop = false;      // a callback may set it to end training after the current batch
 
  private:
   void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps);
+  // Prepares b for a forward pass: device buffers on the GPU path (upload), then callbacks.
+  void begin_batch(BatchState& b, bool train);
+  const float* forward(BatchState& b, bool train);  // logits, on the host or the device
+  const float* host_logits(const float* logits, std::int64_t n);  // a host copy when on the GPU
+
+  struct Gpu;
+  std::unique_ptr<Gpu> gpu_;
 
   SimpleCnn& model_;
   ImageSet train_, valid_;

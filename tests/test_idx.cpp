@@ -3,6 +3,8 @@
 // and wrong-size files refused with a message.
 #include <gtest/gtest.h>
 
+#include "data_dir.hpp"
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -79,7 +81,7 @@ TEST_F(IdxFiles, RefusesBadFiles) {
 }
 
 TEST(IdxFashionMnist, DebianPackageHasTheRightCounts) {
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
+  const std::string dir = fashion_mnist_dir();
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " is not installed (scripts/setup installs dataset-fashion-mnist)";
   const auto d = mixup::nn::load_idx_dataset(dir);
   EXPECT_EQ(d.train_images.dims, (std::vector<std::int64_t>{60000, 28, 28}));

@@ -3,6 +3,8 @@
 // a checkpoint reproduces the model's predictions bit for bit, and a damaged one is refused.
 #include <gtest/gtest.h>
 
+#include "data_dir.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mixup::nn;
 
-const std::string kData = "/usr/share/datasets/fashion-mnist";
+const std::string kData = fashion_mnist_dir();
 
 class LearnerTest : public ::testing::Test {
  protected:

@@ -145,7 +145,8 @@ void check_writable(const std::string& path, const char* flag) {
   std::remove(probe.c_str());
 }
 
-RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& data, std::ofstream* log, const std::string& save_to) {
+RunSummary run(const Options& o, bool cuda, bool with_mixup, const mixup::nn::IdxDataset& data, std::ofstream* log,
+              const std::string& save_to) {
   using namespace mixup::nn;
   const std::vector<std::int64_t> actns = parse_arch(o.arch);
   SimpleCnn model = o.load.empty()
@@ -163,6 +164,7 @@ RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& d
   cfg.seed = o.seed;
   cfg.threads = o.threads;
   cfg.progress = !o.quiet && isatty(2);
+  cfg.cuda = cuda;
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
   MixUpCallback mix(o.alpha, o.seed);
@@ -197,9 +199,20 @@ RunSummary run(const Options& o, bool with_mixup, const mixup::nn::IdxDataset& d
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  if (o.device == "cuda")
-    bad("--device cuda: the trainer's CUDA path (cuDNN layers) is not implemented yet; the library's kernels run on CUDA, "
-        "the trainer runs on the CPU (--device cpu)");
+#if MIXUP_NN_HAS_CUDNN
+  const bool have_gpu = mixup::cuda_device_count() > 0;
+#else
+  const bool have_gpu = false;
+#endif
+  const bool cuda = o.device == "cuda" || (o.device == "auto" && have_gpu && !o.bn);
+  if (cuda && !have_gpu) {
+    int n = 0;
+    const mixup_status_t st = mixup_cuda_device_count(&n);
+    std::fprintf(stderr, "mixup-train: --device cuda: %s\n",
+                 st != MIXUP_STATUS_SUCCESS ? mixup_last_error() : "no GPU, or this build has no cuDNN");
+    return 1;
+  }
+  if (cuda && o.bn) bad("--bn is CPU-only so far: use --device cpu");
   mixup::nn::IdxDataset data;
   try {
     data = mixup::nn::load_idx_dataset(o.data);
@@ -207,14 +220,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mixup-train: %s\n", e.what());
     return 1;
   }
-  if (o.device == "auto" && mixup::cuda_device_count() > 0)
-    std::fprintf(stderr, "mixup-train: a GPU is present, but the trainer runs on the CPU (its cuDNN path is not built yet)\n");
-  std::printf("data: %s (%lld train%s, %lld valid), model %s%s, bs %lld, lr %g, wd %g, %s, seed %llu, device cpu\n",
+  std::printf("data: %s (%lld train%s, %lld valid), model %s%s, bs %lld, lr %g, wd %g, %s, seed %llu, device %s\n",
               o.data.c_str(), static_cast<long long>(o.train_limit > 0 ? std::min<std::int64_t>(o.train_limit, data.train_images.count())
                                                                       : data.train_images.count()),
               o.train_limit > 0 ? " (limited)" : "", static_cast<long long>(data.test_images.count()), o.arch.c_str(),
               o.last_relu ? (o.bn ? " (bn)" : "") : (o.bn ? " (bn, no last ReLU)" : " (no last ReLU)"), static_cast<long long>(o.bs), o.lr, o.wd, o.schedule.c_str(),
-              static_cast<unsigned long long>(o.seed));
+              static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu");
   check_writable(o.plot, "--plot");
   check_writable(o.save, "--save");
   std::ofstream log;
@@ -229,8 +240,8 @@ int main(int argc, char** argv) {
   try {
     std::vector<RunSummary> runs;
     const bool compare = o.mixup == "compare";
-    if (o.mixup != "on") runs.push_back(run(o, false, data, log.is_open() ? &log : nullptr, o.save.empty() ? "" : o.save + (compare ? ".nomixup" : "")));
-    if (o.mixup != "off") runs.push_back(run(o, true, data, log.is_open() ? &log : nullptr, o.save.empty() ? "" : o.save + (compare ? ".mixup" : "")));
+    if (o.mixup != "on") runs.push_back(run(o, cuda, false, data, log.is_open() ? &log : nullptr, o.save.empty() ? "" : o.save + (compare ? ".nomixup" : "")));
+    if (o.mixup != "off") runs.push_back(run(o, cuda, true, data, log.is_open() ? &log : nullptr, o.save.empty() ? "" : o.save + (compare ? ".mixup" : "")));
     std::printf("\n%-18s", "");
     for (const RunSummary& r : runs) std::printf("%16s", r.name.c_str());
     std::printf("\n%-18s", "best accuracy");

@@ -1,0 +1,38 @@
+// simple_cnn on the GPU: cuDNN convolutions (forward, backward data, backward filter, bias),
+// small kernels for ReLU, average pooling and the fused AdamW step. Convolution algorithms are
+// chosen once per batch size (cudnnGet*Algorithm_v7) and the largest workspace is kept. The
+// host SimpleCnn stays the master copy for initialisation and checkpoints (upload / download).
+// BatchNorm is not on this path yet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <cuda_runtime_api.h>
+
+#include "layers.hpp"
+
+namespace mixup::nn {
+
+class GpuCnn {
+ public:
+  GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width, cudaStream_t stream);
+  ~GpuCnn();
+  GpuCnn(const GpuCnn&) = delete;
+  GpuCnn& operator=(const GpuCnn&) = delete;
+
+  // d_x: [n, in_ch, h, w] on the device; returns the device logits [n, classes].
+  const float* forward(const float* d_x, std::int64_t n);
+  // From dL/dlogits (device): every parameter's gradient, on the device.
+  void backward(const float* d_dlogits);
+  // p ← p − lr·wd·p − lr·m̂/(√v̂ + ε) for every parameter (one kernel per tensor).
+  void adamw_step(float lr, float beta1, float beta2, float eps, float weight_decay);
+  void download(SimpleCnn& model) const;
+  std::int64_t classes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mixup::nn
