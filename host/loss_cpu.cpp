@@ -161,9 +161,8 @@ MIXUP_INLINE void soft_span(const float* z, const float* ts, int n, float m, Acc
 struct GradTerms {
   float m, inv_s, total, uniform, scale, one_minus_eps;
 };
-MIXUP_INLINE void grad_span(const CeParams& p, const core::RowTarget& t, const GradTerms& g, const float* z, const float* ex,
+MIXUP_INLINE void grad_span(const core::RowTarget& t, const GradTerms& g, const float* z, const float* ex,
                             const float* ts, std::int32_t j0, int n, float* out) {
-  (void)p;
   const float a = g.scale * g.inv_s * g.total, b = g.scale * g.uniform;
   int k = 0;
   if (ex) {
@@ -246,13 +245,13 @@ void rows_cpu(const CeParams& p, std::int64_t begin, std::int64_t end, float sca
     const bool direct = p.grad_dtype == core::DType::kF32;  // write f32 gradients in place of a buffer
     if (short_row) {
       float* out = direct ? static_cast<float*>(p.grad) + base : zbuf;
-      grad_span(p, t, g, z, ex, soft_row, 0, C, out);
+      grad_span(t, g, z, ex, soft_row, 0, C, out);
       if (!direct) store_chunk(p, base, 0, C, zbuf);
     } else {
       for (std::int32_t j0 = 0; j0 < C; j0 += kChunk) {
         const int n = std::min(kChunk, C - j0);
         load_chunk(p, base, j0, n, zbuf);
-        grad_span(p, t, g, zbuf, nullptr, soft_row ? soft_row + j0 : nullptr, j0, n, ex);
+        grad_span(t, g, zbuf, nullptr, soft_row ? soft_row + j0 : nullptr, j0, n, ex);
         store_chunk(p, base, j0, n, ex);
       }
     }

@@ -373,12 +373,7 @@ void MixUpCallback::on_batch_begin(Learner& l, BatchState& b) {
   }
   const mixup_batch_t in{images, MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
   const mixup_batch_t out{x, MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{};
-  t.mode = MIXUP_TARGETS_STACKED;
-  t.labels = labels;
-  t.y_a = ya;
-  t.y_b = yb;
-  t.lam = lam;
+  const mixup_targets_t t = StackedTargets{labels, ya, yb, lam}.c_targets();
   check(mixup_apply(handle_, &in, &out, &t, l.gpu_stream()));
   b.mixed = true;
 }
