@@ -97,6 +97,81 @@ TEST(Conv2d, BackwardMatchesFiniteDifferences) {
   }
 }
 
+// Gradients of L = Σ g·conv(in) written out in double: dW = Σ g·patch, db = Σ g, dIn = Σ w·g.
+struct ConvGrads {
+  std::vector<double> w, b, in;
+};
+ConvGrads conv_grad_reference(const Conv2d& c, const std::vector<float>& in, const Shape4& s, const std::vector<float>& g) {
+  const Shape4 o = c.output_shape(s);
+  ConvGrads r{std::vector<double>(c.weight.size()), std::vector<double>(c.bias.size()), std::vector<double>(in.size())};
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t oc = 0; oc < c.out_ch; ++oc)
+      for (std::int64_t y = 0; y < o.h; ++y)
+        for (std::int64_t x = 0; x < o.w; ++x) {
+          const double gv = g[((n * c.out_ch + oc) * o.h + y) * o.w + x];
+          r.b[oc] += gv;
+          for (std::int64_t ic = 0; ic < c.in_ch; ++ic)
+            for (std::int64_t ky = 0; ky < c.kernel; ++ky)
+              for (std::int64_t kx = 0; kx < c.kernel; ++kx) {
+                const std::int64_t iy = y * c.stride - c.pad + ky, ix = x * c.stride - c.pad + kx;
+                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                const std::int64_t wi = ((oc * c.in_ch + ic) * c.kernel + ky) * c.kernel + kx, ii = ((n * s.c + ic) * s.h + iy) * s.w + ix;
+                r.w[wi] += gv * in[ii];
+                r.in[ii] += gv * c.weight[wi];
+              }
+        }
+  return r;
+}
+
+// Batches big enough that images are grouped side by side and the slices are uneven.
+TEST(Conv2d, BackwardMatchesReferenceOnLargerBatches) {
+  mixup::detail::ThreadPool pool(2);
+  for (const auto& [n, in_ch, out_ch, k, st, h, w] : std::vector<std::array<std::int64_t, 7>>{
+           {37, 16, 16, 3, 2, 14, 14}, {19, 1, 16, 3, 2, 28, 28}, {13, 16, 10, 3, 2, 7, 7}, {5, 3, 7, 5, 1, 9, 8}}) {
+    Conv2d c(in_ch, out_ch, k, st);
+    kaiming_uniform(c, 21);
+    const Shape4 sh{n, in_ch, h, w};
+    const std::vector<float> in = random_vec(static_cast<std::size_t>(sh.size()), 22);
+    const std::vector<float> g = random_vec(static_cast<std::size_t>(c.output_shape(sh).size()), 23);
+    std::fill(c.grad_weight.begin(), c.grad_weight.end(), 0.0f);
+    std::fill(c.grad_bias.begin(), c.grad_bias.end(), 0.0f);
+    std::vector<float> d_in(in.size(), NAN);
+    c.backward(in.data(), sh, g.data(), d_in.data(), pool);
+    const ConvGrads want = conv_grad_reference(c, in, sh, g);
+    // float sums of up to n·P products of unit-variance terms: scale the tolerance by their size
+    const auto tol = [](double v, double terms) { return 1e-5 * std::sqrt(terms) * (1 + std::fabs(v)); };
+    const double P = static_cast<double>(c.output_shape(sh).h * c.output_shape(sh).w);
+    for (std::size_t i = 0; i < want.w.size(); ++i) ASSERT_NEAR(c.grad_weight[i], want.w[i], tol(want.w[i], n * P)) << "weight " << i;
+    for (std::size_t i = 0; i < want.b.size(); ++i) ASSERT_NEAR(c.grad_bias[i], want.b[i], tol(want.b[i], n * P)) << "bias " << i;
+    for (std::size_t i = 0; i < want.in.size(); ++i) ASSERT_NEAR(d_in[i], want.in[i], tol(want.in[i], out_ch * k * k)) << "input " << i;
+  }
+}
+
+// The trainer is reproducible whatever --threads says: the same bits from 1, 2 and 3 threads.
+TEST(Conv2d, ResultsDoNotDependOnThreadCount) {
+  Conv2d c(16, 16, 3, 2);
+  kaiming_uniform(c, 31);
+  const Shape4 sh{29, 16, 14, 14};
+  const std::vector<float> in = random_vec(static_cast<std::size_t>(sh.size()), 32);
+  const std::vector<float> g = random_vec(static_cast<std::size_t>(c.output_shape(sh).size()), 33);
+  std::vector<std::vector<float>> outs, gws, gbs, dins;
+  for (const int threads : {1, 2, 3}) {
+    mixup::detail::ThreadPool pool(threads);
+    std::vector<float> out(static_cast<std::size_t>(c.output_shape(sh).size())), d_in(in.size());
+    c.forward(in.data(), sh, out.data(), pool);
+    std::fill(c.grad_weight.begin(), c.grad_weight.end(), 0.0f);
+    std::fill(c.grad_bias.begin(), c.grad_bias.end(), 0.0f);
+    c.backward(in.data(), sh, g.data(), d_in.data(), pool);
+    outs.push_back(out), gws.push_back(c.grad_weight), gbs.push_back(c.grad_bias), dins.push_back(d_in);
+  }
+  for (std::size_t t = 1; t < outs.size(); ++t) {
+    EXPECT_EQ(outs[t], outs[0]) << "forward, " << t + 1 << " threads";
+    EXPECT_EQ(gws[t], gws[0]) << "weight gradient, " << t + 1 << " threads";
+    EXPECT_EQ(gbs[t], gbs[0]) << "bias gradient, " << t + 1 << " threads";
+    EXPECT_EQ(dins[t], dins[0]) << "input gradient, " << t + 1 << " threads";
+  }
+}
+
 TEST(Layers, ReluAndAvgPool) {
   std::vector<float> x = {-1.0f, 0.0f, 2.0f, -0.5f};
   relu_forward(x.data(), 4);
