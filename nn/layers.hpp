@@ -1,7 +1,8 @@
 // The trainer's layers on the CPU: a 2-D convolution (im2col of several images side by side,
 // register-blocked GEMMs in gemm.cpp, the batch split over the thread pool, filter gradients
 // summed in a fixed order so training is reproducible whatever the thread count), ReLU,
-// adaptive average pooling to 1×1, and fastai v1's simple_cnn built from them. Activations are float32, NCHW.
+// adaptive average pooling to 1×1, and fastai v1's simple_cnn built from them. Activations
+// are float32, NCHW.
 #pragma once
 
 #include <cstdint>
