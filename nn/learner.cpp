@@ -11,6 +11,7 @@
 #include "mixup/mixup.hpp"
 #include "thread_pool.hpp"
 #if MIXUP_NN_HAS_CUDNN
+#include "gpu/device_tensor.hpp"
 #include "gpu/gpu_cnn.hpp"
 #include "gpu/kernels.cuh"
 #endif
@@ -24,15 +25,12 @@ struct Learner::Gpu {
 #if MIXUP_NN_HAS_CUDNN
   cudaStream_t stream = nullptr;
   std::unique_ptr<GpuCnn> net;
-  std::uint8_t* images = nullptr;
-  std::int32_t *labels = nullptr, *ya = nullptr, *yb = nullptr, *iota = nullptr;
-  float *x = nullptr, *lam = nullptr, *ones = nullptr, *grad = nullptr, *loss = nullptr;
+  DeviceTensor images, labels, ya, yb, iota, x, lam, ones, grad, loss;
   std::uint8_t* pinned_images = nullptr;
   std::int32_t* pinned_labels = nullptr;
   std::vector<float> host_logits;
   ~Gpu() {
     net.reset();
-    for (void* p : std::initializer_list<void*>{images, labels, ya, yb, iota, x, lam, ones, grad, loss}) cudaFree(p);
     cudaFreeHost(pinned_images);
     cudaFreeHost(pinned_labels);
     if (stream) cudaStreamDestroy(stream);
@@ -100,15 +98,15 @@ Learner::Learner(SimpleCnn& model, ImageSet train, ImageSet valid, LearnerConfig
     const std::int64_t B = mc.max_batch, px = std::max(train.h * train.w, valid.h * valid.w), C = model.classes();
     cuda_ok(cudaStreamCreate(&g.stream), "cudaStreamCreate");
     g.net = std::make_unique<GpuCnn>(model, B, train.h, train.w, g.stream);
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.images), B * px), "cudaMalloc");
-    for (std::int32_t** p : {&g.labels, &g.ya, &g.yb, &g.iota}) cuda_ok(cudaMalloc(reinterpret_cast<void**>(p), B * 4), "cudaMalloc");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.x), B * px * 4), "cudaMalloc");
-    for (float** p : {&g.lam, &g.ones, &g.loss}) cuda_ok(cudaMalloc(reinterpret_cast<void**>(p), B * 4), "cudaMalloc");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&g.grad), B * C * 4), "cudaMalloc");
+    g.images = DeviceTensor({B, px}, DType::u8);
+    for (DeviceTensor* t : {&g.labels, &g.ya, &g.yb, &g.iota}) *t = DeviceTensor({B}, DType::i32);
+    g.x = DeviceTensor({B, px}, DType::f32);
+    for (DeviceTensor* t : {&g.lam, &g.ones, &g.loss}) *t = DeviceTensor({B}, DType::f32);
+    g.grad = DeviceTensor({B, C}, DType::f32);
     cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&g.pinned_images), B * px), "cudaMallocHost");
     cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&g.pinned_labels), B * 4), "cudaMallocHost");
-    cuda_ok(gpu::fill(g.ones, B, 1.0f, g.stream), "fill");
-    cuda_ok(gpu::iota(g.iota, B, g.stream), "iota");
+    cuda_ok(gpu::fill(g.ones.as<float>(), B, 1.0f, g.stream), "fill");
+    cuda_ok(gpu::iota(g.iota.as<std::int32_t>(), B, g.stream), "iota");
     cuda_ok(cudaStreamSynchronize(g.stream), "cudaStreamSynchronize");
 #else
     throw std::runtime_error("this build has no cuDNN: the trainer runs on the CPU only");
@@ -130,7 +128,7 @@ void* Learner::gpu_stream() {
 
 float* Learner::loss_scratch() {
 #if MIXUP_NN_HAS_CUDNN
-  if (gpu_) return gpu_->loss;
+  if (gpu_) return gpu_->loss.as<float>();
 #endif
   return nullptr;
 }
@@ -146,7 +144,7 @@ void Learner::normalize(BatchState& b) {
   std::vector<std::int32_t> h_self;
 #if MIXUP_NN_HAS_CUDNN
   if (b.on_gpu) {
-    images = b.dev.images, x = b.dev.x, ones = gpu_->ones, self = gpu_->iota;
+    images = b.dev.images, x = b.dev.x, ones = gpu_->ones.as<float>(), self = gpu_->iota.as<std::int32_t>();
     b.dev.y_a = b.dev.labels;
   }
 #endif
@@ -173,9 +171,10 @@ void Learner::begin_batch(BatchState& b, bool train) {
     Gpu& g = *gpu_;
     std::copy(b.images.begin(), b.images.end(), g.pinned_images);
     std::copy(b.labels.begin(), b.labels.end(), g.pinned_labels);
-    cuda_ok(cudaMemcpyAsync(g.images, g.pinned_images, b.images.size(), cudaMemcpyHostToDevice, g.stream), "upload");
-    cuda_ok(cudaMemcpyAsync(g.labels, g.pinned_labels, b.labels.size() * 4, cudaMemcpyHostToDevice, g.stream), "upload");
-    b.dev = BatchState::Device{g.images, g.labels, g.x, g.ya, g.yb, g.lam};
+    cuda_ok(cudaMemcpyAsync(g.images.data(), g.pinned_images, b.images.size(), cudaMemcpyHostToDevice, g.stream), "upload");
+    cuda_ok(cudaMemcpyAsync(g.labels.data(), g.pinned_labels, b.labels.size() * 4, cudaMemcpyHostToDevice, g.stream), "upload");
+    b.dev = BatchState::Device{g.images.as<std::uint8_t>(), g.labels.as<std::int32_t>(), g.x.as<float>(),
+                               g.ya.as<std::int32_t>(),     g.yb.as<std::int32_t>(),     g.lam.as<float>()};
   }
 #endif
   for (Callback* c : callbacks_) c->on_batch_begin(*this, b);
@@ -184,7 +183,7 @@ void Learner::begin_batch(BatchState& b, bool train) {
 
 const float* Learner::forward(BatchState& b, bool train) {
 #if MIXUP_NN_HAS_CUDNN
-  if (b.on_gpu) return gpu_->net->forward(b.dev.x, b.n);
+  if (b.on_gpu) return gpu_->net->forward(b.dev.x, b.n, train);
 #endif
   return model_.forward(b.x.data(), Shape4{b.n, 1, b.h, b.w}, *pool_, train).data();
 }
@@ -203,14 +202,17 @@ const float* Learner::host_logits(const float* logits, std::int64_t n) {
   return logits;
 }
 
-void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps) {
+void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps, const std::function<void()>& meanwhile) {
   begin_batch(b, true);
   const float* logits = forward(b, true);
+  // On the GPU the forward pass is only queued: the host loads the next batch while it runs,
+  // before the loss value is read back.
+  if (meanwhile) meanwhile();
   for (Callback* c : callbacks_) c->on_loss_begin(*this, b);
   std::vector<float> host_grad;
   float* grad = nullptr;
 #if MIXUP_NN_HAS_CUDNN
-  if (b.on_gpu) grad = gpu_->grad;
+  if (b.on_gpu) grad = gpu_->grad.as<float>();
 #endif
   if (!b.on_gpu) {
     host_grad.resize(static_cast<std::size_t>(b.n * model_.classes()));
@@ -300,12 +302,13 @@ std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<v
       const auto t0 = std::chrono::steady_clock::now();
       for (Callback* c : callbacks_) c->on_epoch_begin(*this);
       loader.start_epoch(epoch);
-      BatchState b;
-      b.h = train_.h, b.w = train_.w;
+      BatchState b, next;
+      b.h = next.h = train_.h, b.w = next.w = train_.w;
       double train_sum = 0;
       std::int64_t seen = 0;
-      while (!stop && (b.n = loader.next(b.images, b.labels)) > 0) {
-        train_batch(b, step++, total);
+      b.n = loader.next(b.images, b.labels);
+      for (; !stop && b.n > 0; std::swap(b, next)) {
+        train_batch(b, step++, total, [&] { next.n = loader.next(next.images, next.labels); });
         train_sum += static_cast<double>(b.loss) * b.n;
         seen += b.n;
         if (cfg_.progress && (step % 20 == 0 || seen == loader.size()))

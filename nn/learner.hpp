@@ -136,7 +136,8 @@ class Learner {
   bool stop = false;      // a callback may set it to end training after the current batch
 
  private:
-  void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps);
+  // meanwhile runs once the forward pass is under way (fit loads the next batch there).
+  void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps, const std::function<void()>& meanwhile = nullptr);
   // Prepares b for a forward pass: device buffers on the GPU path (upload), then callbacks.
   void begin_batch(BatchState& b, bool train);
   const float* forward(BatchState& b, bool train);  // logits, on the host or the device

@@ -1,15 +1,19 @@
 // The trainer's GPU path (cuDNN) against its CPU path: the same network, the same weights, the
-// same input give the same logits and gradients within float tolerance; a short GPU training
-// run with mixup learns. Skips, saying why, where there is no GPU.
+// same input give the same logits, gradients and BatchNorm statistics within float tolerance;
+// DeviceTensor round trips; short GPU training runs (with mixup, with BatchNorm) learn. Skips, saying why, where there is no GPU.
 #include <gtest/gtest.h>
 
 #include "data_dir.hpp"
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <string>
 #include <random>
 
+#include "gpu/device_tensor.hpp"
 #include "gpu/gpu_cnn.hpp"
 #include "idx.hpp"
 #include "learner.hpp"
@@ -26,49 +30,107 @@ std::string no_gpu() {
   return n == 0 ? "no CUDA device" : "";
 }
 
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double scale = 0;
+  for (float v : want) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], rel * (scale + 1e-6)) << what << " [" << i << "]";
+}
+
+// Every variant of simple_cnn (last ReLU or not, BatchNorm or not): logits, every parameter's
+// gradient, BatchNorm's running statistics and its evaluation-mode logits, GPU against CPU.
 TEST(GpuTrainer, CudnnNetworkMatchesTheCpuPath) {
   if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
   mixup::detail::ThreadPool pool(2);
-  for (const bool last_relu : {true, false}) {
-    SimpleCnn cpu({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, last_relu, 4);
-    const Shape4 s{7, 1, 28, 28};
-    std::vector<float> x(static_cast<std::size_t>(s.size())), g(70);
-    std::mt19937 rng(1);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    for (float& v : x) v = d(rng);
-    for (float& v : g) v = d(rng);
-    const std::vector<float> want = cpu.forward(x.data(), s, pool);
-    cpu.backward(g.data(), pool);
+  for (const bool bn : {false, true})
+    for (const bool last_relu : {true, false}) {
+      SCOPED_TRACE(std::string("bn ") + (bn ? "on" : "off") + ", last ReLU " + (last_relu ? "on" : "off"));
+      SimpleCnn cpu({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, last_relu, 4, bn);
+      const Shape4 s{7, 1, 28, 28};
+      std::vector<float> x(static_cast<std::size_t>(s.size())), g(70);
+      std::mt19937 rng(1);
+      std::normal_distribution<float> d(0.0f, 1.0f);
+      for (float& v : x) v = d(rng);
+      for (float& v : g) v = d(rng);
+      GpuCnn gpu(cpu, 16, 28, 28, nullptr);  // built before the CPU forward moves the running statistics
+      const std::vector<float> want = cpu.forward(x.data(), s, pool, true);
+      cpu.backward(g.data(), pool);
 
-    GpuCnn gpu(cpu, 16, 28, 28, nullptr);
-    float *dx = nullptr, *dg = nullptr;
-    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dx), x.size() * 4), cudaSuccess);
-    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dg), g.size() * 4), cudaSuccess);
-    cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice);
-    cudaMemcpy(dg, g.data(), g.size() * 4, cudaMemcpyHostToDevice);
-    std::vector<float> got(want.size());
-    cudaMemcpy(got.data(), gpu.forward(dx, 7), got.size() * 4, cudaMemcpyDeviceToHost);
-    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << i;
-    // Gradients, seen through the first AdamW step (wd = 0): m̂ = g and v̂ = g², so every weight
-    // moves by −lr·g/(|g| + ε) ≈ −lr·sign(g) — against the CPU path's gradient sign.
-    gpu.backward(dg);
-    SimpleCnn after = cpu;
-    gpu.adamw_step(1e-3f, 0.9f, 0.99f, 1e-8f, 0.0f);
-    gpu.download(after);
-    int checked = 0, agree = 0;
-    for (std::size_t l = 0; l < cpu.layers().size(); ++l)
-      for (std::size_t k = 0; k < cpu.layers()[l].weight.size(); ++k) {
-        const float gk = cpu.layers()[l].grad_weight[k];
-        if (std::fabs(gk) < 1e-4f) continue;
-        const float moved = after.layers()[l].weight[k] - cpu.layers()[l].weight[k];
-        ++checked;
-        agree += (moved < 0) == (gk > 0) && std::fabs(std::fabs(moved) - 1e-3f) < 1e-4f;
+      DeviceTensor dx({s.size()}, DType::f32), dg({70}, DType::f32);
+      dx.upload(x.data());
+      dg.upload(g.data());
+      std::vector<float> got(want.size());
+      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, true), got.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      expect_close(got, want, 1e-4, "training logits");
+      gpu.backward(dg.as<float>());
+      SimpleCnn grads = cpu;
+      gpu.download_gradients(grads);
+      for (std::size_t l = 0; l < cpu.layers().size(); ++l) {
+        expect_close(grads.layers()[l].grad_weight, cpu.layers()[l].grad_weight, 1e-3, "conv " + std::to_string(l) + " weight gradient");
+        expect_close(grads.layers()[l].grad_bias, cpu.layers()[l].grad_bias, 1e-3, "conv " + std::to_string(l) + " bias gradient");
       }
-    EXPECT_GT(checked, 100);
-    EXPECT_EQ(agree, checked) << "every weight moved by lr against its CPU gradient's sign";
-    cudaFree(dx);
-    cudaFree(dg);
-  }
+      for (std::size_t l = 0; l < cpu.norms().size(); ++l) {
+        expect_close(grads.norms()[l].grad_gamma, cpu.norms()[l].grad_gamma, 1e-3, "bn " + std::to_string(l) + " gamma gradient");
+        expect_close(grads.norms()[l].grad_beta, cpu.norms()[l].grad_beta, 1e-3, "bn " + std::to_string(l) + " beta gradient");
+      }
+      SimpleCnn stats = cpu;
+      gpu.download(stats);
+      for (std::size_t l = 0; l < cpu.norms().size(); ++l) {
+        expect_close(stats.norms()[l].running_mean, cpu.norms()[l].running_mean, 1e-5, "running mean");
+        expect_close(stats.norms()[l].running_var, cpu.norms()[l].running_var, 1e-5, "running variance");
+      }
+      const std::vector<float> want_eval = cpu.forward(x.data(), s, pool, false);
+      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, false), got.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      expect_close(got, want_eval, 1e-4, "evaluation logits");
+      // One AdamW step (wd = 0) from zero moments moves every weight by about −lr·sign(g).
+      gpu.adamw_step(1e-3f, 0.9f, 0.99f, 1e-8f, 0.0f);
+      SimpleCnn after = cpu;
+      gpu.download(after);
+      int checked = 0, agree = 0;
+      for (std::size_t l = 0; l < cpu.layers().size(); ++l)
+        for (std::size_t k = 0; k < cpu.layers()[l].weight.size(); ++k) {
+          const float gk = cpu.layers()[l].grad_weight[k];
+          if (std::fabs(gk) < 1e-4f) continue;
+          const float moved = after.layers()[l].weight[k] - cpu.layers()[l].weight[k];
+          ++checked;
+          agree += (moved < 0) == (gk > 0) && std::fabs(std::fabs(moved) - 1e-3f) < 1e-4f;
+        }
+      EXPECT_GT(checked, 100);
+      EXPECT_EQ(agree, checked) << "every weight moved by lr against its CPU gradient's sign";
+    }
+}
+
+TEST(GpuTrainer, DeviceTensorRoundTripAndTypedAccess) {
+  if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
+  DeviceTensor t({2, 3}, DType::i32);
+  const std::vector<std::int32_t> in{1, -2, 3, -4, 5, 2147483647};
+  std::vector<std::int32_t> out(6, 0);
+  t.upload(in.data());
+  t.download(out.data());
+  EXPECT_EQ(in, out);
+  EXPECT_NE(t.as<std::int32_t>(), nullptr);
+  EXPECT_THROW(t.as<float>(), std::invalid_argument);
+  DeviceTensor moved = std::move(t);
+  EXPECT_EQ(t.data(), nullptr);
+  moved.download(out.data());
+  EXPECT_EQ(in, out);
+}
+
+TEST(GpuTrainer, ShortRunWithBatchNormLearns) {
+  if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
+  const std::string dir = fashion_mnist_dir();
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is not installed";
+  const IdxDataset data = load_idx_dataset(dir);
+  SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0, true);
+  LearnerConfig cfg;
+  cfg.cuda = true;
+  cfg.progress = false;
+  Learner learn(model, ImageSet::of(data.train_images, data.train_labels, 6000), ImageSet::of(data.test_images, data.test_labels, 2000),
+                cfg);
+  const auto r = learn.fit(2);
+  std::printf("GPU short run with BatchNorm: accuracy %.4f\n", r.back().accuracy);
+  EXPECT_GT(r.back().accuracy, 0.55);
+  EXPECT_NE(model.norms()[0].running_var, std::vector<float>(16, 1.0f)) << "running statistics came back to the host model";
 }
 
 TEST(GpuTrainer, ShortRunWithMixupLearns) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "device_tensor.hpp"
 #include "kernels.cuh"
 
 namespace mixup::nn {
@@ -23,15 +24,16 @@ void cudnn_ok(cudnnStatus_t s, const char* what) {
 #define CU(x) cuda_ok((x), #x)
 #define DNN(x) cudnn_ok((x), #x)
 
-struct DeviceArray {
-  float* p = nullptr;
-  std::int64_t n = 0;
-  void alloc(std::int64_t count) {
-    n = count;
-    CU(cudaMalloc(reinterpret_cast<void**>(&p), static_cast<std::size_t>(count) * sizeof(float)));
-    CU(cudaMemset(p, 0, static_cast<std::size_t>(count) * sizeof(float)));
+DeviceTensor f32(std::vector<std::int64_t> shape) { return DeviceTensor(std::move(shape), DType::f32); }
+
+// Parameter, gradient and AdamW's two moments.
+struct Param {
+  DeviceTensor value, grad, m, v;
+  explicit Param(const std::vector<float>& host) {
+    const std::vector<std::int64_t> shape{static_cast<std::int64_t>(host.size())};
+    value = f32(shape), grad = f32(shape), m = f32(shape), v = f32(shape);
+    value.upload(host.data());
   }
-  ~DeviceArray() { cudaFree(p); }
 };
 
 // Descriptors and algorithms of one conv for one batch size.
@@ -42,13 +44,34 @@ struct Plan {
   cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
 };
 
+struct Norm {
+  Param gamma, beta;
+  DeviceTensor running_mean, running_var, save_mean, save_inv_std, out;
+  float eps, momentum;
+  explicit Norm(const BatchNorm2d& bn, std::int64_t out_elems)
+      : gamma(bn.gamma), beta(bn.beta), running_mean(f32({bn.channels})), running_var(f32({bn.channels})),
+        save_mean(f32({bn.channels})), save_inv_std(f32({bn.channels})), out(f32({out_elems})), eps(bn.eps), momentum(bn.momentum) {
+    running_mean.upload(bn.running_mean.data());
+    running_var.upload(bn.running_var.data());
+  }
+};
+
 struct Layer {
   std::int64_t in_ch, out_ch, k, stride, pad, in_h, in_w, out_h, out_w;
-  DeviceArray w, b, gw, gb, mw, vw, mb, vb, act;
+  Param w, b;
+  DeviceTensor act;  // conv output, after the ReLU where there is one
+  std::unique_ptr<Norm> norm;
   cudnnFilterDescriptor_t wdesc = nullptr;
   cudnnTensorDescriptor_t bdesc = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   std::map<std::int64_t, Plan> plans;
+  Layer(const Conv2d& c, std::int64_t h, std::int64_t wd)
+      : in_ch(c.in_ch), out_ch(c.out_ch), k(c.kernel), stride(c.stride), pad(c.pad), in_h(h), in_w(wd),
+        out_h((h + 2 * c.pad - c.kernel) / c.stride + 1), out_w((wd + 2 * c.pad - c.kernel) / c.stride + 1), w(c.weight), b(c.bias) {}
+  Layer(Layer&&) = default;
+  std::int64_t out_elems(std::int64_t n) const { return n * out_ch * out_h * out_w; }
+  // What the next layer reads: the BatchNorm's output where there is one.
+  const float* output() const { return norm ? norm->out.as<float>() : act.as<float>(); }
 };
 
 }  // namespace
@@ -59,9 +82,7 @@ struct GpuCnn::Impl {
   std::int64_t max_batch, n = 0;
   bool last_relu;
   std::vector<Layer> layers;
-  DeviceArray logits, grad_a, grad_b;
-  void* workspace = nullptr;
-  std::size_t workspace_bytes = 0;
+  DeviceTensor logits, grad_a, grad_b, workspace;
   const float* input = nullptr;
   std::int64_t t = 0;  // AdamW steps
 
@@ -75,16 +96,12 @@ struct GpuCnn::Impl {
       cudnnDestroyTensorDescriptor(l.bdesc);
       cudnnDestroyConvolutionDescriptor(l.conv);
     }
-    cudaFree(workspace);
     if (dnn) cudnnDestroy(dnn);
   }
 
   void need_workspace(std::size_t bytes) {
-    if (bytes <= workspace_bytes) return;
-    cudaFree(workspace);
-    workspace = nullptr;
-    CU(cudaMalloc(&workspace, bytes));
-    workspace_bytes = bytes;
+    if (bytes <= workspace.bytes()) return;
+    workspace = DeviceTensor({static_cast<std::int64_t>(bytes)}, DType::u8);
   }
 
   // Algorithms chosen once per batch size: the fastest cuDNN reports that fits.
@@ -122,22 +139,17 @@ struct GpuCnn::Impl {
 
 GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width, cudaStream_t stream)
     : impl_(std::make_unique<Impl>()) {
-  if (model.batch_norm()) throw std::runtime_error("the GPU trainer has no BatchNorm yet (use --bn off or --device cpu)");
   Impl& m = *impl_;
   m.stream = stream;
   m.max_batch = max_batch;
   m.last_relu = model.last_relu();
   DNN(cudnnCreate(&m.dnn));
   DNN(cudnnSetStream(m.dnn, stream));
-  std::int64_t h = height, w = width;
-  m.layers.resize(model.layers().size());
-  std::int64_t biggest = 0;
+  std::int64_t h = height, w = width, biggest = 0;
+  m.layers.reserve(model.layers().size());
   for (std::size_t i = 0; i < model.layers().size(); ++i) {
     const Conv2d& c = model.layers()[i];
-    Layer& l = m.layers[i];
-    l.in_ch = c.in_ch, l.out_ch = c.out_ch, l.k = c.kernel, l.stride = c.stride, l.pad = c.pad, l.in_h = h, l.in_w = w;
-    l.out_h = (h + 2 * c.pad - c.kernel) / c.stride + 1;
-    l.out_w = (w + 2 * c.pad - c.kernel) / c.stride + 1;
+    Layer& l = m.layers.emplace_back(c, h, w);
     h = l.out_h, w = l.out_w;
     DNN(cudnnCreateFilterDescriptor(&l.wdesc));
     DNN(cudnnSetFilter4dDescriptor(l.wdesc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(c.out_ch), static_cast<int>(c.in_ch),
@@ -147,23 +159,20 @@ GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t heig
     DNN(cudnnCreateConvolutionDescriptor(&l.conv));
     DNN(cudnnSetConvolution2dDescriptor(l.conv, static_cast<int>(c.pad), static_cast<int>(c.pad), static_cast<int>(c.stride),
                                         static_cast<int>(c.stride), 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    for (DeviceArray* a : {&l.w, &l.gw, &l.mw, &l.vw}) a->alloc(static_cast<std::int64_t>(c.weight.size()));
-    for (DeviceArray* a : {&l.b, &l.gb, &l.mb, &l.vb}) a->alloc(c.out_ch);
-    CU(cudaMemcpy(l.w.p, c.weight.data(), c.weight.size() * sizeof(float), cudaMemcpyHostToDevice));
-    CU(cudaMemcpy(l.b.p, c.bias.data(), c.bias.size() * sizeof(float), cudaMemcpyHostToDevice));
-    l.act.alloc(max_batch * l.out_ch * l.out_h * l.out_w);
+    l.act = f32({max_batch, l.out_ch, l.out_h, l.out_w});
+    if (i < model.norms().size()) l.norm = std::make_unique<Norm>(model.norms()[i], l.out_elems(max_batch));
     biggest = std::max(biggest, max_batch * std::max(l.in_ch * l.in_h * l.in_w, l.out_ch * l.out_h * l.out_w));
   }
-  m.logits.alloc(max_batch * model.classes());
-  m.grad_a.alloc(biggest);
-  m.grad_b.alloc(biggest);
+  m.logits = f32({max_batch, model.classes()});
+  m.grad_a = f32({biggest});
+  m.grad_b = f32({biggest});
 }
 
 GpuCnn::~GpuCnn() = default;
 
 std::int64_t GpuCnn::classes() const { return impl_->layers.back().out_ch; }
 
-const float* GpuCnn::forward(const float* d_x, std::int64_t n) {
+const float* GpuCnn::forward(const float* d_x, std::int64_t n, bool train) {
   Impl& m = *impl_;
   if (n < 1 || n > m.max_batch) throw std::runtime_error("GpuCnn: batch outside [1, max_batch]");
   m.n = n;
@@ -173,14 +182,27 @@ const float* GpuCnn::forward(const float* d_x, std::int64_t n) {
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
     Layer& l = m.layers[i];
     Plan& p = m.plan(l, n);
-    DNN(cudnnConvolutionForward(m.dnn, &one, p.x, cur, l.wdesc, l.w.p, l.conv, p.fwd, m.workspace, m.workspace_bytes, &zero, p.y, l.act.p));
-    DNN(cudnnAddTensor(m.dnn, &one, l.bdesc, l.b.p, &one, p.y, l.act.p));
-    if (i + 1 < m.layers.size() || m.last_relu) CU(gpu::relu_forward(l.act.p, n * l.out_ch * l.out_h * l.out_w, m.stream));
-    cur = l.act.p;
+    float* act = l.act.as<float>();
+    DNN(cudnnConvolutionForward(m.dnn, &one, p.x, cur, l.wdesc, l.w.value.as<float>(), l.conv, p.fwd, m.workspace.data(),
+                                m.workspace.bytes(), &zero, p.y, act));
+    DNN(cudnnAddTensor(m.dnn, &one, l.bdesc, l.b.value.as<float>(), &one, p.y, act));
+    if (i + 1 < m.layers.size() || m.last_relu) CU(gpu::relu_forward(act, l.out_elems(n), m.stream));
+    if (Norm* bn = l.norm.get()) {
+      const std::int64_t hw = l.out_h * l.out_w;
+      if (train)
+        CU(gpu::batchnorm_forward_train(act, n, l.out_ch, hw, bn->gamma.value.as<float>(), bn->beta.value.as<float>(), bn->eps,
+                                        bn->momentum, bn->out.as<float>(), bn->save_mean.as<float>(), bn->save_inv_std.as<float>(),
+                                        bn->running_mean.as<float>(), bn->running_var.as<float>(), m.stream));
+      else
+        CU(gpu::batchnorm_forward_eval(act, n, l.out_ch, hw, bn->gamma.value.as<float>(), bn->beta.value.as<float>(),
+                                       bn->running_mean.as<float>(), bn->running_var.as<float>(), bn->eps, bn->out.as<float>(),
+                                       m.stream));
+    }
+    cur = l.output();
   }
   const Layer& last = m.layers.back();
-  CU(gpu::avgpool_forward(cur, n * last.out_ch, last.out_h * last.out_w, m.logits.p, m.stream));
-  return m.logits.p;
+  CU(gpu::avgpool_forward(cur, n * last.out_ch, last.out_h * last.out_w, m.logits.as<float>(), m.stream));
+  return m.logits.as<float>();
 }
 
 void GpuCnn::backward(const float* d_dlogits) {
@@ -188,23 +210,29 @@ void GpuCnn::backward(const float* d_dlogits) {
   const float one = 1.0f, zero = 0.0f;
   const std::int64_t n = m.n;
   const std::size_t L = m.layers.size();
+  float* g = m.grad_a.as<float>();
+  float* g_prev = m.grad_b.as<float>();
   {
     const Layer& last = m.layers.back();
-    CU(gpu::avgpool_backward(d_dlogits, n * last.out_ch, last.out_h * last.out_w, m.grad_a.p, m.stream));
+    CU(gpu::avgpool_backward(d_dlogits, n * last.out_ch, last.out_h * last.out_w, g, m.stream));
   }
-  float* g = m.grad_a.p;
-  float* g_prev = m.grad_b.p;
   for (std::size_t i = L; i-- > 0;) {
     Layer& l = m.layers[i];
     Plan& p = m.plan(l, n);
-    if (i + 1 < L || m.last_relu) CU(gpu::relu_backward(l.act.p, g, n * l.out_ch * l.out_h * l.out_w, m.stream));
-    const float* in = i == 0 ? m.input : m.layers[i - 1].act.p;
-    DNN(cudnnConvolutionBackwardFilter(m.dnn, &one, p.x, in, p.y, g, l.conv, p.bwd_filter, m.workspace, m.workspace_bytes, &zero,
-                                       l.wdesc, l.gw.p));
-    DNN(cudnnConvolutionBackwardBias(m.dnn, &one, p.y, g, &zero, l.bdesc, l.gb.p));
+    if (Norm* bn = l.norm.get()) {  // g is dL/d(BatchNorm output): through the BatchNorm first
+      CU(gpu::batchnorm_backward(l.act.as<float>(), g, n, l.out_ch, l.out_h * l.out_w, bn->gamma.value.as<float>(),
+                                 bn->save_mean.as<float>(), bn->save_inv_std.as<float>(), g_prev, bn->gamma.grad.as<float>(),
+                                 bn->beta.grad.as<float>(), m.stream));
+      std::swap(g, g_prev);
+    }
+    if (i + 1 < L || m.last_relu) CU(gpu::relu_backward(l.act.as<float>(), g, l.out_elems(n), m.stream));
+    const float* in = i == 0 ? m.input : m.layers[i - 1].output();
+    DNN(cudnnConvolutionBackwardFilter(m.dnn, &one, p.x, in, p.y, g, l.conv, p.bwd_filter, m.workspace.data(), m.workspace.bytes(),
+                                       &zero, l.wdesc, l.w.grad.as<float>()));
+    DNN(cudnnConvolutionBackwardBias(m.dnn, &one, p.y, g, &zero, l.bdesc, l.b.grad.as<float>()));
     if (i > 0) {
-      DNN(cudnnConvolutionBackwardData(m.dnn, &one, l.wdesc, l.w.p, p.y, g, l.conv, p.bwd_data, m.workspace, m.workspace_bytes,
-                                       &zero, p.x, g_prev));
+      DNN(cudnnConvolutionBackwardData(m.dnn, &one, l.wdesc, l.w.value.as<float>(), p.y, g, l.conv, p.bwd_data, m.workspace.data(),
+                                       m.workspace.bytes(), &zero, p.x, g_prev));
       std::swap(g, g_prev);
     }
   }
@@ -214,9 +242,13 @@ void GpuCnn::adamw_step(float lr, float beta1, float beta2, float eps, float wei
   Impl& m = *impl_;
   ++m.t;
   const float c1 = 1.0f - std::pow(beta1, static_cast<float>(m.t)), c2 = 1.0f - std::pow(beta2, static_cast<float>(m.t));
+  const auto step = [&](Param& p) {
+    CU(gpu::adamw(p.value.as<float>(), p.grad.as<float>(), p.m.as<float>(), p.v.as<float>(), p.value.numel(), lr, beta1, beta2, eps,
+                  weight_decay, c1, c2, m.stream));
+  };
   for (Layer& l : m.layers) {
-    CU(gpu::adamw(l.w.p, l.gw.p, l.mw.p, l.vw.p, l.w.n, lr, beta1, beta2, eps, weight_decay, c1, c2, m.stream));
-    CU(gpu::adamw(l.b.p, l.gb.p, l.mb.p, l.vb.p, l.b.n, lr, beta1, beta2, eps, weight_decay, c1, c2, m.stream));
+    step(l.w), step(l.b);
+    if (l.norm) step(l.norm->gamma), step(l.norm->beta);
   }
 }
 
@@ -224,9 +256,30 @@ void GpuCnn::download(SimpleCnn& model) const {
   const Impl& m = *impl_;
   CU(cudaStreamSynchronize(m.stream));
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
-    Conv2d& c = model.layers()[i];
-    CU(cudaMemcpy(c.weight.data(), m.layers[i].w.p, c.weight.size() * sizeof(float), cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(c.bias.data(), m.layers[i].b.p, c.bias.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    const Layer& l = m.layers[i];
+    m.layers[i].w.value.download(model.layers()[i].weight.data());
+    m.layers[i].b.value.download(model.layers()[i].bias.data());
+    if (l.norm) {
+      BatchNorm2d& bn = model.norms()[i];
+      l.norm->gamma.value.download(bn.gamma.data());
+      l.norm->beta.value.download(bn.beta.data());
+      l.norm->running_mean.download(bn.running_mean.data());
+      l.norm->running_var.download(bn.running_var.data());
+    }
+  }
+}
+
+void GpuCnn::download_gradients(SimpleCnn& model) const {
+  const Impl& m = *impl_;
+  CU(cudaStreamSynchronize(m.stream));
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    const Layer& l = m.layers[i];
+    l.w.grad.download(model.layers()[i].grad_weight.data());
+    l.b.grad.download(model.layers()[i].grad_bias.data());
+    if (l.norm) {
+      l.norm->gamma.grad.download(model.norms()[i].grad_gamma.data());
+      l.norm->beta.grad.download(model.norms()[i].grad_beta.data());
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 // simple_cnn on the GPU: cuDNN convolutions (forward, backward data, backward filter, bias),
 // small kernels for ReLU, average pooling and the fused AdamW step. Convolution algorithms are
-// chosen once per batch size (cudnnGet*Algorithm_v7) and the largest workspace is kept. The
+// chosen once per batch size (cudnnGet*Algorithm_v7) and the largest workspace is kept.
+// BatchNorm (simple_cnn(bn=True)) runs as small kernels with the CPU layer's conventions. The
 // host SimpleCnn stays the master copy for initialisation and checkpoints (upload / download).
-// BatchNorm is not on this path yet.
 #pragma once
 
 #include <cstdint>
@@ -21,13 +21,17 @@ class GpuCnn {
   GpuCnn(const GpuCnn&) = delete;
   GpuCnn& operator=(const GpuCnn&) = delete;
 
-  // d_x: [n, in_ch, h, w] on the device; returns the device logits [n, classes].
-  const float* forward(const float* d_x, std::int64_t n);
-  // From dL/dlogits (device): every parameter's gradient, on the device.
+  // d_x: [n, in_ch, h, w] on the device; returns the device logits [n, classes]. train picks
+  // BatchNorm's batch statistics (and updates the running ones); no effect without BatchNorm.
+  const float* forward(const float* d_x, std::int64_t n, bool train = true);
+  // From dL/dlogits (device), after a training forward: every parameter's gradient, on the device.
   void backward(const float* d_dlogits);
   // p ← p − lr·wd·p − lr·m̂/(√v̂ + ε) for every parameter (one kernel per tensor).
   void adamw_step(float lr, float beta1, float beta2, float eps, float weight_decay);
+  // Parameters and BatchNorm running statistics into the host model (checkpoints).
   void download(SimpleCnn& model) const;
+  // The last backward's gradients into the host model's grad_* (tests, debugging).
+  void download_gradients(SimpleCnn& model) const;
   std::int64_t classes() const;
 
  private:

@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
 #else
   const bool have_gpu = false;
 #endif
-  const bool cuda = o.device == "cuda" || (o.device == "auto" && have_gpu && !o.bn);
+  const bool cuda = o.device == "cuda" || (o.device == "auto" && have_gpu);
   if (cuda && !have_gpu) {
     int n = 0;
     const mixup_status_t st = mixup_cuda_device_count(&n);
@@ -212,7 +212,6 @@ int main(int argc, char** argv) {
                  st != MIXUP_STATUS_SUCCESS ? mixup_last_error() : "no GPU, or this build has no cuDNN");
     return 1;
   }
-  if (cuda && o.bn) bad("--bn is CPU-only so far: use --device cpu");
   mixup::nn::IdxDataset data;
   try {
     data = mixup::nn::load_idx_dataset(o.data);

@@ -1,0 +1,93 @@
+#include "device_tensor.hpp"
+
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace mixup::nn {
+namespace {
+
+void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string("DeviceTensor: ") + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return 4;
+    case DType::i32: return 4;
+    case DType::u8: return 1;
+  }
+  throw std::invalid_argument("DeviceTensor: unknown dtype");
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "f32";
+    case DType::i32: return "i32";
+    case DType::u8: return "u8";
+  }
+  return "?";
+}
+
+std::int64_t DeviceTensor::count(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) {
+    if (d < 0) throw std::invalid_argument("DeviceTensor: negative extent in shape " + shape_text(shape));
+    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / 8 / d)
+      throw std::invalid_argument("DeviceTensor: shape " + shape_text(shape) + " overflows");
+    n *= d;
+  }
+  return n;
+}
+
+DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, DType dtype) : dtype_(dtype) {
+  numel_ = count(shape);
+  shape_ = std::move(shape);
+  if (numel_ == 0) return;
+  cuda_ok(cudaMalloc(&data_, bytes()), ("cudaMalloc of " + shape_text(shape_) + " " + dtype_name(dtype_)).c_str());
+  const cudaError_t e = cudaMemset(data_, 0, bytes());
+  if (e != cudaSuccess) {
+    cudaFree(data_);
+    data_ = nullptr;
+    cuda_ok(e, "cudaMemset");
+  }
+}
+
+DeviceTensor::~DeviceTensor() { cudaFree(data_); }
+
+DeviceTensor::DeviceTensor(DeviceTensor&& o) noexcept
+    : shape_(std::move(o.shape_)), numel_(std::exchange(o.numel_, 0)), dtype_(o.dtype_), data_(std::exchange(o.data_, nullptr)) {}
+
+DeviceTensor& DeviceTensor::operator=(DeviceTensor&& o) noexcept {
+  if (this != &o) {
+    cudaFree(data_);
+    shape_ = std::move(o.shape_);
+    numel_ = std::exchange(o.numel_, 0);
+    dtype_ = o.dtype_;
+    data_ = std::exchange(o.data_, nullptr);
+  }
+  return *this;
+}
+
+void DeviceTensor::check_dtype(DType want) const {
+  if (want != dtype_)
+    throw std::invalid_argument(std::string("DeviceTensor: a ") + dtype_name(dtype_) + " tensor read as " + dtype_name(want));
+}
+
+void DeviceTensor::upload(const void* host) {
+  if (numel_ > 0) cuda_ok(cudaMemcpy(data_, host, bytes(), cudaMemcpyHostToDevice), "upload");
+}
+
+void DeviceTensor::download(void* host) const {
+  if (numel_ > 0) cuda_ok(cudaMemcpy(host, data_, bytes(), cudaMemcpyDeviceToHost), "download");
+}
+
+}  // namespace mixup::nn
