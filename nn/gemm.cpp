@@ -1,11 +1,27 @@
 #include "gemm.hpp"
 
+#include <type_traits>
+
 namespace mixup::nn::gemm {
 namespace {
 
 #define MIXUP_INLINE __attribute__((always_inline)) inline
 // aligned(4): loads and stores need not be 64-byte aligned.
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+// f(start, std::integral_constant<int, R>) over [0, total) in blocks of R = 4, then one block
+// of the 1–3 left: the register-blocked kernels below need R at compile time.
+template <class F>
+MIXUP_INLINE void in_blocks_of_4(std::int64_t total, F&& f) {
+  std::int64_t i = 0;
+  for (; i + 4 <= total; i += 4) f(i, std::integral_constant<int, 4>{});
+  switch (total - i) {
+    case 3: f(i, std::integral_constant<int, 3>{}); break;
+    case 2: f(i, std::integral_constant<int, 2>{}); break;
+    case 1: f(i, std::integral_constant<int, 1>{}); break;
+    default: break;
+  }
+}
 
 MIXUP_INLINE v16 load(const float* p) { return *reinterpret_cast<const v16*>(p); }
 MIXUP_INLINE void store(float* p, v16 v) { *reinterpret_cast<v16*>(p) = v; }
@@ -45,19 +61,6 @@ MIXUP_INLINE void dyx_block(const float* dy, const float* x, float* g, std::int6
     }
 }
 
-template <int RO>
-MIXUP_INLINE void dyx_row(const float* dy, const float* x, float* g, std::int64_t o0, std::int64_t depth, std::int64_t n,
-                          std::int64_t ld) {
-  std::int64_t k0 = 0;
-  for (; k0 + 4 <= depth; k0 += 4) dyx_block<RO, 4>(dy, x, g, o0, k0, depth, n, ld);
-  switch (depth - k0) {
-    case 3: dyx_block<RO, 3>(dy, x, g, o0, k0, depth, n, ld); break;
-    case 2: dyx_block<RO, 2>(dy, x, g, o0, k0, depth, n, ld); break;
-    case 1: dyx_block<RO, 1>(dy, x, g, o0, k0, depth, n, ld); break;
-    default: break;
-  }
-}
-
 // R rows of dx × 16 columns in registers, the sum over output channels innermost.
 template <int R>
 MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t k0, std::int64_t depth,
@@ -76,42 +79,27 @@ MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::in
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth, std::int64_t n,
                std::int64_t ld) {
-  for (std::int64_t j = 0; j < n; j += 16) {
-    std::int64_t o0 = 0;
-    for (; o0 + 4 <= rows; o0 += 4) wx_block<4>(w, bias, x, y, o0, depth, j, ld);
-    switch (rows - o0) {
-      case 3: wx_block<3>(w, bias, x, y, o0, depth, j, ld); break;
-      case 2: wx_block<2>(w, bias, x, y, o0, depth, j, ld); break;
-      case 1: wx_block<1>(w, bias, x, y, o0, depth, j, ld); break;
-      default: break;
-    }
-  }
+  for (std::int64_t j = 0; j < n; j += 16)
+    in_blocks_of_4(rows, [&](std::int64_t o0, auto r) __attribute__((always_inline)) {
+      wx_block<decltype(r)::value>(w, bias, x, y, o0, depth, j, ld);
+    });
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
-  std::int64_t o0 = 0;
-  for (; o0 + 4 <= rows; o0 += 4) dyx_row<4>(dy, x, g, o0, depth, n, ld);
-  switch (rows - o0) {
-    case 3: dyx_row<3>(dy, x, g, o0, depth, n, ld); break;
-    case 2: dyx_row<2>(dy, x, g, o0, depth, n, ld); break;
-    case 1: dyx_row<1>(dy, x, g, o0, depth, n, ld); break;
-    default: break;
-  }
+  in_blocks_of_4(rows, [&](std::int64_t o0, auto ro) __attribute__((always_inline)) {
+    in_blocks_of_4(depth, [&](std::int64_t k0, auto rk) __attribute__((always_inline)) {
+      dyx_block<decltype(ro)::value, decltype(rk)::value>(dy, x, g, o0, k0, depth, n, ld);
+    });
+  });
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void wt_dy(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
-  for (std::int64_t j = 0; j < n; j += 16) {
-    std::int64_t k0 = 0;
-    for (; k0 + 4 <= depth; k0 += 4) wtdy_block<4>(w, dy, dx, rows, k0, depth, j, ld);
-    switch (depth - k0) {
-      case 3: wtdy_block<3>(w, dy, dx, rows, k0, depth, j, ld); break;
-      case 2: wtdy_block<2>(w, dy, dx, rows, k0, depth, j, ld); break;
-      case 1: wtdy_block<1>(w, dy, dx, rows, k0, depth, j, ld); break;
-      default: break;
-    }
-  }
+  for (std::int64_t j = 0; j < n; j += 16)
+    in_blocks_of_4(depth, [&](std::int64_t k0, auto r) __attribute__((always_inline)) {
+      wtdy_block<decltype(r)::value>(w, dy, dx, rows, k0, depth, j, ld);
+    });
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
