@@ -12,7 +12,7 @@ struct CudaState {
   std::int32_t* perm = nullptr;
   float* lam = nullptr;
   float* one_minus = nullptr;
-  core::DeviceCheck* check = nullptr;
+  core::DeviceCheck* check = nullptr;  // [0] this call's verdict, [1] first failure since the last poll
   std::uint64_t* step_words = nullptr;  // graph mode: the next step, on the device
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
@@ -39,12 +39,19 @@ void alloc(T** p, std::size_t count) {
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(p), count * sizeof(T)));
 }
 
-void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
-  CudaState& s = *h.cuda;
-  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
+// Reads check slot `slot` and clears the first-failure slot when it reports it (a failure is
+// reported once: here in SYNC mode, by the next poll in DEFERRED mode).
+core::DeviceCheck read_slot(CudaState& s, int slot, cudaStream_t stream) {
+  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check + slot, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (s.host_check->code != 0)
-    throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(*s.host_check, r.pairing.batch, r.pairing.num_classes));
+  const core::DeviceCheck c = *s.host_check;
+  if (c.code != 0) MIXUP_CUDA_CHECK(cudaMemsetAsync(s.check + 1, 0, sizeof(core::DeviceCheck), stream));
+  return c;
+}
+
+void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
+  const core::DeviceCheck c = read_slot(*h.cuda, 0, stream);
+  if (c.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
 }
 
 }  // namespace
@@ -61,9 +68,9 @@ void cuda_create(mixup_handle_s& h) {
   alloc(&s->perm, n);
   alloc(&s->lam, n);
   alloc(&s->one_minus, n);
-  alloc(&s->check, 1);
+  alloc(&s->check, 2);
   alloc(&s->step_words, 1);
-  MIXUP_CUDA_CHECK(cudaMemset(s->check, 0, sizeof(core::DeviceCheck)));
+  MIXUP_CUDA_CHECK(cudaMemset(s->check, 0, 2 * sizeof(core::DeviceCheck)));
   MIXUP_CUDA_CHECK(cudaMemset(s->step_words, 0, sizeof(std::uint64_t)));
   s->workspace_bytes = core::pairing_workspace_bytes(h.config.max_batch);
   if (s->workspace_bytes > 0) MIXUP_CUDA_CHECK(cudaMalloc(&s->workspace, s->workspace_bytes));
@@ -79,6 +86,7 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   p.lam = s.lam;
   p.one_minus = s.one_minus;
   p.check = s.check;
+  p.first_failure = s.check + 1;
   p.workspace = s.workspace;
   p.workspace_bytes = s.workspace_bytes;
   if (h.config.graph_mode && r.advance_step) {
@@ -108,11 +116,11 @@ std::uint64_t cuda_get_step(mixup_handle_s& h) {
 void cuda_poll_checks(mixup_handle_s& h, cudaStream_t stream) {
   CudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
-  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
-  MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (s.host_check->code != 0)
-    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed: ",
-                                                describe_check(*s.host_check, -1, h.config.num_classes)));
+  const core::DeviceCheck c = read_slot(s, 1, stream);
+  if (c.code != 0)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed (the first failure since the last poll; "
+                                                "that call wrote nothing): ",
+                                                describe_check(c, -1, h.config.num_classes)));
 }
 
 }  // namespace mixup::detail

@@ -24,11 +24,20 @@ void LossCudaStateDelete::operator()(LossCudaState* s) const { delete s; }
 namespace {
 
 
-void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::int32_t classes) {
+// SYNC mode reads this call's verdict, a poll the first failure since the last poll; either
+// way a reported failure is cleared, so it is reported once.
+void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::int32_t classes, bool poll) {
   LossCudaState& s = *h.cuda;
   MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_state, s.state, sizeof(core::CeState), cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (s.host_state->check.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(s.host_state->check, batch, classes));
+  const core::DeviceCheck c = poll ? s.host_state->first_failure : s.host_state->check;
+  if (c.code == 0) return;
+  MIXUP_CUDA_CHECK(cudaMemsetAsync(&s.state->first_failure, 0, sizeof(core::DeviceCheck), stream));
+  if (poll)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed (the first failure since the last poll; "
+                                                "that call wrote nothing): ",
+                                                describe_check(c, batch, classes)));
+  throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, batch, classes));
 }
 
 }  // namespace
@@ -53,7 +62,7 @@ void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t st
   DeviceGuard guard(s.device);
   if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows;
   MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, stream));
-  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes);
+  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes, false);
 }
 
 void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
@@ -61,12 +70,12 @@ void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const 
   LossCudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
   MIXUP_CUDA_CHECK(core::launch_combine_losses(la, lb, lam, n, red, s.rows, out, s.state, stream));
-  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(n), 0);
+  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(n), 0, false);
 }
 
 void loss_cuda_poll(mixup_loss_s& h, cudaStream_t stream) {
   DeviceGuard guard(h.cuda->device);
-  read_back(h, stream, -1, -1);
+  read_back(h, stream, -1, -1, true);
 }
 
 }  // namespace mixup::detail

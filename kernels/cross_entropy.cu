@@ -92,6 +92,7 @@ __global__ void check_kernel(CeParams p, CeState* st) {
       break;
     }
     st->check = c;
+    if (c.code != 0 && st->first_failure.code == 0) st->first_failure = c;
     st->valid_rows = valid;
   }
 }
@@ -239,6 +240,7 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
     st->check = first == INT_MAX ? DeviceCheck{0, 0, 0, 0}
                                  : DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), first,
                                                static_cast<std::int32_t>(bits_of(lam[first])), 0};
+    if (st->check.code != 0 && st->first_failure.code == 0) st->first_failure = st->check;
     st->valid_rows = static_cast<std::int32_t>(n);
   }
 }

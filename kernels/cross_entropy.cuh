@@ -37,7 +37,8 @@ struct CeParams {
 
 // What the validation pass leaves for the row and reduction kernels (device scratch).
 struct CeState {
-  DeviceCheck check;
+  DeviceCheck check;          // this call's verdict (the row kernels read it)
+  DeviceCheck first_failure;  // the first failed verdict since the last poll; kept until then
   std::int32_t valid_rows;
   std::int32_t pad[3];
 };

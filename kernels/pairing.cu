@@ -47,7 +47,9 @@ __device__ void validate_given_perm(const PairingLaunch& p, int i, int* seen, in
   }
 }
 
-// Turns the per-code first indices into the one DeviceCheck the host and the blend read.
+// Turns the per-code first indices into the one DeviceCheck the host and the blend read, and
+// keeps the first failure until a poll reads it: with deferred checks a failed call followed
+// by good ones is still reported.
 __device__ void decode_check(const PairingLaunch& p, const int* first_bad, DeviceCheck* out) {
   DeviceCheck c{0, 0, 0, 0};
   for (int code = 1; code < kNumChecks; ++code) {
@@ -64,6 +66,7 @@ __device__ void decode_check(const PairingLaunch& p, const int* first_bad, Devic
     break;
   }
   *out = c;
+  if (c.code != 0 && p.first_failure != nullptr && p.first_failure->code == 0) *p.first_failure = c;
 }
 
 // λ and every output of sample i; perm (scratch) must hold the final partner map.

@@ -121,7 +121,8 @@ struct PairingLaunch {
   std::int32_t* perm;
   float* lam;
   float* one_minus;
-  DeviceCheck* check;
+  DeviceCheck* check;          // this call's verdict (the blend reads it)
+  DeviceCheck* first_failure;  // the first failed verdict since the last poll; kept until then
   // caller outputs (device memory), each optional; written only when every check passes
   std::int32_t* perm_out;
   std::int32_t* y_a;

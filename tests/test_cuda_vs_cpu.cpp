@@ -1,8 +1,14 @@
 // The CUDA backend against the CPU backend on the same (seed, step): the same partners and
 // the same λ bits (integer Philox words, then only IEEE basic operations with contraction off
 // on both sides), the same blended bits; and a captured CUDA graph draws afresh on every
-// replay. Runs only where a GPU is present (scripts/gpu-check); skips, saying so, elsewhere.
+// replay; deferred device checks report a failed call even after good ones. Runs only where a
+// GPU is present (scripts/gpu-check); skips, saying so, elsewhere.
 #include "support.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "mixup/loss.h"
 
 namespace {
 
@@ -112,6 +118,66 @@ TEST_F(CudaVsCpu, GraphReplayDrawsFreshValues) {
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
   cudaStreamDestroy(stream);
+}
+
+// DEFERRED checks: a call with a bad label writes nothing and returns success; a good call
+// after it does not hide it: the next poll reports the first failure, the one after is clean.
+TEST_F(CudaVsCpu, DeferredChecksReportTheFirstFailureOnce) {
+  const std::int32_t B = 8, per = 3;
+  mixup_config_t c = config_for_tests(B);
+  c.checks = MIXUP_CHECKS_DEFERRED;
+  Handle h(c);
+  Buf<float> x(B * per, 2.0f), out(B * per, NAN), lam(B);
+  Buf<std::int32_t> good(B), bad(B), ya(B), yb(B);
+  for (int i = 0; i < B; ++i) good.host[i] = bad.host[i] = i % 10;
+  bad.host[5] = 42;
+  bad.upload();
+  good.upload();
+  mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
+  mixup_targets_t t{};
+  t.labels = bad.ptr(), t.y_a = ya.ptr(), t.y_b = yb.ptr(), t.lam = lam.ptr();
+  ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS) << "deferred: no verdict yet";
+  for (float v : out.download()) ASSERT_TRUE(std::isnan(v)) << "the failed call wrote its output";
+  t.labels = good.ptr();
+  ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  for (float v : out.download()) ASSERT_NEAR(v, 2.0f, 1e-5f) << "the good call wrote its output";
+  ASSERT_EQ(mixup_poll_checks(h, nullptr), MIXUP_STATUS_INVALID_VALUE);
+  const std::string msg = mixup_last_error();
+  EXPECT_NE(msg.find("earlier call"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("label 42 of sample 5"), std::string::npos) << msg;
+  EXPECT_EQ(mixup_poll_checks(h, nullptr), MIXUP_STATUS_SUCCESS) << "reported once: " << mixup_last_error();
+}
+
+// The same for the loss, and SYNC mode reports at once and leaves nothing for a later poll.
+TEST_F(CudaVsCpu, LossDeferredChecksReportTheFirstFailureOnce) {
+  const std::int32_t B = 4, C = 3;
+  for (const mixup_checks_t mode : {MIXUP_CHECKS_DEFERRED, MIXUP_CHECKS_SYNC}) {
+    mixup_loss_config_t lc = mixup_loss_config_default();
+    lc.backend = MIXUP_BACKEND_CUDA;
+    lc.max_batch = B;
+    lc.checks = mode;
+    mixup_loss_t loss = nullptr;
+    ASSERT_EQ(mixup_loss_create(&lc, &loss), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    Buf<float> z(B * C, 0.5f), out(1, NAN);
+    Buf<std::int32_t> good(B, 1), bad(B, 1);
+    bad.host[2] = 7;
+    bad.upload();
+    mixup_ce_args_t a = mixup_ce_args_default();
+    a.logits = z.ptr(), a.batch = B, a.classes = C, a.y_a = bad.ptr(), a.loss = out.ptr();
+    const mixup_status_t first = mixup_cross_entropy(loss, &a, nullptr);
+    EXPECT_EQ(first, mode == MIXUP_CHECKS_SYNC ? MIXUP_STATUS_INVALID_VALUE : MIXUP_STATUS_SUCCESS);
+    EXPECT_TRUE(std::isnan(out.download()[0])) << "the failed call wrote the loss";
+    a.y_a = good.ptr();
+    ASSERT_EQ(mixup_cross_entropy(loss, &a, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    EXPECT_NEAR(out.download()[0], std::log(3.0), 1e-6) << "equal logits: log C";
+    if (mode == MIXUP_CHECKS_DEFERRED) {
+      ASSERT_EQ(mixup_loss_poll_checks(loss, nullptr), MIXUP_STATUS_INVALID_VALUE);
+      EXPECT_NE(std::string(mixup_last_error()).find("earlier call"), std::string::npos) << mixup_last_error();
+    }
+    EXPECT_EQ(mixup_loss_poll_checks(loss, nullptr), MIXUP_STATUS_SUCCESS) << "reported once: " << mixup_last_error();
+    mixup_loss_destroy(loss);
+  }
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ mixup_status_t mixup_cross_entropy(mixup_loss_t loss, const mixup_ce_args_t* arg
 mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam, int64_t batch,
                                     mixup_reduction_t reduction, float* out, void* stream);
 
-/* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the last device-side check. */
+/* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
+   failed since the last poll (that call wrote nothing), then forgets it. */
 mixup_status_t mixup_loss_poll_checks(mixup_loss_t loss, void* stream);
 
 #ifdef __cplusplus

@@ -143,7 +143,8 @@ mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, 
                                  const int32_t* perm, const mixup_batch_t* out,
                                  const mixup_targets_t* targets, void* stream);
 
-/* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the last device-side check. */
+/* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
+   failed since the last poll (that call wrote nothing), then forgets it. */
 mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
 
 mixup_status_t mixup_cuda_device_count(int* count);
