@@ -84,12 +84,16 @@ Learner::Learner(SimpleCnn& model, ImageSet train, ImageSet valid, LearnerConfig
   mc.max_batch = static_cast<std::int32_t>(std::max<std::int64_t>(cfg.batch_size, 1024));
   mc.num_classes = static_cast<std::int32_t>(model.classes());
   mc.cpu_threads = threads;
+  // On the GPU the device-side label checks are read once per epoch (poll_device_checks), not
+  // after every call: a step then has one sync, the loss value's read-back.
+  mc.checks = cfg.cuda ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;
   check(mixup_create(&mc, &normalizer_));
   check(mixup_set_normalize(normalizer_, &cfg.mean, &cfg.std, 1));
   mixup_loss_config_t lc = mixup_loss_config_default();
   lc.backend = backend;
   lc.max_batch = mc.max_batch;
   lc.cpu_threads = threads;
+  lc.checks = mc.checks;
   check(mixup_loss_create(&lc, &loss_handle_));
   if (cfg.cuda) {
 #if MIXUP_NN_HAS_CUDNN
@@ -131,6 +135,12 @@ float* Learner::loss_scratch() {
   if (gpu_) return gpu_->loss.as<float>();
 #endif
   return nullptr;
+}
+
+void Learner::poll_device_checks() {
+  if (!on_gpu()) return;
+  check(mixup_poll_checks(normalizer_, gpu_stream()));
+  check(mixup_loss_poll_checks(loss_handle_, gpu_stream()));
 }
 
 void Learner::normalize(BatchState& b) {
@@ -318,6 +328,7 @@ std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<v
       }
       if (cfg_.progress) std::fprintf(stderr, "\r%80s\r", "");
       const auto [vloss, acc] = validate(valid_);
+      poll_device_checks();
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const EpochResult r{epoch, seen ? train_sum / seen : 0.0, vloss, acc, secs};
       results.push_back(r);
@@ -352,6 +363,7 @@ void MixUpCallback::on_train_begin(Learner& l) {
     c.num_classes = static_cast<std::int32_t>(l.model().classes());
     c.max_batch = static_cast<std::int32_t>(l.config().batch_size);
     c.cpu_threads = l.config().threads;
+    c.checks = l.on_gpu() ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;  // polled once per epoch
     check(mixup_create(&c, &handle_));
     check(mixup_set_normalize(handle_, &l.config().mean, &l.config().std, 1));
   }
@@ -379,6 +391,10 @@ void MixUpCallback::on_batch_begin(Learner& l, BatchState& b) {
   const mixup_targets_t t = StackedTargets{labels, ya, yb, lam}.c_targets();
   check(mixup_apply(handle_, &in, &out, &t, l.gpu_stream()));
   b.mixed = true;
+}
+
+void MixUpCallback::on_epoch_end(Learner& l, const EpochResult&) {
+  if (l.on_gpu() && handle_ != nullptr) check(mixup_poll_checks(handle_, l.gpu_stream()));
 }
 
 void MixUpCallback::on_train_end(Learner& l) {

@@ -131,6 +131,9 @@ class Learner {
   bool on_gpu() const { return gpu_ != nullptr; }
   void* gpu_stream();     // GPU path: the stream everything runs on (a cudaStream_t); else null
   float* loss_scratch();  // GPU path: where the fused loss writes its value
+  // GPU path: throws if a device-side check (labels, λ) failed since the last poll; fit() polls
+  // after every epoch. No-op on the CPU, where every call checks before it writes.
+  void poll_device_checks();
 
   LossFunction* loss_fn;  // what training minimises; callbacks may swap it
   bool stop = false;      // a callback may set it to end training after the current batch
@@ -166,6 +169,7 @@ class MixUpCallback : public Callback {
   ~MixUpCallback() override;
   void on_train_begin(Learner& l) override;
   void on_batch_begin(Learner& l, BatchState& b) override;
+  void on_epoch_end(Learner& l, const EpochResult& r) override;  // GPU: polls the deferred checks
   void on_train_end(Learner& l) override;
 
  private:
