@@ -159,6 +159,9 @@ GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t heig
     DNN(cudnnCreateConvolutionDescriptor(&l.conv));
     DNN(cudnnSetConvolution2dDescriptor(l.conv, static_cast<int>(c.pad), static_cast<int>(c.pad), static_cast<int>(c.stride),
                                         static_cast<int>(c.stride), 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    // Plain FP32 arithmetic: cuDNN's default lets FP32 convolutions use TF32 tensor cores on
+    // Ampere and later (10-bit mantissas), which the CPU path and its tests would not match.
+    DNN(cudnnSetConvolutionMathType(l.conv, CUDNN_FMA_MATH));
     l.act = f32({max_batch, l.out_ch, l.out_h, l.out_w});
     if (i < model.norms().size()) l.norm = std::make_unique<Norm>(model.norms()[i], l.out_elems(max_batch));
     biggest = std::max(biggest, max_batch * std::max(l.in_ch * l.in_h * l.in_w, l.out_ch * l.out_h * l.out_w));
