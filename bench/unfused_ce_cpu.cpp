@@ -10,7 +10,7 @@
 namespace mixup::bench {
 namespace {
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void log_softmax_rows(const float* z, float* ls, std::int64_t b, std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     const float* zr = z + r * C;
@@ -22,7 +22,7 @@ void log_softmax_rows(const float* z, float* ls, std::int64_t b, std::int64_t e,
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void log_softmax_backward_rows(const float* ls, const float* g, float* gz, std::int64_t b, std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     float s = 0;

@@ -76,7 +76,7 @@ MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::in
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth, std::int64_t n,
                std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
@@ -85,7 +85,7 @@ void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std:
     });
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
   in_blocks_of_4(rows, [&](std::int64_t o0, auto ro) __attribute__((always_inline)) {
     in_blocks_of_4(depth, [&](std::int64_t k0, auto rk) __attribute__((always_inline)) {
@@ -94,7 +94,7 @@ void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std
   });
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void wt_dy(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
     in_blocks_of_4(depth, [&](std::int64_t k0, auto r) __attribute__((always_inline)) {
@@ -102,7 +102,7 @@ void wt_dy(const float* w, const float* dy, float* dx, std::int64_t rows, std::i
     });
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void acc_row_sums(const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld) {
   for (std::int64_t o = 0; o < rows; ++o) {
     v16 acc{};
