@@ -16,8 +16,14 @@
 
 #if defined(__CUDACC__)
 #define MIXUP_HD __host__ __device__ __forceinline__
+#define MIXUP_HD_INLINE __host__ __device__ __forceinline__
 #else
 #define MIXUP_HD inline
+// Always inlined on the host too: for cores that the CPU code calls with 64-byte vector types
+// from ISA clones (target_clones), where an out-of-line copy, compiled for the baseline ISA,
+// would take its arguments under another calling convention (GCC's -Wpsabi note) and read
+// garbage — as happened in an unoptimised (ASan) build.
+#define MIXUP_HD_INLINE inline __attribute__((always_inline))
 #endif
 
 namespace mixup::core {

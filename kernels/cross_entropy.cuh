@@ -67,7 +67,7 @@ MIXUP_HD float nan_max(float a, float b) { return ((b > a) | (b != b)) ? b : a; 
 // e^r for |r| ≤ ln2/2 by its Taylor polynomial to r^6 (Horner), for a float or a vector of
 // floats (T); `top` is 1/720 in T. Shared by fast_exp and the CPU loss's vector version.
 template <class T>
-MIXUP_HD T exp_poly(T r, T top) {
+MIXUP_HD_INLINE T exp_poly(T r, T top) {
   T q = top;
   q = q * r + 1.0f / 120.0f;
   q = q * r + 1.0f / 24.0f;
