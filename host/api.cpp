@@ -38,18 +38,20 @@ TestHooks& test_hooks(mixup_handle_t h) { return h->hooks; }
 namespace {
 
 void check_config(const mixup_config_t& c) {
-  MIXUP_EXPECTS(c.backend == MIXUP_BACKEND_CPU || c.backend == MIXUP_BACKEND_CUDA, "config.backend = ", c.backend, " is not a backend");
+  MIXUP_EXPECTS(raw(c.backend) == MIXUP_BACKEND_CPU || raw(c.backend) == MIXUP_BACKEND_CUDA, "config.backend = ", raw(c.backend),
+                " is not a backend");
   MIXUP_EXPECTS(std::isfinite(c.alpha) && c.alpha > 0.0f, "config.alpha = ", c.alpha, " must be finite and > 0");
-  MIXUP_EXPECTS(c.lambda_mode >= MIXUP_LAMBDA_PER_SAMPLE && c.lambda_mode <= MIXUP_LAMBDA_PER_PAIR,
-                "config.lambda_mode = ", c.lambda_mode, " is not a lambda mode");
-  MIXUP_EXPECTS(c.pairing >= MIXUP_PAIRING_PERMUTATION && c.pairing <= MIXUP_PAIRING_FLIP, "config.pairing = ", c.pairing,
-                " is not a pairing");
+  MIXUP_EXPECTS(raw(c.lambda_mode) >= MIXUP_LAMBDA_PER_SAMPLE && raw(c.lambda_mode) <= MIXUP_LAMBDA_PER_PAIR,
+                "config.lambda_mode = ", raw(c.lambda_mode), " is not a lambda mode");
+  MIXUP_EXPECTS(raw(c.pairing) >= MIXUP_PAIRING_PERMUTATION && raw(c.pairing) <= MIXUP_PAIRING_FLIP, "config.pairing = ",
+                raw(c.pairing), " is not a pairing");
   MIXUP_EXPECTS(c.rank_salt < (1u << 30), "config.rank_salt = ", c.rank_salt, " must be < 2^30");
   MIXUP_EXPECTS(std::isfinite(c.label_smoothing) && c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f,
                 "config.label_smoothing = ", c.label_smoothing, " must be in [0, 1)");
   MIXUP_EXPECTS(c.num_classes >= 0, "config.num_classes = ", c.num_classes, " must be >= 0");
   MIXUP_EXPECTS(c.max_batch > 0, "config.max_batch = ", c.max_batch, " must be > 0");
-  MIXUP_EXPECTS(c.checks == MIXUP_CHECKS_SYNC || c.checks == MIXUP_CHECKS_DEFERRED, "config.checks = ", c.checks, " is not a check mode");
+  MIXUP_EXPECTS(raw(c.checks) == MIXUP_CHECKS_SYNC || raw(c.checks) == MIXUP_CHECKS_DEFERRED, "config.checks = ", raw(c.checks),
+                " is not a check mode");
   MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");
   MIXUP_EXPECTS(!c.graph_mode || c.backend == MIXUP_BACKEND_CUDA, "config.graph_mode needs the CUDA backend");
   MIXUP_EXPECTS(!c.graph_mode || c.checks == MIXUP_CHECKS_DEFERRED,
@@ -62,7 +64,8 @@ bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_b
   return pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
-core::DType dtype_of(mixup_dtype_t t, const char* what) {
+core::DType dtype_of(const mixup_dtype_t& field, const char* what) {
+  const int t = raw(field);
   MIXUP_EXPECTS(t >= MIXUP_DTYPE_F32 && t <= MIXUP_DTYPE_U8, what, ".dtype = ", t, " is not a dtype");
   return static_cast<core::DType>(t);
 }
@@ -77,11 +80,12 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   MIXUP_EXPECTS(x->n > 0, "x.n = ", x->n, " must be > 0");
   MIXUP_EXPECTS(x->n <= cfg.max_batch, "x.n = ", x->n, " exceeds config.max_batch = ", cfg.max_batch);
   MIXUP_EXPECTS(x->c > 0 && x->h > 0 && x->w > 0, "x shape [", x->n, ", ", x->c, ", ", x->h, ", ", x->w, "] must be positive");
-  MIXUP_EXPECTS(x->layout == MIXUP_LAYOUT_NCHW || x->layout == MIXUP_LAYOUT_NHWC, "x.layout = ", x->layout, " is not a layout");
+  MIXUP_EXPECTS(raw(x->layout) == MIXUP_LAYOUT_NCHW || raw(x->layout) == MIXUP_LAYOUT_NHWC, "x.layout = ", raw(x->layout),
+                " is not a layout");
   MIXUP_EXPECTS(out->n == x->n && out->c == x->c && out->h == x->h && out->w == x->w,
                 "out shape [", out->n, ", ", out->c, ", ", out->h, ", ", out->w, "] differs from x shape [", x->n, ", ", x->c,
                 ", ", x->h, ", ", x->w, "]");
-  MIXUP_EXPECTS(out->layout == x->layout, "out.layout differs from x.layout");
+  MIXUP_EXPECTS(raw(out->layout) == raw(x->layout), "out.layout differs from x.layout");
   const core::DType in_t = dtype_of(x->dtype, "x"), out_t = dtype_of(out->dtype, "out");
   if (in_t == core::DType::kU8) {
     if (out_t == core::DType::kU8)
@@ -104,7 +108,8 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   }
 
   const mixup_targets_t* t = targets != nullptr ? targets : &kNoTargets;
-  MIXUP_EXPECTS(t->mode >= MIXUP_TARGETS_NONE && t->mode <= MIXUP_TARGETS_SOFT, "targets.mode = ", t->mode, " is not a target mode");
+  MIXUP_EXPECTS(raw(t->mode) >= MIXUP_TARGETS_NONE && raw(t->mode) <= MIXUP_TARGETS_SOFT, "targets.mode = ", raw(t->mode),
+                " is not a target mode");
   const std::int32_t C = cfg.num_classes;
   const std::size_t n = static_cast<std::size_t>(x->n);
   const bool wants_labels = t->mode == MIXUP_TARGETS_ONEHOT || (t->mode == MIXUP_TARGETS_STACKED && (t->y_a || t->y_b));

@@ -2,7 +2,9 @@
 // and the thread-local message. Nothing in the library exits or aborts.
 #pragma once
 
+#include <cstring>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +26,17 @@ class Error : public std::runtime_error {
 [[noreturn]] void throw_cuda(cudaError_t e, const char* expr, const char* file, int line);
 
 void set_last_error(const std::string& message);
+
+// The int a C caller stored in a public enum field. Any int can arrive there, and reading it
+// through the enum type is undefined for values outside the enumerators' range (UBSan's enum
+// check): validation reads the bits as an int instead.
+template <class E>
+int raw(const E& e) {
+  static_assert(std::is_enum_v<E> && sizeof(E) == sizeof(int), "a C enum field");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 template <class... Parts>
 std::string cat(const Parts&... parts) {

@@ -20,7 +20,8 @@ bool ranges_overlap(const void* a, std::size_t an, const void* b, std::size_t bn
   return pa < pb + bn && pb < pa + an;
 }
 
-core::Reduction reduction_of(mixup_reduction_t r) {
+core::Reduction reduction_of(const mixup_reduction_t& field) {
+  const int r = raw(field);
   MIXUP_EXPECTS(r >= MIXUP_REDUCTION_NONE && r <= MIXUP_REDUCTION_SUM, "reduction = ", r, " is not a reduction");
   return static_cast<core::Reduction>(r);
 }
@@ -32,7 +33,7 @@ core::CeParams make_params(const mixup_loss_s& h, const mixup_ce_args_t* a) {
   MIXUP_EXPECTS(a->classes > 0, "classes = ", a->classes, " must be > 0");
   MIXUP_EXPECTS(a->logits != nullptr, "logits is NULL");
   MIXUP_EXPECTS(a->loss != nullptr, "loss is NULL");
-  MIXUP_EXPECTS(a->dtype >= MIXUP_DTYPE_F32 && a->dtype <= MIXUP_DTYPE_U8, "dtype = ", a->dtype, " is not a dtype");
+  MIXUP_EXPECTS(raw(a->dtype) >= MIXUP_DTYPE_F32 && raw(a->dtype) <= MIXUP_DTYPE_U8, "dtype = ", raw(a->dtype), " is not a dtype");
   if (a->dtype == MIXUP_DTYPE_U8) throw Error(MIXUP_STATUS_NOT_SUPPORTED, "logits must be f32, f16 or bf16");
   MIXUP_EXPECTS(std::isfinite(a->label_smoothing) && a->label_smoothing >= 0.0f && a->label_smoothing < 1.0f,
                 "label_smoothing = ", a->label_smoothing, " must be in [0, 1)");
@@ -47,7 +48,7 @@ core::CeParams make_params(const mixup_loss_s& h, const mixup_ce_args_t* a) {
   const std::size_t ld = a->dtype == MIXUP_DTYPE_F32 ? 4 : 2;
   const std::size_t logits_bytes = static_cast<std::size_t>(a->batch) * a->classes * ld;
   if (a->grad != nullptr) {
-    MIXUP_EXPECTS(a->grad_dtype == a->dtype || a->grad_dtype == MIXUP_DTYPE_F32,
+    MIXUP_EXPECTS(raw(a->grad_dtype) == raw(a->dtype) || raw(a->grad_dtype) == MIXUP_DTYPE_F32,
                   "grad_dtype must be the logits' dtype or f32 (mismatched dtypes)");
     const std::size_t gd = a->grad_dtype == MIXUP_DTYPE_F32 ? 4 : 2;
     const std::size_t grad_bytes = static_cast<std::size_t>(a->batch) * a->classes * gd;
@@ -105,12 +106,12 @@ mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t
   return guarded([&] {
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(loss != nullptr, "loss is NULL");
-    MIXUP_EXPECTS(config->backend == MIXUP_BACKEND_CPU || config->backend == MIXUP_BACKEND_CUDA, "config.backend = ",
-                  config->backend, " is not a backend");
+    MIXUP_EXPECTS(raw(config->backend) == MIXUP_BACKEND_CPU || raw(config->backend) == MIXUP_BACKEND_CUDA, "config.backend = ",
+                  raw(config->backend), " is not a backend");
     MIXUP_EXPECTS(config->max_batch > 0, "config.max_batch = ", config->max_batch, " must be > 0");
     MIXUP_EXPECTS(config->cpu_threads >= 0, "config.cpu_threads = ", config->cpu_threads, " must be >= 0");
-    MIXUP_EXPECTS(config->checks == MIXUP_CHECKS_SYNC || config->checks == MIXUP_CHECKS_DEFERRED, "config.checks = ",
-                  config->checks, " is not a check mode");
+    MIXUP_EXPECTS(raw(config->checks) == MIXUP_CHECKS_SYNC || raw(config->checks) == MIXUP_CHECKS_DEFERRED, "config.checks = ",
+                  raw(config->checks), " is not a check mode");
     auto h = std::make_unique<mixup_loss_s>();
     h->config = *config;
     if (config->backend == MIXUP_BACKEND_CPU) loss_cpu_create(*h);

@@ -70,12 +70,12 @@ class Buf {
     return reinterpret_cast<T*>(base + offset_);
   }
   void upload() {
-    std::memcpy(raw_.data() + offset_, host.data(), host.size() * sizeof(T));
+    if (!host.empty()) std::memcpy(raw_.data() + offset_, host.data(), host.size() * sizeof(T));
     if (dev_ != nullptr) cudaMemcpy(dev_, raw_.data(), raw_.size(), cudaMemcpyHostToDevice);
   }
   std::vector<T>& download() {
     if (dev_ != nullptr) cudaMemcpy(raw_.data(), dev_, raw_.size(), cudaMemcpyDeviceToHost);
-    std::memcpy(host.data(), raw_.data() + offset_, host.size() * sizeof(T));
+    if (!host.empty()) std::memcpy(host.data(), raw_.data() + offset_, host.size() * sizeof(T));
     return host;
   }
   std::size_t size() const { return host.size(); }
