@@ -92,31 +92,90 @@ Shape4 Conv2d::output_shape(const Shape4& in) const {
   return Shape4{in.n, out_ch, (in.h + 2 * pad - kernel) / stride + 1, (in.w + 2 * pad - kernel) / stride + 1};
 }
 
-void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool) const {
+namespace {
+
+// The fixed partition of a batch that the gradient sums follow: kSlices slices, each cut into
+// groups of `group` images, in order; each group's im2col matrix has `ld` columns.
+struct Group {
+  std::int64_t n0, cnt, ld, offset;  // offset: where its patches sit in a patch cache
+};
+
+std::vector<Group> partition(std::int64_t n, std::int64_t P, std::int64_t K, std::vector<std::int64_t>& slice_begin) {
+  const std::int64_t group = std::max<std::int64_t>(1, kGroupColumns / P);
+  std::vector<Group> gs;
+  slice_begin.assign(kSlices + 1, 0);
+  std::int64_t offset = 0;
+  for (int slice = 0; slice < kSlices; ++slice) {
+    slice_begin[slice] = static_cast<std::int64_t>(gs.size());
+    const std::int64_t first = n * slice / kSlices, last = n * (slice + 1) / kSlices;
+    for (std::int64_t n0 = first; n0 < last; n0 += group) {
+      const std::int64_t cnt = std::min(group, last - n0), ld = round16(cnt * P);
+      gs.push_back(Group{n0, cnt, ld, offset});
+      offset += K * ld;
+    }
+  }
+  slice_begin[kSlices] = static_cast<std::int64_t>(gs.size());
+  return gs;
+}
+
+}  // namespace
+
+void Conv2d::patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld, float* col,
+                     float* padded) const {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w, Hp = s.h + 2 * pad, Wp = s.w + 2 * pad;
-  // Each output element is the same sum whatever the grouping, so groups may follow the threads.
+  for (std::int64_t i = 0; i < cnt; ++i) {
+    pad_image(in + (n0 + i) * s.per_sample(), in_ch, s.h, s.w, pad, padded);
+    im2col(padded, in_ch, Hp, Wp, kernel, stride, o.h, o.w, col + i * P, ld);
+  }
+  zero_tail(col, K, cnt * P, ld);
+}
+
+void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool, bool keep_patches) const {
+  const Shape4 o = output_shape(s);
+  const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w;
+  const auto run = [&](std::int64_t n0, std::int64_t cnt, std::int64_t ld, const float* col, std::vector<float>& y) {
+    y.resize(static_cast<std::size_t>(out_ch * ld));
+    gemm::wx_plus_b(weight.data(), bias.data(), col, y.data(), out_ch, K, ld, ld);
+    for (std::int64_t i = 0; i < cnt; ++i)
+      for (std::int64_t oc = 0; oc < out_ch; ++oc) {
+        const float* src = y.data() + oc * ld + i * P;
+        std::copy(src, src + P, out + (n0 + i) * o.per_sample() + oc * P);
+      }
+  };
+  const std::size_t padded_size = static_cast<std::size_t>(in_ch * (s.h + 2 * pad) * (s.w + 2 * pad));
+  if (keep_patches) {
+    // The backward pass's partition, with every group's patches kept for it. Each output
+    // element is the same sum whatever the grouping, so the result is the same as below.
+    std::vector<std::int64_t> slice_begin;
+    const std::vector<Group> gs = partition(s.n, P, K, slice_begin);
+    patch_cache_.resize(static_cast<std::size_t>(gs.back().offset + K * gs.back().ld));
+    pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
+      thread_local std::vector<float> y, padded;
+      padded.resize(padded_size);
+      for (std::int64_t g = slice_begin[sb]; g < slice_begin[se]; ++g) {
+        float* col = patch_cache_.data() + gs[g].offset;
+        patches(in, s, gs[g].n0, gs[g].cnt, gs[g].ld, col, padded.data());
+        run(gs[g].n0, gs[g].cnt, gs[g].ld, col, y);
+      }
+    });
+    patches_of_ = in;
+    patches_shape_ = s;
+    return;
+  }
+  patches_of_ = nullptr;
+  // Groups follow the threads here (nothing is kept).
   const std::int64_t per_thread = (s.n + pool.size() - 1) / pool.size();
   const std::int64_t group = std::max<std::int64_t>(1, std::min(kGroupColumns / P, per_thread));
   const std::int64_t groups = (s.n + group - 1) / group;
   pool.parallel_for(groups, [&](std::int64_t gb, std::int64_t ge) {
     thread_local std::vector<float> col, y, padded;
-    padded.resize(static_cast<std::size_t>(in_ch * Hp * Wp));
+    padded.resize(padded_size);
     for (std::int64_t g = gb; g < ge; ++g) {
-      const std::int64_t n0 = g * group, cnt = std::min(group, s.n - n0), N = cnt * P, ld = round16(N);
+      const std::int64_t n0 = g * group, cnt = std::min(group, s.n - n0), ld = round16(cnt * P);
       col.resize(static_cast<std::size_t>(K * ld));
-      y.resize(static_cast<std::size_t>(out_ch * ld));
-      for (std::int64_t i = 0; i < cnt; ++i) {
-        pad_image(in + (n0 + i) * s.per_sample(), in_ch, s.h, s.w, pad, padded.data());
-        im2col(padded.data(), in_ch, Hp, Wp, kernel, stride, o.h, o.w, col.data() + i * P, ld);
-      }
-      zero_tail(col.data(), K, N, ld);
-      gemm::wx_plus_b(weight.data(), bias.data(), col.data(), y.data(), out_ch, K, ld, ld);
-      for (std::int64_t i = 0; i < cnt; ++i)
-        for (std::int64_t oc = 0; oc < out_ch; ++oc) {
-          const float* src = y.data() + oc * ld + i * P;
-          std::copy(src, src + P, out + (n0 + i) * o.per_sample() + oc * P);
-        }
+      patches(in, s, n0, cnt, ld, col.data(), padded.data());
+      run(n0, cnt, ld, col.data(), y);
     }
   });
 }
@@ -124,9 +183,12 @@ void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::Threa
 void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool) {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w, Hp = s.h + 2 * pad, Wp = s.w + 2 * pad;
-  // Fixed slices and a group size that depends only on the shapes: the gradient sums are the
-  // same bits for any number of threads.
-  const std::int64_t group = std::max<std::int64_t>(1, kGroupColumns / P);
+  // Fixed slices and groups that depend only on the shapes: the gradient sums are the same bits
+  // for any number of threads.
+  std::vector<std::int64_t> slice_begin;
+  const std::vector<Group> gs = partition(s.n, P, K, slice_begin);
+  const bool cached = patches_of_ == in && patches_shape_.n == s.n && patches_shape_.c == s.c && patches_shape_.h == s.h &&
+                      patches_shape_.w == s.w;
   std::vector<float> partial(static_cast<std::size_t>(kSlices * (out_ch * K + out_ch)), 0.0f);
   pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
     thread_local std::vector<float> col, dy, dcol, padded;
@@ -134,22 +196,22 @@ void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, floa
     for (std::int64_t slice = sb; slice < se; ++slice) {
       float* gw = partial.data() + slice * (out_ch * K + out_ch);
       float* gb = gw + out_ch * K;
-      const std::int64_t first = s.n * slice / kSlices, last = s.n * (slice + 1) / kSlices;
-      for (std::int64_t n0 = first; n0 < last; n0 += group) {
-        const std::int64_t cnt = std::min(group, last - n0), N = cnt * P, ld = round16(N);
-        col.resize(static_cast<std::size_t>(K * ld));
+      for (std::int64_t g = slice_begin[slice]; g < slice_begin[slice + 1]; ++g) {
+        const std::int64_t n0 = gs[g].n0, cnt = gs[g].cnt, ld = gs[g].ld, N = cnt * P;
+        const float* cols = patch_cache_.data() + gs[g].offset;
+        if (!cached) {
+          col.resize(static_cast<std::size_t>(K * ld));
+          patches(in, s, n0, cnt, ld, col.data(), padded.data());
+          cols = col.data();
+        }
         dy.resize(static_cast<std::size_t>(out_ch * ld));
-        for (std::int64_t i = 0; i < cnt; ++i) {
-          pad_image(in + (n0 + i) * s.per_sample(), in_ch, s.h, s.w, pad, padded.data());
-          im2col(padded.data(), in_ch, Hp, Wp, kernel, stride, o.h, o.w, col.data() + i * P, ld);
+        for (std::int64_t i = 0; i < cnt; ++i)
           for (std::int64_t oc = 0; oc < out_ch; ++oc) {
             const float* src = d_out + (n0 + i) * o.per_sample() + oc * P;
             std::copy(src, src + P, dy.data() + oc * ld + i * P);
           }
-        }
-        zero_tail(col.data(), K, N, ld);
         zero_tail(dy.data(), out_ch, N, ld);
-        gemm::acc_dy_xt(dy.data(), col.data(), gw, out_ch, K, ld, ld);
+        gemm::acc_dy_xt(dy.data(), cols, gw, out_ch, K, ld, ld);
         gemm::acc_row_sums(dy.data(), gb, out_ch, ld, ld);
         if (d_in == nullptr) continue;
         dcol.resize(static_cast<std::size_t>(K * ld));
@@ -167,6 +229,7 @@ void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, floa
       }
     }
   });
+  patches_of_ = nullptr;  // used once
   for (int slice = 0; slice < kSlices; ++slice) {
     const float* gw = partial.data() + slice * (out_ch * K + out_ch);
     for (std::int64_t i = 0; i < out_ch * K; ++i) grad_weight[i] += gw[i];
@@ -299,7 +362,7 @@ const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, de
   for (std::size_t i = 0; i < convs_.size(); ++i) {
     shapes_[i] = convs_[i].output_shape(cs);
     acts_[i].resize(static_cast<std::size_t>(shapes_[i].size()));
-    convs_[i].forward(cur, cs, acts_[i].data(), pool);
+    convs_[i].forward(cur, cs, acts_[i].data(), pool, train);
     if (i + 1 < convs_.size() || last_relu_) relu_forward(acts_[i].data(), shapes_[i].size());
     cur = acts_[i].data();
     if (i < bns_.size()) {

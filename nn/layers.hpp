@@ -28,9 +28,19 @@ struct Conv2d {
 
   Conv2d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s);
   Shape4 output_shape(const Shape4& in) const;
-  void forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool) const;
+  // keep_patches: the im2col matrices are kept for the next backward with the same input
+  // pointer and shape, which then skips building them again (the input must not change in
+  // between). The output is the same either way.
+  void forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool, bool keep_patches = false) const;
   // Accumulates grad_weight / grad_bias (zero them first) and writes d_in (if not null).
   void backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool);
+
+ private:
+  void patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld, float* col,
+               float* padded) const;
+  mutable std::vector<float> patch_cache_;
+  mutable const float* patches_of_ = nullptr;
+  mutable Shape4 patches_shape_{};
 };
 
 // Batch normalisation over (N, H, W) per channel, PyTorch's conventions: biased variance for

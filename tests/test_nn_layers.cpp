@@ -172,6 +172,35 @@ TEST(Conv2d, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// The patches a training forward keeps for backward give the same bits as building them again,
+// and are not used for another input.
+TEST(Conv2d, KeptPatchesGiveTheSameGradients) {
+  mixup::detail::ThreadPool pool(2);
+  Conv2d c(16, 16, 3, 2);
+  kaiming_uniform(c, 41);
+  const Shape4 sh{23, 16, 14, 14};
+  const std::vector<float> a = random_vec(static_cast<std::size_t>(sh.size()), 42), b = random_vec(a.size(), 43);
+  const std::vector<float> g = random_vec(static_cast<std::size_t>(c.output_shape(sh).size()), 44);
+  const auto grads = [&](const std::vector<float>& fwd_in, bool keep, const std::vector<float>& bwd_in) {
+    std::vector<float> out(g.size()), d_in(a.size());
+    c.forward(fwd_in.data(), sh, out.data(), pool, keep);
+    std::fill(c.grad_weight.begin(), c.grad_weight.end(), 0.0f);
+    std::fill(c.grad_bias.begin(), c.grad_bias.end(), 0.0f);
+    c.backward(bwd_in.data(), sh, g.data(), d_in.data(), pool);
+    std::vector<float> all = c.grad_weight;
+    all.insert(all.end(), c.grad_bias.begin(), c.grad_bias.end());
+    all.insert(all.end(), d_in.begin(), d_in.end());
+    all.insert(all.end(), out.begin(), out.end());
+    return all;
+  };
+  const std::vector<float> fresh = grads(a, false, a);
+  EXPECT_EQ(grads(a, true, a), fresh) << "kept patches";
+  std::vector<float> other = grads(b, false, b), kept_for_a = grads(a, true, b);
+  // backward on b after a kept forward on a: b's gradients (the outputs are a's)
+  other.resize(other.size() - g.size()), kept_for_a.resize(kept_for_a.size() - g.size());
+  EXPECT_EQ(kept_for_a, other) << "patches of another input were used";
+}
+
 TEST(Layers, ReluAndAvgPool) {
   std::vector<float> x = {-1.0f, 0.0f, 2.0f, -0.5f};
   relu_forward(x.data(), 4);
