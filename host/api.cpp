@@ -33,13 +33,17 @@ std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::
   return "unknown device check";
 }
 
+std::string describe_polled_check(const core::DeviceCheck& c, std::int32_t batch, std::int32_t num_classes) {
+  return cat("device check of an earlier call failed (the first failure since the last poll; that call wrote nothing): ",
+             describe_check(c, batch, num_classes));
+}
+
 TestHooks& test_hooks(mixup_handle_t h) { return h->hooks; }
 
 namespace {
 
 void check_config(const mixup_config_t& c) {
-  MIXUP_EXPECTS(raw(c.backend) == MIXUP_BACKEND_CPU || raw(c.backend) == MIXUP_BACKEND_CUDA, "config.backend = ", raw(c.backend),
-                " is not a backend");
+  expect_backend(c.backend);
   MIXUP_EXPECTS(std::isfinite(c.alpha) && c.alpha > 0.0f, "config.alpha = ", c.alpha, " must be finite and > 0");
   MIXUP_EXPECTS(raw(c.lambda_mode) >= MIXUP_LAMBDA_PER_SAMPLE && raw(c.lambda_mode) <= MIXUP_LAMBDA_PER_PAIR,
                 "config.lambda_mode = ", raw(c.lambda_mode), " is not a lambda mode");
@@ -50,8 +54,7 @@ void check_config(const mixup_config_t& c) {
                 "config.label_smoothing = ", c.label_smoothing, " must be in [0, 1)");
   MIXUP_EXPECTS(c.num_classes >= 0, "config.num_classes = ", c.num_classes, " must be >= 0");
   MIXUP_EXPECTS(c.max_batch > 0, "config.max_batch = ", c.max_batch, " must be > 0");
-  MIXUP_EXPECTS(raw(c.checks) == MIXUP_CHECKS_SYNC || raw(c.checks) == MIXUP_CHECKS_DEFERRED, "config.checks = ", raw(c.checks),
-                " is not a check mode");
+  expect_checks_mode(c.checks);
   MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");
   MIXUP_EXPECTS(!c.graph_mode || c.backend == MIXUP_BACKEND_CUDA, "config.graph_mode needs the CUDA backend");
   MIXUP_EXPECTS(!c.graph_mode || c.checks == MIXUP_CHECKS_DEFERRED,

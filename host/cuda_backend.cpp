@@ -118,9 +118,7 @@ void cuda_poll_checks(mixup_handle_s& h, cudaStream_t stream) {
   DeviceGuard guard(s.device);
   const core::DeviceCheck c = read_slot(s, 1, stream);
   if (c.code != 0)
-    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed (the first failure since the last poll; "
-                                                "that call wrote nothing): ",
-                                                describe_check(c, -1, h.config.num_classes)));
+    throw Error(MIXUP_STATUS_INVALID_VALUE, describe_polled_check(c, -1, h.config.num_classes));
 }
 
 }  // namespace mixup::detail

@@ -45,6 +45,8 @@ namespace mixup::detail {
 
 // Human-readable text for a failed pairing check (same words on both backends).
 std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::int32_t num_classes);
+// What mixup_poll_checks / mixup_loss_poll_checks report: the first failure since the last poll.
+std::string describe_polled_check(const core::DeviceCheck& c, std::int32_t batch, std::int32_t num_classes);
 
 // Backends (cpu_backend.cpp, cuda_backend.cpp).
 void cpu_create(mixup_handle_s& h);

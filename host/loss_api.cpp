@@ -106,12 +106,10 @@ mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t
   return guarded([&] {
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(loss != nullptr, "loss is NULL");
-    MIXUP_EXPECTS(raw(config->backend) == MIXUP_BACKEND_CPU || raw(config->backend) == MIXUP_BACKEND_CUDA, "config.backend = ",
-                  raw(config->backend), " is not a backend");
+    expect_backend(config->backend);
     MIXUP_EXPECTS(config->max_batch > 0, "config.max_batch = ", config->max_batch, " must be > 0");
     MIXUP_EXPECTS(config->cpu_threads >= 0, "config.cpu_threads = ", config->cpu_threads, " must be >= 0");
-    MIXUP_EXPECTS(raw(config->checks) == MIXUP_CHECKS_SYNC || raw(config->checks) == MIXUP_CHECKS_DEFERRED, "config.checks = ",
-                  raw(config->checks), " is not a check mode");
+    expect_checks_mode(config->checks);
     auto h = std::make_unique<mixup_loss_s>();
     h->config = *config;
     if (config->backend == MIXUP_BACKEND_CPU) loss_cpu_create(*h);

@@ -33,11 +33,7 @@ void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::in
   const core::DeviceCheck c = poll ? s.host_state->first_failure : s.host_state->check;
   if (c.code == 0) return;
   MIXUP_CUDA_CHECK(cudaMemsetAsync(&s.state->first_failure, 0, sizeof(core::DeviceCheck), stream));
-  if (poll)
-    throw Error(MIXUP_STATUS_INVALID_VALUE, cat("device check of an earlier call failed (the first failure since the last poll; "
-                                                "that call wrote nothing): ",
-                                                describe_check(c, batch, classes)));
-  throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, batch, classes));
+  throw Error(MIXUP_STATUS_INVALID_VALUE, poll ? describe_polled_check(c, batch, classes) : describe_check(c, batch, classes));
 }
 
 }  // namespace

@@ -91,8 +91,7 @@ __global__ void check_kernel(CeParams p, CeState* st) {
       }
       break;
     }
-    st->check = c;
-    if (c.code != 0 && st->first_failure.code == 0) st->first_failure = c;
+    publish_check(c, &st->check, &st->first_failure);
     st->valid_rows = valid;
   }
 }
@@ -237,10 +236,10 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
     if (!(lam[i] >= 0.0f && lam[i] <= 1.0f)) atomicMin(&first, static_cast<int>(i));
   __syncthreads();
   if (threadIdx.x == 0) {
-    st->check = first == INT_MAX ? DeviceCheck{0, 0, 0, 0}
-                                 : DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), first,
-                                               static_cast<std::int32_t>(bits_of(lam[first])), 0};
-    if (st->check.code != 0 && st->first_failure.code == 0) st->first_failure = st->check;
+    publish_check(first == INT_MAX ? DeviceCheck{0, 0, 0, 0}
+                                   : DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), first,
+                                                 static_cast<std::int32_t>(bits_of(lam[first])), 0},
+                  &st->check, &st->first_failure);
     st->valid_rows = static_cast<std::int32_t>(n);
   }
 }

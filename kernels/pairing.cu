@@ -47,9 +47,7 @@ __device__ void validate_given_perm(const PairingLaunch& p, int i, int* seen, in
   }
 }
 
-// Turns the per-code first indices into the one DeviceCheck the host and the blend read, and
-// keeps the first failure until a poll reads it: with deferred checks a failed call followed
-// by good ones is still reported.
+// Turns the per-code first indices into the one DeviceCheck the host and the blend read.
 __device__ void decode_check(const PairingLaunch& p, const int* first_bad, DeviceCheck* out) {
   DeviceCheck c{0, 0, 0, 0};
   for (int code = 1; code < kNumChecks; ++code) {
@@ -65,8 +63,7 @@ __device__ void decode_check(const PairingLaunch& p, const int* first_bad, Devic
       c.value = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
     break;
   }
-  *out = c;
-  if (c.code != 0 && p.first_failure != nullptr && p.first_failure->code == 0) *p.first_failure = c;
+  publish_check(c, out, p.first_failure);
 }
 
 // λ and every output of sample i; perm (scratch) must hold the final partner map.

@@ -34,6 +34,13 @@ struct DeviceCheck {
   std::int32_t pad;
 };
 
+// Stores a call's verdict, and keeps the first failure until a poll reads (and clears) it:
+// with deferred checks a failed call followed by good ones is still reported.
+MIXUP_HD void publish_check(const DeviceCheck& verdict, DeviceCheck* now, DeviceCheck* first_failure) {
+  *now = verdict;
+  if (verdict.code != 0 && first_failure != nullptr && first_failure->code == 0) *first_failure = verdict;
+}
+
 struct StreamAddress {
   std::uint64_t seed;
   std::uint32_t salt;  // rank / stream salt, < 2^30
