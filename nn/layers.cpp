@@ -134,50 +134,33 @@ void Conv2d::patches(const float* in, const Shape4& s, std::int64_t n0, std::int
 void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool, bool keep_patches) const {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w;
-  const auto run = [&](std::int64_t n0, std::int64_t cnt, std::int64_t ld, const float* col, std::vector<float>& y) {
-    y.resize(static_cast<std::size_t>(out_ch * ld));
-    gemm::wx_plus_b(weight.data(), bias.data(), col, y.data(), out_ch, K, ld, ld);
-    for (std::int64_t i = 0; i < cnt; ++i)
-      for (std::int64_t oc = 0; oc < out_ch; ++oc) {
-        const float* src = y.data() + oc * ld + i * P;
-        std::copy(src, src + P, out + (n0 + i) * o.per_sample() + oc * P);
-      }
-  };
-  const std::size_t padded_size = static_cast<std::size_t>(in_ch * (s.h + 2 * pad) * (s.w + 2 * pad));
-  if (keep_patches) {
-    // The backward pass's partition, with every group's patches kept for it. Each output
-    // element is the same sum whatever the grouping, so the result is the same as below.
-    std::vector<std::int64_t> slice_begin;
-    const std::vector<Group> gs = partition(s.n, P, K, slice_begin);
-    patch_cache_.resize(static_cast<std::size_t>(gs.back().offset + K * gs.back().ld));
-    pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
-      thread_local std::vector<float> y, padded;
-      padded.resize(padded_size);
-      for (std::int64_t g = slice_begin[sb]; g < slice_begin[se]; ++g) {
-        float* col = patch_cache_.data() + gs[g].offset;
-        patches(in, s, gs[g].n0, gs[g].cnt, gs[g].ld, col, padded.data());
-        run(gs[g].n0, gs[g].cnt, gs[g].ld, col, y);
-      }
-    });
-    patches_of_ = in;
-    patches_shape_ = s;
-    return;
-  }
+  // The backward pass's partition, so a training forward can keep every group's patches for
+  // it. Each output element is the same sum whatever the grouping.
+  std::vector<std::int64_t> slice_begin;
+  const std::vector<Group> gs = partition(s.n, P, K, slice_begin);
+  if (keep_patches) patch_cache_.resize(static_cast<std::size_t>(gs.back().offset + K * gs.back().ld));
   patches_of_ = nullptr;
-  // Groups follow the threads here (nothing is kept).
-  const std::int64_t per_thread = (s.n + pool.size() - 1) / pool.size();
-  const std::int64_t group = std::max<std::int64_t>(1, std::min(kGroupColumns / P, per_thread));
-  const std::int64_t groups = (s.n + group - 1) / group;
-  pool.parallel_for(groups, [&](std::int64_t gb, std::int64_t ge) {
+  pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
     thread_local std::vector<float> col, y, padded;
-    padded.resize(padded_size);
-    for (std::int64_t g = gb; g < ge; ++g) {
-      const std::int64_t n0 = g * group, cnt = std::min(group, s.n - n0), ld = round16(cnt * P);
-      col.resize(static_cast<std::size_t>(K * ld));
-      patches(in, s, n0, cnt, ld, col.data(), padded.data());
-      run(n0, cnt, ld, col.data(), y);
+    padded.resize(static_cast<std::size_t>(in_ch * (s.h + 2 * pad) * (s.w + 2 * pad)));
+    for (std::int64_t g = slice_begin[sb]; g < slice_begin[se]; ++g) {
+      const std::int64_t n0 = gs[g].n0, cnt = gs[g].cnt, ld = gs[g].ld;
+      float* cols = patch_cache_.data() + gs[g].offset;
+      if (!keep_patches) {
+        col.resize(static_cast<std::size_t>(K * ld));
+        cols = col.data();
+      }
+      patches(in, s, n0, cnt, ld, cols, padded.data());
+      y.resize(static_cast<std::size_t>(out_ch * ld));
+      gemm::wx_plus_b(weight.data(), bias.data(), cols, y.data(), out_ch, K, ld, ld);
+      for (std::int64_t i = 0; i < cnt; ++i)
+        for (std::int64_t oc = 0; oc < out_ch; ++oc) {
+          const float* src = y.data() + oc * ld + i * P;
+          std::copy(src, src + P, out + (n0 + i) * o.per_sample() + oc * P);
+        }
     }
   });
+  if (keep_patches) patches_of_ = in, patches_shape_ = s;
 }
 
 void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool) {

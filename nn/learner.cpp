@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "gpu/cuda_check.hpp"
 #include "mixup/loss.hpp"
 #include "mixup/mixup.hpp"
 #include "thread_pool.hpp"
@@ -39,10 +40,6 @@ struct Learner::Gpu {
 };
 
 namespace {
-
-void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
 
 // The fused loss on the learner's backend: mean reduction, gradient in f32.
 float fused_loss(Learner& l, const float* logits, std::int64_t n, std::int64_t classes, const std::int32_t* ya,

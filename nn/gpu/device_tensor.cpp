@@ -1,5 +1,7 @@
 #include "device_tensor.hpp"
 
+#include "cuda_check.hpp"
+
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -7,9 +9,6 @@
 namespace mixup::nn {
 namespace {
 
-void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("DeviceTensor: ") + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-}
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
@@ -52,12 +51,12 @@ DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, DType dtype) : dtype
   numel_ = count(shape);
   shape_ = std::move(shape);
   if (numel_ == 0) return;
-  cuda_ok(cudaMalloc(&data_, bytes()), ("cudaMalloc of " + shape_text(shape_) + " " + dtype_name(dtype_)).c_str());
+  cuda_ok(cudaMalloc(&data_, bytes()), "DeviceTensor: cudaMalloc of " + shape_text(shape_) + " " + dtype_name(dtype_));
   const cudaError_t e = cudaMemset(data_, 0, bytes());
   if (e != cudaSuccess) {
     cudaFree(data_);
     data_ = nullptr;
-    cuda_ok(e, "cudaMemset");
+    cuda_ok(e, "DeviceTensor: cudaMemset");
   }
 }
 
@@ -83,11 +82,11 @@ void DeviceTensor::check_dtype(DType want) const {
 }
 
 void DeviceTensor::upload(const void* host) {
-  if (numel_ > 0) cuda_ok(cudaMemcpy(data_, host, bytes(), cudaMemcpyHostToDevice), "upload");
+  if (numel_ > 0) cuda_ok(cudaMemcpy(data_, host, bytes(), cudaMemcpyHostToDevice), "DeviceTensor: upload");
 }
 
 void DeviceTensor::download(void* host) const {
-  if (numel_ > 0) cuda_ok(cudaMemcpy(host, data_, bytes(), cudaMemcpyDeviceToHost), "download");
+  if (numel_ > 0) cuda_ok(cudaMemcpy(host, data_, bytes(), cudaMemcpyDeviceToHost), "DeviceTensor: download");
 }
 
 }  // namespace mixup::nn

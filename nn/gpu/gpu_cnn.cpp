@@ -9,15 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "cuda_check.hpp"
 #include "device_tensor.hpp"
 #include "kernels.cuh"
 
 namespace mixup::nn {
 namespace {
 
-void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-}
 void cudnn_ok(cudnnStatus_t s, const char* what) {
   if (s != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cudnnGetErrorString(s));
 }
