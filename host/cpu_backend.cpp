@@ -155,7 +155,7 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
   if (p.batch * n >= 65536) pool.parallel_for(p.batch * per_row, rows);
   else rows(0, p.batch * per_row);
   if (p.target_mode != core::TargetMode::kNone) {
-    for (std::int64_t i = 0; i < p.batch; ++i) core::targets_range(p, i, 0, p.num_classes);
+    for (std::int64_t i = 0; i < p.batch; ++i) core::targets_range(p, i, p.perm[i], p.lam[i], p.one_minus[i], 0, p.num_classes);
   }
 }
 

@@ -1,6 +1,7 @@
 // The CUDA backend: device scratch owned by the handle (sized for max_batch at creation, so
-// a call never allocates), two launches per call (pairing, then blend), and the read-back of
-// the device-side check in MIXUP_CHECKS_SYNC mode.
+// a call never allocates), two launches per call (pairing, then the blend right behind it
+// with programmatic stream serialization where the device has it), and the read-back of the
+// device-side check in MIXUP_CHECKS_SYNC mode.
 #include "error.hpp"
 #include "guarded.hpp"
 #include "handle.hpp"
@@ -9,9 +10,12 @@ namespace mixup::detail {
 
 struct CudaState {
   int device = 0;
-  std::int32_t* perm = nullptr;
+  bool programmatic_launch = false;  // compute capability 9.0 or later
+  std::int32_t* sigma = nullptr;
+  std::int32_t* rank = nullptr;
   float* lam = nullptr;
   float* one_minus = nullptr;
+  std::int32_t* zeroed = nullptr;  // seen [max_batch], first_bad, arrived: zero between calls
   core::DeviceCheck* check = nullptr;  // [0] this call's verdict, [1] first failure since the last poll
   std::uint64_t* step_words = nullptr;  // graph mode: the next step, on the device
   void* workspace = nullptr;
@@ -19,9 +23,11 @@ struct CudaState {
   core::DeviceCheck* host_check = nullptr;  // pinned
   ~CudaState() {
     // Never throws: errors while freeing are ignored (the context may already be gone).
-    cudaFree(perm);
+    cudaFree(sigma);
+    cudaFree(rank);
     cudaFree(lam);
     cudaFree(one_minus);
+    cudaFree(zeroed);
     cudaFree(check);
     cudaFree(step_words);
     cudaFree(workspace);
@@ -33,6 +39,9 @@ void CudaStateDelete::operator()(CudaState* s) const { delete s; }
 
 namespace {
 
+
+// seen [max_batch], first_bad [kNumCheckCodes], arrived [1]
+std::size_t zeroed_words(std::size_t max_batch) { return max_batch + core::kNumCheckCodes + 1; }
 
 template <class T>
 void alloc(T** p, std::size_t count) {
@@ -64,10 +73,16 @@ void cuda_create(mixup_handle_s& h) {
   std::unique_ptr<CudaState, CudaStateDelete> s(new CudaState);
   s->device = h.config.device;
   DeviceGuard guard(s->device);
+  int major = 0;
+  MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
+  s->programmatic_launch = major >= 9;
   const std::size_t n = static_cast<std::size_t>(h.config.max_batch);
-  alloc(&s->perm, n);
+  alloc(&s->sigma, n);
+  alloc(&s->rank, n);
   alloc(&s->lam, n);
   alloc(&s->one_minus, n);
+  alloc(&s->zeroed, zeroed_words(n));
+  MIXUP_CUDA_CHECK(cudaMemset(s->zeroed, 0, zeroed_words(n) * sizeof(std::int32_t)));
   alloc(&s->check, 2);
   alloc(&s->step_words, 1);
   MIXUP_CUDA_CHECK(cudaMemset(s->check, 0, 2 * sizeof(core::DeviceCheck)));
@@ -82,9 +97,14 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   CudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
   core::PairingLaunch& p = r.pairing;
-  p.perm = s.perm;
+  const std::size_t n = static_cast<std::size_t>(h.config.max_batch);
+  p.sigma = s.sigma;
+  p.rank = s.rank;
   p.lam = s.lam;
   p.one_minus = s.one_minus;
+  p.seen = s.zeroed;
+  p.first_bad = s.zeroed + n;
+  p.arrived = reinterpret_cast<std::uint32_t*>(s.zeroed + n + core::kNumCheckCodes);
   p.check = s.check;
   p.first_failure = s.check + 1;
   p.workspace = s.workspace;
@@ -92,10 +112,18 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   if (h.config.graph_mode && r.advance_step) {
     p.device_step = &s.step_words[0];
   }
-  r.blend.perm = s.perm;
-  r.blend.lam = s.lam;
-  r.blend.one_minus = s.one_minus;
-  r.blend.check = s.check;
+  core::BlendParams& b = r.blend;
+  b.perm = nullptr;
+  b.lam = nullptr;
+  b.one_minus = nullptr;
+  b.pairs = core::pairs_view(p);
+  b.check = s.check;
+  b.perm_out = p.perm_out;
+  b.lam_out = p.lam_out;
+  b.y_a = p.labels != nullptr ? p.y_a : nullptr;
+  b.y_b = p.labels != nullptr ? p.y_b : nullptr;
+  b.labels = p.labels != nullptr ? p.labels : b.labels;
+  b.after_pairing = s.programmatic_launch && !h.hooks.serial_launches;
   MIXUP_CUDA_CHECK(core::launch_pairing(p, stream));
   MIXUP_CUDA_CHECK(core::launch_blend(r.blend, stream));
   if (h.config.checks == MIXUP_CHECKS_SYNC) read_check(h, r, stream);

@@ -2,7 +2,11 @@
 // row and of its partner, scalar prologue/tail where the row start is not 16-byte aligned,
 // a scalar path when the row, its partner and the output disagree in alignment (row sizes
 // that are not a multiple of the vector width). The chunk-0 block of each row also writes
-// that row's [B, C] targets. 64-bit indexing throughout.
+// that row's targets (stacked y_a, y_b, λ, partner; or the [B, C] rows). 64-bit indexing.
+//
+// Launched right behind the pairing with programmatic stream serialization (Hopper): the
+// blocks start while the pairing still runs, pull their own row towards L2, then wait for
+// the pairing grid (griddepcontrol.wait) before they read a partner, a λ or the verdict.
 #include "blend.cuh"
 
 #include <type_traits>
@@ -48,22 +52,62 @@ __device__ void blend_vector(const typename In::T* a, const typename In::T* b, t
     reinterpret_cast<uint4*>(o + e)[q] = reinterpret_cast<const uint4*>(vo)[q];
 }
 
+__device__ void wait_for_pairing() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Asks L2 for this block's part of a row while the pairing still runs (one line per thread).
+__device__ void prefetch_chunk(const void* row, std::int64_t begin_byte, std::int64_t end_byte) {
+  const std::int64_t at = begin_byte + static_cast<std::int64_t>(threadIdx.x) * 128;
+  if (at < end_byte) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const char*>(row) + at));
+}
+
+// The row's partner and λ, and — from the chunk-0 block — its targets. Only after the verdict.
+struct RowPair {
+  std::int32_t partner;
+  Lambda l;
+};
+
+__device__ RowPair resolve_row(const BlendParams& p, std::int64_t row, std::int64_t chunk) {
+  const std::int32_t i = static_cast<std::int32_t>(row);
+  RowPair r;
+  r.partner = partner_of(p.pairs, i);
+  r.l = lambda_of(p.pairs, i, r.partner);
+  if (chunk != 0) return r;
+  if (threadIdx.x == 0) {
+    if (p.perm_out != nullptr) p.perm_out[i] = r.partner;
+    if (p.lam_out != nullptr) p.lam_out[i] = r.l.lam;
+    if (p.y_a != nullptr) p.y_a[i] = p.labels[i];
+    if (p.y_b != nullptr) p.y_b[i] = p.labels[r.partner];
+  }
+  if (p.target_mode != TargetMode::kNone) {
+    for (std::int32_t c = threadIdx.x; c < p.num_classes; c += blockDim.x)
+      targets_range(p, row, r.partner, r.l.lam, r.l.one_minus, c, c + 1);
+  }
+  return r;
+}
+
 template <class In, class Out>
 __global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
-  if (p.check != nullptr && p.check->code != 0) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
   const std::int64_t n = p.sample_elems;
-  const std::int64_t partner = p.perm[row];
-  const float lam = p.lam[row], om = p.one_minus[row];
   const auto* x = static_cast<const typename In::T*>(p.x);
   const typename In::T* a = x + row * n;
+  if (p.after_pairing && !p.stack_x) {
+    const std::int64_t bytes = n * static_cast<std::int64_t>(sizeof(typename In::T));
+    const std::int64_t chunk_bytes = blend_chunk_elems(p.in_type) * static_cast<std::int64_t>(sizeof(typename In::T));
+    prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
+  }
+  wait_for_pairing();
+  if (p.check->code != 0) return;
+  const RowPair rp = resolve_row(p, row, chunk);
+  const std::int64_t partner = rp.partner;
+  const float lam = rp.l.lam, om = rp.l.one_minus;
   const typename In::T* b = x + partner * n;
   typename Out::T* o = static_cast<typename Out::T*>(p.out) + row * n;
-
-  if (chunk == 0 && p.target_mode != TargetMode::kNone) {
-    for (std::int32_t c = threadIdx.x; c < p.num_classes; c += blockDim.x) targets_range(p, row, c, c + 1);
-  }
 
   constexpr int V = kVec<In>;
   constexpr std::size_t kOutAlign = (V * sizeof(typename Out::T)) < 16 ? V * sizeof(typename Out::T) : 16;
@@ -99,20 +143,20 @@ __global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std
 // both, so no row is overwritten before its partner has read it. One read + one write of N.
 template <class T>
 __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
-  if (p.check != nullptr && p.check->code != 0) return;
+  wait_for_pairing();
+  if (p.check->code != 0) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
-  const std::int64_t partner = p.perm[row];
-  if (chunk == 0 && p.target_mode != TargetMode::kNone) {
-    for (std::int32_t c = threadIdx.x; c < p.num_classes; c += blockDim.x) targets_range(p, row, c, c + 1);
-  }
+  const RowPair rp = resolve_row(p, row, chunk);
+  const std::int64_t partner = rp.partner;
   if (row > partner) return;
   const std::int64_t n = p.sample_elems;
   auto* x = static_cast<typename T::T*>(p.out);
   typename T::T* ra = x + row * n;
   typename T::T* rb = x + partner * n;
-  const float la = p.lam[row], oa = p.one_minus[row];
-  const float lb = p.lam[partner], ob = p.one_minus[partner];
+  const float la = rp.l.lam, oa = rp.l.one_minus;
+  const Lambda l_partner = lambda_of(p.pairs, static_cast<std::int32_t>(partner), static_cast<std::int32_t>(row));
+  const float lb = l_partner.lam, ob = l_partner.one_minus;
   const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
   const std::int64_t begin = chunk * chunk_elems;
   const std::int64_t end = min(n, begin + chunk_elems);
@@ -123,6 +167,23 @@ __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParam
   }
 }
 
+// With after_pairing the launch may begin before the pairing grid ends (the kernels wait for
+// it themselves); where the device cannot, the attribute is simply not set.
+template <class Kernel>
+cudaError_t launch(Kernel kernel, const BlendParams& p, std::int64_t blocks, std::int64_t chunks_per_row,
+                   cudaStream_t stream) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(blocks));
+  config.blockDim = dim3(kBlendThreads);
+  config.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attr;
+  config.numAttrs = p.after_pairing ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, p, chunks_per_row);
+}
+
 template <class In, class Out>
 cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
   const std::int64_t chunk = blend_chunk_elems(p.in_type);
@@ -130,13 +191,9 @@ cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
   const std::int64_t blocks = chunks_per_row * p.batch;
   if (blocks > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
   if constexpr (std::is_same_v<In, Out>) {
-    if (p.in_place) {
-      blend_pairs_in_place<In><<<static_cast<unsigned>(blocks), kBlendThreads, 0, stream>>>(p, chunks_per_row);
-      return cudaGetLastError();
-    }
+    if (p.in_place) return launch(blend_pairs_in_place<In>, p, blocks, chunks_per_row, stream);
   }
-  blend_kernel<In, Out><<<static_cast<unsigned>(blocks), kBlendThreads, 0, stream>>>(p, chunks_per_row);
-  return cudaGetLastError();
+  return launch(blend_kernel<In, Out>, p, blocks, chunks_per_row, stream);
 }
 
 }  // namespace

@@ -58,9 +58,19 @@ struct BlendParams {
   Normalize norm;
   bool stack_x;
   bool in_place;  // involution only: out == x, pairs handled together
+  // CPU: each sample's partner and λ, resolved by the pairing step
   const std::int32_t* perm;
   const float* lam;
   const float* one_minus;
+  // GPU: partners and λ resolved per row from the pairing launch's scratch; the verdict of
+  // the whole call; the stacked targets, written here once the verdict is known
+  PairsView pairs;
+  const DeviceCheck* check;
+  std::int32_t* perm_out;
+  std::int32_t* y_a;
+  std::int32_t* y_b;
+  float* lam_out;
+  bool after_pairing;  // launched with programmatic stream serialization after the pairing
   // targets
   TargetMode target_mode;
   const std::int32_t* labels;
@@ -68,7 +78,6 @@ struct BlendParams {
   float* targets_out;
   std::int32_t num_classes;
   float smoothing;
-  const DeviceCheck* check;  // GPU only; null on the CPU (checked before any write)
 };
 
 MIXUP_HD float mix(float a, float b, float lam, float one_minus, bool stack_x) {
@@ -107,11 +116,10 @@ MIXUP_HD void blend_range(const typename In::T* a, const typename In::T* b, type
   }
 }
 
-// Target row i, classes [begin, end): label-smoothed one-hot of y_a and y_b, or the caller's
-// soft rows, blended with the row's λ.
-MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t begin, std::int32_t end) {
-  const float lam = p.lam[i], om = p.one_minus[i];
-  const std::int32_t j = p.perm[i];
+// Target row i (partner j), classes [begin, end): label-smoothed one-hot of y_a and y_b, or
+// the caller's soft rows, blended with the row's λ.
+MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t j, float lam, float om, std::int32_t begin,
+                            std::int32_t end) {
   const std::int64_t C = p.num_classes;
   float* t = p.targets_out + i * C;
   if (p.target_mode == TargetMode::kOneHot) {

@@ -1,12 +1,20 @@
 // Pairing family: per training step, draws every sample's λ and its partner, validates the
-// labels (and a caller's λ / permutation), and writes the stacked targets (y_a, y_b, λ).
-// This is the one small launch before the blend; nothing here touches image data.
+// labels (and a caller's λ / permutation). This is the one small launch before the blend;
+// nothing here touches image data, and nothing here writes a caller's output: the blend writes
+// the stacked targets, once the verdict of the whole call is known.
 //
-// Permutation: 64-bit Philox keys, one per sample, sorted stably with the index; runs of
-// equal keys (probability ≈ B²/2^65) are then shuffled in place with further Philox draws.
-// Equal keys are exchangeable, so the shuffle makes the result exactly uniform — the tie
-// break by index that biases other implementations (PyTorch PR 54113) never decides an order.
-// Tests shorten the keys (`key_bits`) to force ties and check uniformity by chi-square.
+// Permutation: 64-bit Philox keys, one per sample; σ = the samples ordered by (key, index);
+// runs of equal keys (probability ≈ B²/2^65) are then shuffled in place with further Philox
+// draws. Equal keys are exchangeable, so the shuffle makes the result exactly uniform — the
+// tie break by index that biases other implementations (PyTorch PR 54113) never decides an
+// order. Tests shorten the keys (`key_bits`) to force ties and check uniformity by chi-square.
+//
+// On the GPU σ is found by counting, not by a serial sort: the position of sample i is the
+// number of keys below its key plus the number of equal keys with a smaller index
+// (`RankCount`), so every sample is placed independently, by as many blocks as the batch
+// needs. A run of equal keys is written whole by the thread of its lowest index
+// (`place_sample`), the other members stay silent. The CPU backend sorts; both reach the same
+// σ because the order (key, index) is total. λ is drawn per stream, one thread each.
 #pragma once
 
 #include "beta.cuh"
@@ -48,7 +56,7 @@ struct StreamAddress {
 };
 
 MIXUP_HD std::uint64_t perm_key(const StreamAddress& at, std::uint32_t i, int key_bits) {
-  Philox4x32 g(at.seed, subsequence_of(at.salt, Purpose::kPermKeys, i), offset_of(at.step));
+  Philox4x32 g = Philox4x32::at_aligned(at.seed, subsequence_of(at.salt, Purpose::kPermKeys, i), offset_of(at.step));
   const std::uint32_t hi = g.next();
   const std::uint32_t lo = g.next();
   const std::uint64_t k = u64_from_words(hi, lo);
@@ -82,6 +90,42 @@ MIXUP_HD void shuffle_tie_run(const StreamAddress& at, std::uint32_t start, std:
   }
 }
 
+// Where sample i's key falls among all keys: lt keys are smaller, eq are equal (itself
+// included), eq_before of those have a smaller index. Integer sums, so any split of the keys
+// over threads gives the same counts.
+struct RankCount {
+  std::uint32_t lt = 0, eq = 0, eq_before = 0;
+};
+
+MIXUP_HD void count_keys(const std::uint64_t* keys, std::int32_t begin, std::int32_t end, std::int32_t stride,
+                         std::uint64_t key_i, std::int32_t i, RankCount& c) {
+  for (std::int32_t j = begin; j < end; j += stride) {
+    const std::uint64_t k = keys[j];
+    c.lt += k < key_i;
+    c.eq += k == key_i;
+    c.eq_before += (k == key_i) & (j < i);
+  }
+}
+
+// Writes sample i's place in σ (and rank = σ⁻¹) from its counts. A sample with a unique key
+// takes position lt. A run of equal keys is written by its lowest index alone: its members in
+// index order (the sorted order), then the tie shuffle — the same steps as the CPU's sort.
+MIXUP_HD void place_sample(const StreamAddress& at, const std::uint64_t* keys, std::int32_t batch, std::int32_t i,
+                           const RankCount& c, std::int32_t* sigma, std::int32_t* rank) {
+  if (c.eq == 1) {
+    sigma[c.lt] = i;
+    rank[i] = static_cast<std::int32_t>(c.lt);
+    return;
+  }
+  if (c.eq_before != 0) return;
+  const std::uint64_t key_i = keys[i];
+  std::uint32_t pos = c.lt;
+  for (std::int32_t j = i; j < batch && pos < c.lt + c.eq; ++j)
+    if (keys[j] == key_i) sigma[pos++] = j;
+  shuffle_tie_run(at, c.lt, c.eq, sigma);
+  for (pos = c.lt; pos < c.lt + c.eq; ++pos) rank[sigma[pos]] = static_cast<std::int32_t>(pos);
+}
+
 // partner of sample `pos`-th in the uniformly shuffled order σ, for each pairing
 MIXUP_HD void compose_partner(Pairing pairing, const std::int32_t* sigma, std::int32_t batch,
                               std::int32_t pos, std::int32_t* perm) {
@@ -109,7 +153,39 @@ MIXUP_HD double draw_log_odds(const StreamAddress& at, double alpha, std::uint32
   return beta_log_odds(alpha, g);
 }
 
+// What the GPU blend reads to find each row's partner and λ: σ and its inverse, λ per stream
+// (lambda_stream), or the caller's own permutation and λ. Written by the pairing launch.
+struct PairsView {
+  const std::int32_t* sigma;
+  const std::int32_t* rank;
+  const float* lam;        // [stream]
+  const float* one_minus;  // [stream], computed directly, not as 1 − lam
+  const std::int32_t* given_perm;
+  const float* given_lambda;
+  Pairing pairing;
+  LambdaMode lambda_mode;
+  std::int32_t batch;
+};
+
+// The same partner compose_partner gives sample i, found from i instead of from its position.
+MIXUP_HD std::int32_t partner_of(const PairsView& v, std::int32_t i) {
+  if (v.given_perm != nullptr) return v.given_perm[i];
+  if (v.pairing == Pairing::kFlip) return v.batch - 1 - i;
+  if (v.pairing == Pairing::kPermutation) return v.sigma[i];
+  const std::int32_t pos = v.rank[i];
+  const std::int32_t mate = (pos % 2 == 0) ? pos + 1 : pos - 1;
+  return mate < v.batch ? v.sigma[mate] : i;
+}
+
+MIXUP_HD Lambda lambda_of(const PairsView& v, std::int32_t i, std::int32_t partner) {
+  if (v.given_lambda != nullptr) return Lambda{v.given_lambda[i], 1.0f - v.given_lambda[i]};
+  const std::uint32_t s = lambda_stream(v.lambda_mode, i, partner);
+  return Lambda{v.lam[s], v.one_minus[s]};
+}
+
 // ---- CUDA launcher (defined in pairing.cu) ----
+constexpr int kNumCheckCodes = 5;  // CheckCode values, kOk included
+
 struct PairingLaunch {
   StreamAddress at;
   std::uint64_t* device_step;        // graph mode: read here, and advanced by one; else null
@@ -124,23 +200,39 @@ struct PairingLaunch {
   std::int32_t num_classes;
   const float* given_lambda;
   const std::int32_t* given_perm;
-  // handle scratch the blend reads (device memory)
-  std::int32_t* perm;
-  float* lam;
-  float* one_minus;
+  // handle scratch (device memory, max_batch entries); what the blend reads (PairsView)
+  std::int32_t* sigma;
+  std::int32_t* rank;
+  float* lam;        // per λ stream
+  float* one_minus;  // per λ stream
+  // handle scratch that is all zero between calls (each call's last block restores it)
+  std::int32_t* seen;         // [max_batch] counts of a given permutation's entries
+  std::int32_t* first_bad;    // [kNumCheckCodes] INT_MAX − first offending index; 0 = none
+  std::uint32_t* arrived;     // blocks of this call that are done
   DeviceCheck* check;          // this call's verdict (the blend reads it)
   DeviceCheck* first_failure;  // the first failed verdict since the last poll; kept until then
-  // caller outputs (device memory), each optional; written only when every check passes
+  // caller outputs, each optional: on the CPU written by the pairing step, on the GPU by the
+  // blend (once the verdict of the whole call is known)
   std::int32_t* perm_out;
   std::int32_t* y_a;
   std::int32_t* y_b;
   float* lam_out;
-  // scratch (device memory, sized by pairing_workspace_bytes)
+  // scratch for batches above kRankMax (device memory, sized by pairing_workspace_bytes)
   void* workspace;
   std::size_t workspace_bytes;
 };
 
+// Batches up to this size find σ by counting in shared memory (every block holds all keys).
+constexpr std::int32_t kRankMax = 4096;
+
+MIXUP_HD PairsView pairs_view(const PairingLaunch& p) {
+  return PairsView{p.sigma, p.rank, p.lam, p.one_minus, p.given_perm, p.given_lambda, p.pairing, p.lambda_mode, p.batch};
+}
+
 std::size_t pairing_workspace_bytes(std::int32_t max_batch);
+// Enqueues the pairing work of one call. The kernel that follows it on the stream may be
+// launched with programmatic stream serialization: the pairing lets it start early, and it
+// must wait (griddepcontrol.wait) before it reads anything the pairing writes.
 cudaError_t launch_pairing(const PairingLaunch& p, cudaStream_t stream);
 
 }  // namespace mixup::core

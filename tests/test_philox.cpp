@@ -103,4 +103,16 @@ TEST(Philox, LargeOffsetCarriesLikeTheCounter) {
   for (int k = 0; k < 4; ++k) EXPECT_EQ(g.next(), want[k]);
 }
 
+// The one-block shortcut the permutation keys use gives curand_init's stream for every
+// aligned offset, subsequence carries included.
+TEST(Philox, AlignedShortcutEqualsTheFullInit) {
+  for (const std::uint64_t seed : {0ull, 1ull, 0xDEADBEEFCAFEull})
+    for (const std::uint64_t sub : {0ull, 7ull, 0xFFFFFFFFull, (3ull << 32) | 12345ull, ~0ull})
+      for (const std::uint64_t offset : {0ull, 4ull, 1ull << 32, (1ull << 32) * 1000003ull, ~0ull - 3ull}) {
+        Philox4x32 full(seed, sub, offset);
+        Philox4x32 quick = Philox4x32::at_aligned(seed, sub, offset);
+        for (int k = 0; k < 12; ++k) ASSERT_EQ(quick.next(), full.next()) << seed << " " << sub << " " << offset << " word " << k;
+      }
+}
+
 }  // namespace
