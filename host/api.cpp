@@ -113,6 +113,10 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   const mixup_targets_t* t = targets != nullptr ? targets : &kNoTargets;
   MIXUP_EXPECTS(raw(t->mode) >= MIXUP_TARGETS_NONE && raw(t->mode) <= MIXUP_TARGETS_SOFT, "targets.mode = ", raw(t->mode),
                 " is not a target mode");
+  // y_a / y_b given with another mode would be left unwritten: refused, never silently skipped
+  MIXUP_EXPECTS(t->mode == MIXUP_TARGETS_STACKED || (t->y_a == nullptr && t->y_b == nullptr),
+                "targets.y_a / y_b are written only with targets.mode = MIXUP_TARGETS_STACKED (mode is ", raw(t->mode),
+                "): set the mode, or leave them NULL");
   const std::int32_t C = cfg.num_classes;
   const std::size_t n = static_cast<std::size_t>(x->n);
   const bool wants_labels = t->mode == MIXUP_TARGETS_ONEHOT || (t->mode == MIXUP_TARGETS_STACKED && (t->y_a || t->y_b));

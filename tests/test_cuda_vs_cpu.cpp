@@ -136,6 +136,7 @@ TEST_F(CudaVsCpu, DeferredChecksReportTheFirstFailureOnce) {
   mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, B, 1, 1, per, MIXUP_LAYOUT_NCHW};
   mixup_targets_t t{};
+  t.mode = MIXUP_TARGETS_STACKED;  // without it the labels were never read (now refused)
   t.labels = bad.ptr(), t.y_a = ya.ptr(), t.y_b = yb.ptr(), t.lam = lam.ptr();
   ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS) << "deferred: no verdict yet";
   for (float v : out.download()) ASSERT_TRUE(std::isnan(v)) << "the failed call wrote its output";

@@ -220,6 +220,7 @@ TEST_F(ApplyErrors, GivenPermutationMustBeOne) {
 
 TEST_F(ApplyErrors, TargetBuffersMissing) {
   t.mode = MIXUP_TARGETS_ONEHOT;
+  t.y_a = t.y_b = nullptr;
   t.soft_out = nullptr;
   EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "soft_out"));
   t.mode = MIXUP_TARGETS_SOFT;
@@ -227,6 +228,20 @@ TEST_F(ApplyErrors, TargetBuffersMissing) {
   EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "soft_in"));
   t.mode = static_cast<mixup_targets_mode_t>(11);
   EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "targets.mode"));
+  expect_untouched();
+}
+
+// y_a / y_b with a mode that does not write them were silently left alone (and the labels
+// never checked: the GPU suite's deferred-check test passed a bad label that way). Refused.
+TEST_F(ApplyErrors, StackedOutputsNeedTheStackedMode) {
+  for (const mixup_targets_mode_t mode : {MIXUP_TARGETS_NONE, MIXUP_TARGETS_ONEHOT, MIXUP_TARGETS_SOFT}) {
+    t.mode = mode;
+    t.soft_out = soft.ptr();
+    EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "only with targets.mode = MIXUP_TARGETS_STACKED"))
+        << "mode " << mode;
+  }
+  for (int v : y_a.download()) ASSERT_EQ(v, -99);
+  for (int v : y_b.download()) ASSERT_EQ(v, -99);
   expect_untouched();
 }
 

@@ -45,6 +45,7 @@ TEST(NoAllocation, CpuCallsAllocateNothing) {
     const long before = g_allocations.load();
     for (int step = 0; step < 20; ++step) ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
     t.mode = MIXUP_TARGETS_ONEHOT;
+    t.y_a = t.y_b = nullptr;
     t.soft_out = soft.data();
     for (int step = 0; step < 5; ++step) ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
     EXPECT_EQ(g_allocations.load() - before, 0) << "heap allocations during 25 calls";

@@ -33,8 +33,8 @@ TargetRun run_targets(mixup_targets_mode_t mode, float smoothing, std::int32_t c
   t.mode = mode;
   t.labels = lab.ptr();
   t.soft_in = soft_in.empty() ? nullptr : sin.ptr();
-  t.y_a = ya.ptr();
-  t.y_b = yb.ptr();
+  t.y_a = mode == MIXUP_TARGETS_STACKED ? ya.ptr() : nullptr;
+  t.y_b = mode == MIXUP_TARGETS_STACKED ? yb.ptr() : nullptr;
   t.lam = lam.ptr();
   t.soft_out = soft.ptr();
   t.perm = perm.ptr();
