@@ -9,6 +9,7 @@ namespace mixup::detail {
 
 struct LossCudaState {
   int device = 0;
+  bool programmatic_launch = false;  // compute capability 9.0 or later
   float* rows = nullptr;
   core::CeState* state = nullptr;
   core::CeState* host_state = nullptr;  // pinned
@@ -46,6 +47,9 @@ void loss_cuda_create(mixup_loss_s& h) {
   std::unique_ptr<LossCudaState, LossCudaStateDelete> s(new LossCudaState);
   s->device = h.config.device;
   DeviceGuard guard(s->device);
+  int major = 0;
+  MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
+  s->programmatic_launch = major >= 9;
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->rows), sizeof(float) * h.config.max_batch));
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->state), sizeof(core::CeState)));
   MIXUP_CUDA_CHECK(cudaMemset(s->state, 0, sizeof(core::CeState)));
@@ -57,7 +61,7 @@ void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t st
   LossCudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
   if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows;
-  MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, stream));
+  MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, s.programmatic_launch, stream));
   if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes, false);
 }
 

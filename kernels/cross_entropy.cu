@@ -1,8 +1,15 @@
-// CUDA side of the cross-entropy family. Three launches: a one-block check of the labels and
-// λ that also counts the rows MEAN divides by (the gradient's scale must be known before any
-// row writes it); the row kernel — a warp per row with the row in registers for C ≤ 1024, a
-// block per row (second read from L2) above; and, for MEAN / SUM, a one-block deterministic
-// reduction. No float atomics anywhere: the same inputs give the same bits on every run.
+// CUDA side of the cross-entropy family. Two launches:
+//   - a one-block check of the labels and λ that also counts the rows MEAN divides by (the
+//     gradient's scale must be known before any row writes it); it lets the row kernel start
+//     at once (programmatic dependent launch, Hopper);
+//   - the row kernel, specialised at compile time on the logits' and the gradient's dtype:
+//     it loads its rows, finds max, Σe^{z−m} and the loss terms, and only then waits for the
+//     check (griddepcontrol.wait) before it writes anything. Small C: a group of G lanes per
+//     row (several rows per warp), the row in registers, 16-byte loads and stores, one
+//     exponential per element. Large C: a block per row, one online-softmax pass, then the
+//     gradient pass (its re-read mostly from L2).
+// MEAN / SUM are reduced by the last row block to finish (fixed partials in a fixed tree, the
+// CPU's order): no third launch and no float atomics — the same inputs give the same bits.
 #include "cross_entropy.cuh"
 
 #include <climits>
@@ -12,29 +19,69 @@ namespace mixup::core {
 namespace {
 
 constexpr float kNegInf = -INFINITY;
+constexpr int kRowThreads = 256;    // group-per-row kernel
+constexpr int kBlockThreads = 512;  // block-per-row kernel
+constexpr int kUnroll = 4;          // its 16-byte loads in flight per thread
+// Long rows: unused dynamic shared memory caps the kernel at two blocks per SM, so the rows in
+// flight (2 · 132 · C · 4 bytes = 34 MB at C = 32768 f32) stay inside the H200's 50 MB L2 and
+// the gradient pass re-reads them from there, not from DRAM.
+constexpr int kLongRowBytes = 64 * 1024;
+constexpr int kCapSharedBytes = 100 * 1024;
 
-__device__ float load_logit(const CeParams& p, std::int64_t i) {
-  switch (p.dtype) {
-    case DType::kF16: return F16::load(static_cast<const std::uint16_t*>(p.logits)[i]);
-    case DType::kBF16: return BF16::load(static_cast<const std::uint16_t*>(p.logits)[i]);
-    default: return static_cast<const float*>(p.logits)[i];
+__device__ void let_dependents_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ void wait_for_check() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Elements in 16 bytes of T, and W of them loaded / stored as one or two 16-byte accesses.
+template <class T>
+constexpr int kVecOf = 16 / static_cast<int>(sizeof(typename T::T));
+
+template <class In, int W>
+__device__ void load_logits(const typename In::T* src, float* dst) {
+  if constexpr (W == 1) {
+    dst[0] = In::load(src[0]);
+  } else {
+    static_assert(W * sizeof(typename In::T) == 16, "one 16-byte load");
+    alignas(16) typename In::T v[W];
+    *reinterpret_cast<uint4*>(v) = __ldg(reinterpret_cast<const uint4*>(src));
+#pragma unroll
+    for (int k = 0; k < W; ++k) dst[k] = In::load(v[k]);
   }
 }
 
-__device__ void store_grad(const CeParams& p, std::int64_t i, float g) {
-  switch (p.grad_dtype) {
-    case DType::kF16: static_cast<std::uint16_t*>(p.grad)[i] = F16::store(g); break;
-    case DType::kBF16: static_cast<std::uint16_t*>(p.grad)[i] = BF16::store(g); break;
-    default: static_cast<float*>(p.grad)[i] = g;
+template <class Out, int W>
+__device__ void store_grads(typename Out::T* dst, const float* g) {
+  if constexpr (W == 1) {
+    dst[0] = Out::store(g[0]);
+  } else {
+    alignas(16) typename Out::T v[W];
+#pragma unroll
+    for (int k = 0; k < W; ++k) v[k] = Out::store(g[k]);
+    constexpr int kStores = static_cast<int>(W * sizeof(typename Out::T)) / 16;
+    static_assert(kStores >= 1, "whole 16-byte stores");
+#pragma unroll
+    for (int q = 0; q < kStores; ++q) reinterpret_cast<uint4*>(dst)[q] = reinterpret_cast<const uint4*>(v)[q];
   }
 }
 
-__device__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+template <int G>
+__device__ float group_sum(float v) {
+#pragma unroll
+  for (int o = G / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
-__device__ float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
+template <int G>
+__device__ float group_max(float v) {
+#pragma unroll
+  for (int o = G / 2; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 
@@ -47,21 +94,60 @@ __device__ float grad_scale(const CeParams& p, const CeState* st) {
 __device__ float target_of(const CeParams& p, const RowTarget& t, std::int64_t row, std::int32_t j, float soft_mass) {
   const float C = static_cast<float>(p.classes);
   if (p.soft != nullptr) return (1.0f - p.eps) * p.soft[row * p.classes + j] + p.eps * soft_mass / C;
-  if (t.ignored) return 0.0f;
-  float tj = p.eps / C;
-  if (j == t.ya) tj += (1.0f - p.eps) * t.wa;
-  if (j == t.yb) tj += (1.0f - p.eps) * t.wb;
-  return tj;
+  return hard_target(t, p.eps, C, j);
 }
 
-__global__ void check_kernel(CeParams p, CeState* st) {
-  __shared__ int first_bad[5];
+// MEAN / SUM: every row block calls this after writing its row losses; the last one to
+// finish reduces them in the CPU backend's order (kReduceThreads strided partials, then a
+// fixed tree) and leaves the arrival counter at zero for the next call.
+__device__ void reduce_if_last(const CeParams& p, CeState* st) {
+  if (p.reduction == Reduction::kNone) return;
+  __shared__ bool is_last;
+  __shared__ float part[kReduceThreads];
+  __threadfence();  // every thread's row losses, before the block's arrival is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    is_last = atomicAdd(&st->arrived, 1u) == gridDim.x - 1;
+  }
+  __syncthreads();
+  if (!is_last) return;
+  __threadfence();
+  const volatile float* rows = p.row_loss;  // written by other blocks: not from L1
+  for (int t = threadIdx.x; t < kReduceThreads; t += blockDim.x) {
+    float acc = 0.0f;
+    for (std::int64_t i = t; i < p.batch; i += kReduceThreads) acc += rows[i];
+    part[t] = acc;
+  }
+  __syncthreads();
+  for (int stride = kReduceThreads / 2; stride > 0; stride >>= 1) {
+    for (int t = threadIdx.x; t < stride; t += blockDim.x) part[t] += part[t + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    const float sum = part[0];
+    *p.loss_out = p.reduction == Reduction::kMean ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f) : sum;
+    st->arrived = 0;
+  }
+}
+
+// Labels and λ, 8 rows per thread, as many blocks as the batch needs; each block folds its
+// first offending rows (INT_MAX − row under atomicMax: 0 = none) and its count of valid rows
+// into the state, and the last block to finish publishes the verdict and restores zeros.
+constexpr int kCheckThreads = 1024;
+constexpr int kCheckRowsPerThread = 8;
+
+__global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeState* st) {
+  let_dependents_launch();
+  __shared__ int first_bad[kNumCheckCodes];
   __shared__ int valid;
-  if (threadIdx.x < 5) first_bad[threadIdx.x] = INT_MAX;
+  __shared__ bool is_last;
+  if (threadIdx.x < kNumCheckCodes) first_bad[threadIdx.x] = 0;
   if (threadIdx.x == 0) valid = 0;
   __syncthreads();
   int my_valid = 0;
-  for (std::int64_t i = threadIdx.x; i < p.batch; i += blockDim.x) {
+  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * kCheckThreads * kCheckRowsPerThread;
+  const std::int64_t end = min(p.batch, begin + static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += kCheckThreads) {
     if (p.soft != nullptr) {
       ++my_valid;
       continue;
@@ -69,85 +155,127 @@ __global__ void check_kernel(CeParams p, CeState* st) {
     const std::int32_t ya = p.y_a[i];
     const bool ya_ok = ya == p.ignore_index || (ya >= 0 && ya < p.classes);
     const bool yb_ok = p.y_b == nullptr || p.y_b[i] == p.ignore_index || (p.y_b[i] >= 0 && p.y_b[i] < p.classes);
-    if (!ya_ok || !yb_ok) atomicMin(&first_bad[static_cast<int>(CheckCode::kLabelOutOfRange)], static_cast<int>(i));
+    const int mark = INT_MAX - static_cast<int>(i);
+    if (!ya_ok || !yb_ok) atomicMax(&first_bad[static_cast<int>(CheckCode::kLabelOutOfRange)], mark);
     if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
-      atomicMin(&first_bad[static_cast<int>(CheckCode::kLambdaOutOfRange)], static_cast<int>(i));
+      atomicMax(&first_bad[static_cast<int>(CheckCode::kLambdaOutOfRange)], mark);
     my_valid += ya != p.ignore_index;
   }
   atomicAdd(&valid, my_valid);
   __syncthreads();
   if (threadIdx.x == 0) {
-    DeviceCheck c{0, 0, 0, 0};
-    for (int code = 1; code < 5; ++code) {
-      const int i = first_bad[code];
-      if (i == INT_MAX) continue;
-      c.code = code;
-      c.index = i;
-      if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) {
-        const bool ya_ok = p.y_a[i] == p.ignore_index || (p.y_a[i] >= 0 && p.y_a[i] < p.classes);
-        c.value = ya_ok ? p.y_b[i] : p.y_a[i];
-      } else {
-        c.value = static_cast<std::int32_t>(bits_of(p.lam[i]));
-      }
-      break;
-    }
-    publish_check(c, &st->check, &st->first_failure);
-    st->valid_rows = valid;
+    for (int code = 1; code < kNumCheckCodes; ++code)
+      if (first_bad[code] != 0) atomicMax(&st->first_bad[code], first_bad[code]);
+    atomicAdd(&st->valid_sum, valid);
+    __threadfence();
+    is_last = atomicAdd(&st->check_arrived, 1u) == gridDim.x - 1;
   }
+  __syncthreads();
+  if (!is_last || threadIdx.x != 0) return;
+  __threadfence();
+  DeviceCheck c{0, 0, 0, 0};
+  for (int code = 1; code < kNumCheckCodes; ++code) {
+    const int mark = atomicExch(&st->first_bad[code], 0);
+    if (mark == 0 || c.code != 0) continue;
+    const int i = INT_MAX - mark;
+    c.code = code;
+    c.index = i;
+    if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) {
+      const bool ya_ok = p.y_a[i] == p.ignore_index || (p.y_a[i] >= 0 && p.y_a[i] < p.classes);
+      c.value = ya_ok ? p.y_b[i] : p.y_a[i];
+    } else {
+      c.value = static_cast<std::int32_t>(bits_of(p.lam[i]));
+    }
+  }
+  publish_check(c, &st->check, &st->first_failure);
+  st->valid_rows = atomicExch(&st->valid_sum, 0);
+  st->check_arrived = 0;
 }
 
-// C ≤ 32·V: one warp per row, V logits per lane in registers.
-template <int V>
-__global__ void __launch_bounds__(256) ce_warp_rows(CeParams p, const CeState* st) {
-  if (st->check.code != 0) return;
-  const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= p.batch) return;
-  const std::int64_t base = row * p.classes;
-  const RowTarget t = row_target(p, row);
-  float z[V];
-  float m = kNegInf;
+// G lanes per row (32 / G rows per warp), CHUNKS runs of W contiguous logits per lane in
+// registers: lane l holds elements [(c·G + l)·W, +W) for c < CHUNKS. W > 1 needs C % W == 0
+// and 16-byte aligned rows (checked by the launcher).
+template <class In, class Out, int G, int CHUNKS, int W>
+__global__ void __launch_bounds__(kRowThreads) ce_group_rows(CeParams p, CeState* st) {
+  constexpr int E = CHUNKS * W;
+  const int lane = static_cast<int>(threadIdx.x) % G;
+  const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * kRowThreads + threadIdx.x) / G;
+  const bool active = row < p.batch;
+  const std::int32_t C = p.classes;
+  const std::int64_t base = (active ? row : 0) * C;
+  const auto* z_row = static_cast<const typename In::T*>(p.logits) + base;
+  float z[E];
 #pragma unroll
-  for (int k = 0; k < V; ++k) {
-    const std::int32_t j = lane + 32 * k;
-    z[k] = j < p.classes ? load_logit(p, base + j) : kNegInf;
-    if (j < p.classes) m = nan_max(m, z[k]);
-  }
-  m = warp_max(m);
-  float s = 0.0f, u = 0.0f, da = 0.0f, db = 0.0f, dot = 0.0f, mass = 0.0f;
+  for (int c = 0; c < CHUNKS; ++c) {
+    const std::int32_t j0 = (c * G + lane) * W;
+    if (active && j0 < C) {
+      load_logits<In, W>(z_row + j0, z + c * W);
+    } else {
 #pragma unroll
-  for (int k = 0; k < V; ++k) {
-    const std::int32_t j = lane + 32 * k;
-    if (j < p.classes) {
-      s += expf(z[k] - m);
-      u += m - z[k];
-      if (j == t.ya) da = m - z[k];
-      if (j == t.yb) db = m - z[k];
-      if (p.soft != nullptr) {
-        const float tj = p.soft[base + j];
-        if (tj != 0.0f) dot += tj * (m - z[k]);
-        mass += tj;
-      }
+      for (int k = 0; k < W; ++k) z[c * W + k] = kNegInf;
     }
   }
-  s = warp_sum(s);
-  u = warp_sum(u);
-  da = warp_sum(da);  // exactly one lane holds each (the others add 0)
-  db = warp_sum(db);
-  dot = warp_sum(dot);
-  mass = warp_sum(mass);
-  const float C = static_cast<float>(p.classes);
-  const float log_s = logf(s);
-  const float total = p.soft != nullptr ? mass : (t.ignored ? 0.0f : (1.0f - p.eps) * (t.wa + t.wb) + p.eps);
-  if (lane == 0)
-    p.row_loss[row] = p.soft != nullptr ? soft_row_loss(p.eps, log_s, dot, mass, u, C) : hard_row_loss(t, p.eps, log_s, da, db, u, C);
-  if (p.grad == nullptr) return;
-  const float scale = grad_scale(p, st), inv_s = 1.0f / s;
+  float m = kNegInf;
 #pragma unroll
-  for (int k = 0; k < V; ++k) {
-    const std::int32_t j = lane + 32 * k;
-    if (j < p.classes) store_grad(p, base + j, scale * (expf(z[k] - m) * inv_s * total - target_of(p, t, row, j, mass)));
+  for (int c = 0; c < CHUNKS; ++c)
+#pragma unroll
+    for (int k = 0; k < W; ++k)
+      if ((c * G + lane) * W + k < C) m = nan_max(m, z[c * W + k]);
+  m = group_max<G>(m);
+  const RowTarget t = active ? row_target(p, row) : RowTarget{-1, -1, 0.0f, 0.0f, true};
+  const bool soft = p.soft != nullptr;
+  float s = 0.0f, u = 0.0f, da = 0.0f, db = 0.0f, dot = 0.0f, mass = 0.0f;
+#pragma unroll
+  for (int c = 0; c < CHUNKS; ++c)
+#pragma unroll
+    for (int k = 0; k < W; ++k) {
+      const std::int32_t j = (c * G + lane) * W + k;
+      const float zj = z[c * W + k];
+      const float e = j < C ? expf(zj - m) : 0.0f;
+      if (j < C) {
+        u += m - zj;
+        if (j == t.ya) da = m - zj;
+        if (j == t.yb) db = m - zj;
+        if (soft) {
+          const float tj = p.soft[base + j];
+          if (tj != 0.0f) dot += tj * (m - zj);
+          mass += tj;
+        }
+      }
+      z[c * W + k] = e;  // from here on the register holds e^{z−m}
+      s += e;
+    }
+  s = group_sum<G>(s);
+  u = group_sum<G>(u);
+  da = group_sum<G>(da);  // one lane holds each (the others add 0)
+  db = group_sum<G>(db);
+  if (soft) {
+    dot = group_sum<G>(dot);
+    mass = group_sum<G>(mass);
   }
+
+  wait_for_check();  // nothing is written before the whole batch is known to be valid
+  if (st->check.code != 0) return;  // the same verdict for every thread of the grid
+  const float fc = static_cast<float>(C);
+  if (active && lane == 0)
+    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc) : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
+  if (active && p.grad != nullptr) {
+    const bool zero = !soft && t.ignored;  // loss 0, gradient 0, even for a row of −∞
+    const float scale = grad_scale(p, st), inv_s = 1.0f / s;
+    const float total = soft ? mass : kept_weight(t);
+    auto* g_row = static_cast<typename Out::T*>(p.grad) + base;
+#pragma unroll
+    for (int c = 0; c < CHUNKS; ++c) {
+      const std::int32_t j0 = (c * G + lane) * W;
+      if (j0 >= C) continue;
+      float g[W];
+#pragma unroll
+      for (int k = 0; k < W; ++k)
+        g[k] = zero ? 0.0f : scale * (z[c * W + k] * inv_s * total - target_of(p, t, row, j0 + k, mass));
+      store_grads<Out, W>(g_row + j0, g);
+    }
+  }
+  reduce_if_last(p, st);
 }
 
 __device__ float block_reduce(float v, float* sh, bool is_max) {
@@ -163,49 +291,147 @@ __device__ float block_reduce(float v, float* sh, bool is_max) {
   return r;  // every thread, same order: same bits
 }
 
-// C > 1024: one block per row, three reads of the row (the second and third mostly from L2):
-// max; Σe^{z−m} with the loss terms; the gradient — each element read and written by one thread.
-__global__ void __launch_bounds__(256) ce_block_rows(CeParams p, const CeState* st) {
-  if (st->check.code != 0) return;
-  __shared__ float sh[8];
+// Large C (or rows that are not 16-byte aligned): one block per row. Pass 1 keeps, per
+// thread, a running max and Σe^{z−max} rescaled when the max grows (one exponential per
+// element, two when it grows), and Σ(z − z0) against the row's first logit, so Σ(m − z)
+// keeps its precision for huge logits. Pass 2 writes the gradient (its reads mostly hit L2).
+template <class In, class Out, int W>
+__global__ void __launch_bounds__(kBlockThreads) ce_block_rows(CeParams p, CeState* st) {
+  __shared__ float sh[kBlockThreads / 32];
   const std::int64_t row = blockIdx.x;
-  const std::int64_t base = row * p.classes;
+  const std::int32_t C = p.classes;
+  const std::int64_t base = row * C;
+  const auto* z_row = static_cast<const typename In::T*>(p.logits) + base;
+  const bool soft = p.soft != nullptr;
   const RowTarget t = row_target(p, row);
-  float m = kNegInf;
-  for (std::int32_t j = threadIdx.x; j < p.classes; j += blockDim.x) m = nan_max(m, load_logit(p, base + j));
-  m = block_reduce(m, sh, true);
-  float s = 0.0f, u = 0.0f, dot = 0.0f, mass = 0.0f;
-  for (std::int32_t j = threadIdx.x; j < p.classes; j += blockDim.x) {
-    const float z = load_logit(p, base + j);
-    s += expf(z - m);
-    u += m - z;
-    if (p.soft != nullptr) {
-      const float tj = p.soft[base + j];
-      if (tj != 0.0f) dot += tj * (m - z);
-      mass += tj;
+  const float first = In::load(z_row[0]);
+  const float z0 = isfinite(first) ? first : 0.0f;  // a reference, so it must not be ±∞ or NaN
+  float m = kNegInf, s = 0.0f, sz = 0.0f, sdot = 0.0f, mass = 0.0f;
+  constexpr int kStride = kBlockThreads * W;
+  for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
+    float v[kUnroll][W];  // kUnroll loads in flight before the first is used
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q)
+      if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q) {
+      const std::int32_t j0 = j + q * kStride;
+      if (j0 >= C) break;
+      float vm = v[q][0];
+#pragma unroll
+      for (int k = 1; k < W; ++k) vm = nan_max(vm, v[q][k]);
+      const float m_new = nan_max(m, vm);
+      if (m_new != m) s = s == 0.0f ? 0.0f : s * expf(m - m_new);  // also turns s into NaN for a NaN max
+      m = m_new;
+#pragma unroll
+      for (int k = 0; k < W; ++k) {
+        s += expf(v[q][k] - m);
+        sz += v[q][k] - z0;
+        if (soft) {
+          const float tj = p.soft[base + j0 + k];
+          if (tj != 0.0f) sdot += tj * (v[q][k] - z0);
+          mass += tj;
+        }
+      }
     }
   }
-  s = block_reduce(s, sh, false);
-  u = block_reduce(u, sh, false);
-  dot = block_reduce(dot, sh, false);
-  mass = block_reduce(mass, sh, false);
-  const float da = t.ya >= 0 && t.ya < p.classes ? m - load_logit(p, base + t.ya) : 0.0f;
-  const float db = t.yb >= 0 && t.yb < p.classes ? m - load_logit(p, base + t.yb) : 0.0f;
-  __syncthreads();  // z_ya, z_yb read by every thread before any gradient overwrites them (in place)
-  const float C = static_cast<float>(p.classes);
-  const float log_s = logf(s);
-  const float total = p.soft != nullptr ? mass : (t.ignored ? 0.0f : (1.0f - p.eps) * (t.wa + t.wb) + p.eps);
-  if (threadIdx.x == 0)
-    p.row_loss[row] = p.soft != nullptr ? soft_row_loss(p.eps, log_s, dot, mass, u, C) : hard_row_loss(t, p.eps, log_s, da, db, u, C);
-  if (p.grad == nullptr) return;
-  const float scale = grad_scale(p, st), inv_s = 1.0f / s;
-  for (std::int32_t j = threadIdx.x; j < p.classes; j += blockDim.x) {
-    const float pj = expf(load_logit(p, base + j) - m) * inv_s;
-    store_grad(p, base + j, scale * (pj * total - target_of(p, t, row, j, mass)));
+  const float m_row = block_reduce(m, sh, true);
+  const float s_mine = (s == 0.0f) ? 0.0f : s * expf(m - m_row);
+  s = block_reduce(s_mine, sh, false);
+  sz = block_reduce(sz, sh, false);
+  if (soft) {
+    sdot = block_reduce(sdot, sh, false);
+    mass = block_reduce(mass, sh, false);
   }
+  m = m_row;
+  const float fc = static_cast<float>(C);
+  const float u = fc * (m - z0) - sz;           // Σ(m − z)
+  const float dot = mass * (m - z0) - sdot;     // Σ t_j (m − z_j)
+  const float da = t.ya >= 0 && t.ya < C ? m - In::load(z_row[t.ya]) : 0.0f;
+  const float db = t.yb >= 0 && t.yb < C ? m - In::load(z_row[t.yb]) : 0.0f;
+
+  wait_for_check();
+  if (st->check.code != 0) return;
+  __syncthreads();  // z_ya, z_yb and z0 read by every thread before any gradient overwrites them (in place)
+  if (threadIdx.x == 0)
+    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc) : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
+  if (p.grad != nullptr) {
+    const bool zero = !soft && t.ignored;
+    const float scale = grad_scale(p, st), inv_s = 1.0f / s;
+    const float total = soft ? mass : kept_weight(t);
+    auto* g_row = static_cast<typename Out::T*>(p.grad) + base;
+    for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
+      float v[kUnroll][W];
+#pragma unroll
+      for (int q = 0; q < kUnroll; ++q)
+        if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
+#pragma unroll
+      for (int q = 0; q < kUnroll; ++q) {
+        const std::int32_t j0 = j + q * kStride;
+        if (j0 >= C) break;
+#pragma unroll
+        for (int k = 0; k < W; ++k)
+          v[q][k] = zero ? 0.0f : scale * (expf(v[q][k] - m) * inv_s * total - target_of(p, t, row, j0 + k, mass));
+        store_grads<Out, W>(g_row + j0, v[q]);
+      }
+    }
+  }
+  reduce_if_last(p, st);
 }
 
-// Deterministic reduction of the row losses: fixed partition, fixed tree (cross_entropy.cuh).
+template <class Kernel>
+cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned blocks, unsigned threads, bool programmatic,
+                        cudaStream_t stream, int shared_bytes = 0) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(threads);
+  config.stream = stream;
+  config.dynamicSmemBytes = static_cast<std::size_t>(shared_bytes);
+  if (shared_bytes > 48 * 1024) {
+    const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
+    if (e != cudaSuccess) return e;
+  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attr;
+  config.numAttrs = programmatic ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, p, st);
+}
+
+bool aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; }
+
+template <class In, class Out, int G, int CHUNKS, int W>
+cudaError_t launch_group(const CeParams& p, CeState* st, bool programmatic, cudaStream_t stream) {
+  const std::int64_t threads = p.batch * G;
+  return launch_rows(ce_group_rows<In, Out, G, CHUNKS, W>, p, st, static_cast<unsigned>((threads + kRowThreads - 1) / kRowThreads),
+                     kRowThreads, programmatic, stream);
+}
+
+// The kernel for (C, alignment): small C by scalar lanes, several rows per warp; aligned C up
+// to 32 · 8 · W by 16-byte chunks, a warp per row; the rest by a block per row.
+template <class In, class Out>
+cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cudaStream_t stream) {
+  constexpr int V = kVecOf<In>;
+  const std::int32_t C = p.classes;
+  if (C <= 8) return launch_group<In, Out, 8, 1, 1>(p, st, programmatic, stream);
+  if (C <= 16) return launch_group<In, Out, 16, 1, 1>(p, st, programmatic, stream);
+  if (C <= 32) return launch_group<In, Out, 32, 1, 1>(p, st, programmatic, stream);
+  const bool vec_out_ok = p.grad == nullptr || (aligned16(p.grad) && (V * sizeof(typename Out::T)) % 16 == 0);
+  const bool vec = C % V == 0 && aligned16(p.logits) && vec_out_ok;
+  if (vec) {
+    if (C <= 32 * V) return launch_group<In, Out, 32, 1, V>(p, st, programmatic, stream);
+    if (C <= 64 * V) return launch_group<In, Out, 32, 2, V>(p, st, programmatic, stream);
+    if (C <= 128 * V) return launch_group<In, Out, 32, 4, V>(p, st, programmatic, stream);
+    if (C <= 256 * V) return launch_group<In, Out, 32, 8, V>(p, st, programmatic, stream);
+    const bool long_rows = static_cast<std::int64_t>(C) * static_cast<std::int64_t>(sizeof(typename In::T)) >= kLongRowBytes;
+    return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream,
+                       long_rows ? kCapSharedBytes : 0);
+  }
+  return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream);
+}
+
+// ---- combine_losses (not the fast path: three short launches) ----
 __global__ void __launch_bounds__(kReduceThreads) reduce_rows(const float* rows, std::int64_t n, Reduction red,
                                                               const CeState* st, float* out) {
   if (st->check.code != 0) return;
@@ -244,34 +470,24 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
   }
 }
 
-template <int V>
-cudaError_t launch_warp(const CeParams& p, const CeState* st, cudaStream_t s) {
-  const std::int64_t threads = p.batch * 32;
-  ce_warp_rows<V><<<static_cast<unsigned>((threads + 255) / 256), 256, 0, s>>>(p, st);
-  return cudaGetLastError();
-}
-
 }  // namespace
 
-cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, cudaStream_t stream) {
+cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;
-  check_kernel<<<1, 1024, 0, stream>>>(p, state);
-  cudaError_t e = cudaGetLastError();
+  if (p.batch > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
+  const std::int64_t rows_per_block = static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread;
+  check_kernel<<<static_cast<unsigned>((p.batch + rows_per_block - 1) / rows_per_block), kCheckThreads, 0, stream>>>(p, state);
+  const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  const std::int32_t C = p.classes;
-  if (C <= 32) e = launch_warp<1>(p, state, stream);
-  else if (C <= 64) e = launch_warp<2>(p, state, stream);
-  else if (C <= 128) e = launch_warp<4>(p, state, stream);
-  else if (C <= 256) e = launch_warp<8>(p, state, stream);
-  else if (C <= 512) e = launch_warp<16>(p, state, stream);
-  else if (C <= 1024) e = launch_warp<32>(p, state, stream);
-  else {
-    ce_block_rows<<<static_cast<unsigned>(p.batch), 256, 0, stream>>>(p, state);
-    e = cudaGetLastError();
+  const bool f32_grad = p.grad == nullptr || p.grad_dtype == DType::kF32;
+  switch (p.dtype) {
+    case DType::kF16:
+      return f32_grad ? launch_typed<F16, F32>(p, state, programmatic, stream) : launch_typed<F16, F16>(p, state, programmatic, stream);
+    case DType::kBF16:
+      return f32_grad ? launch_typed<BF16, F32>(p, state, programmatic, stream)
+                      : launch_typed<BF16, BF16>(p, state, programmatic, stream);
+    default: return launch_typed<F32, F32>(p, state, programmatic, stream);
   }
-  if (e != cudaSuccess || p.reduction == Reduction::kNone) return e;
-  reduce_rows<<<1, kReduceThreads, 0, stream>>>(p.row_loss, p.batch, p.reduction, state, p.loss_out);
-  return cudaGetLastError();
 }
 
 cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,

@@ -1,9 +1,11 @@
 // Cross-entropy family: fastai's MixUpLoss fused. Per row, one read of the logits gives the
-// log-sum-exp, the loss
-//   loss = T·lse − (1−ε)(w_a·z_ya + w_b·z_yb) − ε·mean(z),   T = (1−ε)(w_a + w_b) + ε,
+// log-sum-exp, the loss  w_a·CE_ε(z, ya) + w_b·CE_ε(z, yb)  =
+//   loss = T·lse − (1−ε)(w_a·z_ya + w_b·z_yb) − ε·T·mean(z),   T = w_a + w_b,
 // and the gradient
-//   g_j = s·(p_j·T − ε/C − (1−ε)(w_a[j = ya] + w_b[j = yb])),   p = softmax(z),
+//   g_j = s·(p_j·T − ε·T/C − (1−ε)(w_a[j = ya] + w_b[j = yb])),   p = softmax(z),
 // with w_a = λ, w_b = 1 − λ (0 for an ignore_index label; indicators add, so ya = yb works).
+// T is the weight actually kept: 1, or λ alone when y_b is ignored (its ε share goes too).
+// An ignored row (y_a = ignore_index) is loss 0 and gradient 0, whatever its logits hold.
 // Soft targets t: T = Σt, loss = T·lse − (1−ε)Σ t_j z_j − ε·T·mean(z), g_j = s·(p_j·T −
 // (1−ε)t_j − ε·T/C). Never written: log-softmax, softmax, one-hot rows, per-term losses.
 // A term with weight 0 is skipped, never multiplied, so a −∞ logit gives +∞ or a finite value
@@ -40,8 +42,13 @@ struct CeState {
   DeviceCheck check;          // this call's verdict (the row kernels read it)
   DeviceCheck first_failure;  // the first failed verdict since the last poll; kept until then
   std::int32_t valid_rows;
-  std::int32_t pad[3];
+  std::uint32_t arrived;  // row blocks done (MEAN / SUM: the last one reduces); 0 between calls
+  // the check's blocks: each records here, the last one publishes; all 0 between calls
+  std::uint32_t check_arrived;
+  std::int32_t valid_sum;
+  std::int32_t first_bad[8];  // per CheckCode: INT_MAX − first offending row; 0 = none
 };
+
 
 struct RowTarget {
   std::int32_t ya, yb;
@@ -59,6 +66,17 @@ MIXUP_HD RowTarget row_target(const CeParams& p, std::int64_t i) {
   t.wa = t.ignored ? 0.0f : l;
   t.wb = (t.ignored || t.yb == p.ignore_index || p.lam == nullptr) ? 0.0f : 1.0f - l;
   return t;
+}
+
+// T of the formula above: the weight of the row's loss that is kept (0 for an ignored row).
+MIXUP_HD float kept_weight(const RowTarget& t) { return t.wa + t.wb; }
+
+// Label-smoothed target mass of class j for a hard-target row: ε·T/C plus the indicators.
+MIXUP_HD float hard_target(const RowTarget& t, float eps, float classes, std::int32_t j) {
+  float tj = eps * kept_weight(t) / classes;
+  if (j == t.ya) tj += (1.0f - eps) * t.wa;
+  if (j == t.yb) tj += (1.0f - eps) * t.wb;
+  return tj;
 }
 
 // Max that lets a NaN through (fmaxf would hide it).
@@ -103,11 +121,11 @@ MIXUP_HD float fast_exp(float x) {
 // soft: dot = Σ t_j·(m − z_j), mass = Σ t_j; u = Σ_j (m − z_j) carries the ε/C part.
 MIXUP_HD float hard_row_loss(const RowTarget& t, float eps, float log_s, float da, float db, float u, float classes) {
   if (t.ignored) return 0.0f;
-  const float mass = (1.0f - eps) * (t.wa + t.wb) + eps;
+  const float mass = kept_weight(t);
   float loss = mass * log_s;
   if (t.wa > 0.0f) loss += (1.0f - eps) * t.wa * da;
   if (t.wb > 0.0f) loss += (1.0f - eps) * t.wb * db;
-  if (eps > 0.0f) loss += eps * (u / classes);
+  if (eps > 0.0f && mass > 0.0f) loss += eps * mass * (u / classes);
   return loss;
 }
 
@@ -126,7 +144,9 @@ MIXUP_HD float strided_partial(const float* v, std::int64_t n, int t) {
   return acc;
 }
 
-cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, cudaStream_t stream);
+// Enqueues the check and the row kernel (which, on Hopper, starts while the check runs and
+// waits for its verdict before it writes). `programmatic` false: plain stream order.
+cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream);
 cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,
                                   Reduction reduction, float* row_scratch, float* out, CeState* state, cudaStream_t stream);
 

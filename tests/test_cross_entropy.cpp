@@ -50,8 +50,16 @@ Problem make_problem(std::int64_t B, std::int32_t C, mixup_dtype_t dt, float eps
     p.yb[i] = i % 5 == 2 ? p.ya[i] : static_cast<std::int32_t>(rng() % C);  // some ya = yb
     p.lam[i] = lams[i % 3];
     if (B > 3 && i % 7 == 3) p.ya[i] = kIgnore;  // ignored rows
+    if (B > 3 && i % 11 == 5) p.yb[i] = kIgnore;  // only the partner's term dropped
   }
   return p;
+}
+
+// Every other ignored row made all −∞: still loss 0 and gradient 0 (was NaN).
+void poison_ignored_rows(Problem& p) {
+  for (std::int64_t i = 0; i < p.B; ++i)
+    if (p.ya[i] == kIgnore && i % 14 == 3)
+      for (std::int32_t j = 0; j < p.C; ++j) set_logit(p, i * p.C + j, -INFINITY);
 }
 
 struct Ref {
@@ -70,10 +78,14 @@ std::vector<double> target_row(const Problem& p, std::int64_t i) {
     return t;
   }
   if (p.ya[i] == kIgnore) return t;
+  // w·CE_ε(z, y) for each term kept: (1 − ε)·w on the label, ε·w spread over the classes
+  const auto add_term = [&](std::int32_t y, double w) {
+    t[y] += (1.0 - p.eps) * w;
+    for (int j = 0; j < p.C; ++j) t[j] += p.eps * w / p.C;
+  };
   const double l = p.mixed ? p.lam[i] : 1.0;
-  t[p.ya[i]] += (1.0 - p.eps) * l;
-  if (p.mixed && p.yb[i] != kIgnore) t[p.yb[i]] += (1.0 - p.eps) * (1.0 - l);
-  for (int j = 0; j < p.C; ++j) t[j] += p.eps / p.C;
+  add_term(p.ya[i], l);
+  if (p.mixed && p.yb[i] != kIgnore) add_term(p.yb[i], 1.0 - l);
   return t;
 }
 
@@ -103,7 +115,7 @@ Ref reference(const Problem& p) {
     const double lse = m + std::log(s);
     r.row_loss[i] = row_loss_of(p, i, z);
     r.mass[i] = mass;
-    for (int j = 0; j < p.C; ++j) r.grad[i * p.C + j] = std::exp(z[j] - lse) * mass - t[j];
+    for (int j = 0; j < p.C; ++j) r.grad[i * p.C + j] = mass == 0.0 ? 0.0 : std::exp(z[j] - lse) * mass - t[j];
     r.valid += p.use_soft || p.ya[i] != kIgnore;
   }
   return r;
@@ -199,6 +211,7 @@ TEST_F(CrossEntropy, AgainstDoubleReferenceAcrossShapesDtypesAndReductions) {
       for (const mixup_dtype_t dt : {MIXUP_DTYPE_F32, MIXUP_DTYPE_F16, MIXUP_DTYPE_BF16})
         for (const float eps : {0.0f, 0.1f}) {
           Problem p = make_problem(B, C, dt, eps, static_cast<std::uint32_t>(B * 131 + C));
+          poison_ignored_rows(p);
           const mixup_reduction_t red = static_cast<mixup_reduction_t>((cases++) % 3);
           const mixup_dtype_t gd = (cases % 2) ? dt : MIXUP_DTYPE_F32;
           const Out o = run(p, red, gd, 1.0f);
@@ -206,6 +219,65 @@ TEST_F(CrossEntropy, AgainstDoubleReferenceAcrossShapesDtypesAndReductions) {
         }
     }
   EXPECT_GT(cases, 150);
+}
+
+// The outside check's example (PyTorch, float64): logits [1, 2, 3], y_a = 0, y_b ignored,
+// λ = 0.5, ε = 0.1 is λ·CE_ε(z, y_a) = 1.153803 — the ignored partner takes its ε share with
+// it (the library gave 1.224183). And an ignored row of −∞ logits: loss 0, gradient 0, no NaN.
+TEST_F(CrossEntropy, IgnoredPartnerDropsItsSmoothingAndIgnoredRowsAreZero) {
+  Problem p = make_problem(2, 3, MIXUP_DTYPE_F32, 0.1f, 1);
+  for (int j = 0; j < 3; ++j) set_logit(p, j, static_cast<float>(j + 1));
+  for (int j = 0; j < 3; ++j) set_logit(p, 3 + j, -INFINITY);
+  p.ya = {0, kIgnore};
+  p.yb = {kIgnore, 1};
+  p.lam = {0.5f, 0.5f};
+  const Out o = run(p, MIXUP_REDUCTION_NONE, MIXUP_DTYPE_F32);
+  ASSERT_EQ(o.status, MIXUP_STATUS_SUCCESS);
+  const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  const double want = 0.5 * (lse - 0.9 * 1.0 - 0.1 * 2.0);
+  EXPECT_NEAR(want, 1.153803, 1e-6) << "the formula itself";
+  EXPECT_NEAR(o.loss[0], want, 2e-6);
+  EXPECT_EQ(o.loss[1], 0.0f);
+  float g[6];
+  std::memcpy(g, o.grad.data(), sizeof g);
+  for (int j = 3; j < 6; ++j) EXPECT_EQ(g[j], 0.0f) << "ignored row, class " << j - 3;
+  EXPECT_TRUE(matches(p, o, MIXUP_REDUCTION_NONE, MIXUP_DTYPE_F32, 1.0f));
+}
+
+// The CPU backend runs rows of fewer than 16 classes 16 at a time, one per vector lane, and the
+// rest of the batch row by row. Rotating a 17-row batch puts every row once on the row-by-row
+// path (position 16) and otherwise in a group: its loss and gradient bits must not change.
+TEST_F(CrossEntropy, SmallRowsGroupedEqualRowByRow) {
+  for (const std::int32_t C : {1, 3, 10, 15})
+    for (const mixup_dtype_t dt : {MIXUP_DTYPE_F32, MIXUP_DTYPE_BF16})
+      for (const float eps : {0.0f, 0.1f}) {
+        const std::int64_t B = 17;
+        const Problem base = make_problem(B, C, dt, eps, static_cast<std::uint32_t>(C * 7 + dt));
+        const std::size_t eb = size_of(dt), gb = size_of(dt);
+        std::vector<std::uint32_t> loss_bits(B * B);
+        std::vector<std::vector<std::uint8_t>> grads(B);  // [rotation] grad rows in original order
+        for (std::int64_t r = 0; r < B; ++r) {
+          Problem p = base;
+          for (std::int64_t i = 0; i < B; ++i) {  // position i holds original row (i + r) % B
+            const std::int64_t src = (i + r) % B;
+            std::memcpy(&p.logits[i * C * eb], &base.logits[src * C * eb], C * eb);
+            p.ya[i] = base.ya[src], p.yb[i] = base.yb[src], p.lam[i] = base.lam[src];
+          }
+          const Out o = run(p, MIXUP_REDUCTION_NONE, dt);
+          ASSERT_EQ(o.status, MIXUP_STATUS_SUCCESS);
+          grads[r].resize(B * C * gb);
+          for (std::int64_t i = 0; i < B; ++i) {
+            const std::int64_t src = (i + r) % B;
+            std::memcpy(&loss_bits[r * B + src], &o.loss[i], 4);
+            std::memcpy(&grads[r][src * C * gb], &o.grad[i * C * gb], C * gb);
+          }
+        }
+        for (std::int64_t r = 1; r < B; ++r) {
+          for (std::int64_t src = 0; src < B; ++src)
+            ASSERT_EQ(loss_bits[r * B + src], loss_bits[src]) << "C " << C << " dtype " << dt << " eps " << eps << " row " << src;
+          ASSERT_EQ(grads[r], grads[0]) << "C " << C << " dtype " << dt << " eps " << eps << " rotation " << r;
+        }
+      }
 }
 
 TEST_F(CrossEntropy, EveryReductionAndLossScale) {
