@@ -90,17 +90,48 @@ void BM_cuda_copy(benchmark::State& state, const Shape& s) {
   state.SetBytesProcessed(static_cast<std::int64_t>(2 * bytes) * state.iterations());
 }
 
+// The pairing's fixed cost: the whole fused call on [B, 1, 1, 1] (the blend moves 12·B bytes).
+void BM_cuda_pairing(benchmark::State& state, std::int64_t n) {
+  const Shape s{"pairing", n, 1, 1, 1};
+  const Kind k{"f32", MIXUP_DTYPE_F32, MIXUP_DTYPE_F32};
+  mixup_config_t c = mixup_config_default();
+  c.backend = MIXUP_BACKEND_CUDA;
+  c.max_batch = static_cast<std::int32_t>(n);
+  c.num_classes = 10;
+  c.checks = MIXUP_CHECKS_DEFERRED;
+  mixup_handle_t h = nullptr;
+  if (mixup_create(&c, &h) != MIXUP_STATUS_SUCCESS) return state.SkipWithError(mixup_last_error());
+  Batch b(s, k);
+  mixup_batch_t bx{b.x.p, k.in, s.n, 1, 1, 1, MIXUP_LAYOUT_NCHW};
+  mixup_batch_t bo{b.out.p, k.out, s.n, 1, 1, 1, MIXUP_LAYOUT_NCHW};
+  mixup_targets_t t{MIXUP_TARGETS_STACKED, b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
+                    b.yb.as<std::int32_t>(), b.lam.as<float>(), nullptr, nullptr};
+  if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS || mixup_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
+    return state.SkipWithError(mixup_last_error());
+  time_calls(state, [&] { return mixup_apply(h, &bx, &bo, &t, nullptr) == MIXUP_STATUS_SUCCESS; });
+  state.counters["batch"] = static_cast<double>(n);
+  mixup_destroy(h);
+}
+
+void register_shape(const Shape& s) {
+  benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)->UseManualTime();
+  for (const Kind& k : kKinds) {
+    const std::string tail = std::string("/") + s.name + "/" + k.name;
+    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail).c_str(), BM_cuda_fused, s, k)->UseManualTime();
+    if (k.in != MIXUP_DTYPE_BF16)  // the baseline kernels are f32 (uint8 input is converted first)
+      benchmark::RegisterBenchmark(("BM_cuda_unfused" + tail).c_str(), BM_cuda_unfused, s, k)->UseManualTime();
+  }
+}
+
 }  // namespace
 
 void register_cuda_benchmarks() {
   if (!mixup::bench::cuda_benchmarks_possible()) return;
-  for (const Shape& s : kShapes) {
-    benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)->UseManualTime();
-    for (const Kind& k : kKinds) {
-      const std::string tail = std::string("/") + s.name + "/" + k.name;
-      benchmark::RegisterBenchmark(("BM_cuda_fused" + tail).c_str(), BM_cuda_fused, s, k)->UseManualTime();
-      if (k.in != MIXUP_DTYPE_BF16)  // the baseline kernels are f32 (uint8 input is converted first)
-        benchmark::RegisterBenchmark(("BM_cuda_unfused" + tail).c_str(), BM_cuda_unfused, s, k)->UseManualTime();
-    }
+  for (const std::int64_t n : kPairingBatches)
+    benchmark::RegisterBenchmark(("BM_cuda_pairing/" + std::to_string(n)).c_str(), BM_cuda_pairing, n)->UseManualTime();
+  for (const Shape& s : kShapes) register_shape(s);
+  for (const Shape& s : kBatchSweep) {
+    if (std::string(s.name) == "256x3x32x32") continue;  // already among kShapes
+    register_shape(s);
   }
 }

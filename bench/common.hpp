@@ -23,6 +23,12 @@ struct Shape {
   std::int64_t elems() const { return n * per(); }
 };
 const Shape kShapes[] = {{"64x3x28x28", 64, 3, 28, 28}, {"256x3x32x32", 256, 3, 32, 32}, {"64x3x224x224", 64, 3, 224, 224}};
+// The batch sweep at CIFAR's image size: the fixed cost per call shows as the line's offset.
+const Shape kBatchSweep[] = {{"8x3x32x32", 8, 3, 32, 32},       {"64x3x32x32", 64, 3, 32, 32},
+                             {"256x3x32x32", 256, 3, 32, 32},   {"1024x3x32x32", 1024, 3, 32, 32},
+                             {"4096x3x32x32", 4096, 3, 32, 32}};
+// The pairing alone (λ, partners, checks, targets): the fused call on one-element samples.
+const std::int64_t kPairingBatches[] = {8, 64, 256, 1024, 4096};
 
 // bench_cross_entropy's problems: logits [B, C].
 struct CeProblem {
@@ -30,6 +36,8 @@ struct CeProblem {
   std::int32_t C;
 };
 const CeProblem kCeProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
+// The class sweep at a fixed B·C ≈ 2^23 logits (GPU only): which kernel shape serves which C.
+const CeProblem kCeSweep[] = {{838861, 10}, {83886, 100}, {8389, 1000}, {839, 10000}, {256, 32768}, {64, 131072}};
 
 struct Kind {
   const char* name;

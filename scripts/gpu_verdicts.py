@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""The verdict table of scripts/gpu-check: each speed target of issues 9 and 10, the value this
+run measured, PASS / FAIL (or "not measured" where a benchmark is missing or errored).
+Reads OUTDIR/bench_mixup.json, bench_cross_entropy.json and, if present, torch_peers.json.
+
+  scripts/gpu_verdicts.py OUTDIR
+"""
+import json
+import os
+import sys
+
+UNIT = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def load_bench(path):
+    """name -> (microseconds per call, counters) for the runs that did not error."""
+    if not os.path.exists(path):
+        return {}
+    rows = {}
+    for b in json.load(open(path)).get("benchmarks", []):
+        if b.get("error_occurred") or b.get("run_type") == "aggregate":
+            continue
+        name = b["name"][: -len("/manual_time")] if b["name"].endswith("/manual_time") else b["name"]
+        rows[name] = (b["real_time"] * UNIT[b.get("time_unit", "ns")], b)
+    return rows
+
+
+def main(out):
+    mix = load_bench(os.path.join(out, "bench_mixup.json"))
+    ce = load_bench(os.path.join(out, "bench_cross_entropy.json"))
+    peers = {}
+    peers_path = os.path.join(out, "torch_peers.json")
+    if os.path.exists(peers_path):
+        for kind, name, variant, us, *_ in json.load(open(peers_path)):
+            peers[(kind, name, variant)] = us
+    rows = []
+
+    def verdict(target, value, ok, shown):
+        rows.append((target, shown if value is not None else "not measured",
+                     "—" if value is None else ("PASS" if ok(value) else "FAIL")))
+
+    def t(table, name):
+        return table[name][0] if name in table else None
+
+    def floor_share(table, name):  # share of the memory floor reached: floor time / call time
+        return 1.0 / table[name][1]["floor_ratio"] if name in table and "floor_ratio" in table[name][1] else None
+
+    # issue 9: the pairing's fixed cost, the fused op against its floor and its baseline
+    small = [t(mix, f"BM_cuda_pairing/{b}") for b in (8, 64, 256, 1024)]
+    worst = max(small) if all(v is not None for v in small) else None
+    verdict("pairing (fused call on 1-element samples), B ≤ 1024: ≤ 3 µs", worst, lambda v: v <= 3.0,
+            f"{worst:.2f} µs (worst of B = 8…1024)" if worst else "")
+    v = t(mix, "BM_cuda_pairing/4096")
+    verdict("pairing, B = 4096: ≤ 10 µs", v, lambda v: v <= 10.0, f"{v:.2f} µs" if v else "")
+    for kind in ("f32", "bf16", "u8_to_f32"):
+        v = floor_share(mix, f"BM_cuda_fused/64x3x224x224/{kind}")
+        verdict(f"fused 64×3×224×224 {kind}: ≥ 85% of the copy floor", v, lambda v: v >= 0.85,
+                f"{100 * v:.0f}%" if v else "")
+    for shape in ("64x3x28x28", "256x3x32x32"):
+        for kind in ("f32", "bf16", "u8_to_f32"):
+            fused = t(mix, f"BM_cuda_fused/{shape}/{kind}")
+            base_kind = "f32" if kind == "bf16" else kind  # the baseline kernels are f32
+            unfused = t(mix, f"BM_cuda_unfused/{shape}/{base_kind}")
+            v = unfused / fused if fused and unfused else None
+            verdict(f"fused {shape} {kind}: ≥ 2× faster than the unfused baseline ({base_kind})", v, lambda v: v >= 2.0,
+                    f"{v:.2f}× ({fused:.1f} vs {unfused:.1f} µs)" if v else "")
+
+    # issue 10: the fused loss
+    for kind in ("f32", "bf16"):
+        v = floor_share(ce, f"BM_cuda_fused/8192x1000/{kind}")
+        verdict(f"loss 8192×1000 {kind}: ≥ 70% of the floor", v, lambda v: v >= 0.70, f"{100 * v:.0f}%" if v else "")
+        v = floor_share(ce, f"BM_cuda_fused/4096x32768/{kind}")
+        verdict(f"loss 4096×32768 {kind}: ≥ 80% of the floor", v, lambda v: v >= 0.80, f"{100 * v:.0f}%" if v else "")
+    fused = t(ce, "BM_cuda_fused/8192x1000/f32")
+    unfused = t(ce, "BM_cuda_unfused/8192x1000/f32")
+    v = unfused / fused if fused and unfused else None
+    verdict("loss 8192×1000 f32: ≥ 2.5× faster than the unfused baseline", v, lambda v: v >= 2.5,
+            f"{v:.2f}× ({fused:.1f} vs {unfused:.1f} µs)" if v else "")
+    compiled = peers.get(("ce", "8192x1000", "compiled_fwdbwd"))
+    v = compiled / fused if fused and compiled else None
+    verdict("loss 8192×1000 f32: ≥ 2.5× faster than torch.compile's fused version", v, lambda v: v >= 2.5,
+            f"{v:.2f}× ({fused:.1f} vs {compiled:.1f} µs)" if v else "")
+    v = t(ce, "BM_cuda_fused/256x10/f32")
+    verdict("loss 256×10 f32: no slower than the first run (12.0 µs)", v, lambda v: v <= 12.0, f"{v:.1f} µs" if v else "")
+
+    print("## Verdicts (targets of issues 9 and 10)\n")
+    print("| target | measured | verdict |")
+    print("|---|---|---|")
+    for target, shown, result in rows:
+        print(f"| {target} | {shown} | {result} |")
+    print()
+    failed = sum(r[2] == "FAIL" for r in rows)
+    missing = sum(r[2] == "—" for r in rows)
+    print(f"Verdicts: {len(rows) - failed - missing} PASS, {failed} FAIL, {missing} not measured\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".")
