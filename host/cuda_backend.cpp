@@ -75,7 +75,7 @@ void cuda_create(mixup_handle_s& h) {
   DeviceGuard guard(s->device);
   int major = 0;
   MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
-  s->programmatic_launch = major >= 9;
+  s->programmatic_launch = major >= 9 && core::blend_waits_for_pairing();
   const std::size_t n = static_cast<std::size_t>(h.config.max_batch);
   alloc(&s->sigma, n);
   alloc(&s->rank, n);

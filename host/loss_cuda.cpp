@@ -49,7 +49,7 @@ void loss_cuda_create(mixup_loss_s& h) {
   DeviceGuard guard(s->device);
   int major = 0;
   MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
-  s->programmatic_launch = major >= 9;
+  s->programmatic_launch = major >= 9 && core::loss_rows_wait_for_check();
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->rows), sizeof(float) * h.config.max_batch));
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->state), sizeof(core::CeState)));
   MIXUP_CUDA_CHECK(cudaMemset(s->state, 0, sizeof(core::CeState)));

@@ -198,6 +198,11 @@ cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
 
 }  // namespace
 
+bool blend_waits_for_pairing() {
+  cudaFuncAttributes a{};
+  return cudaFuncGetAttributes(&a, blend_kernel<F32, F32>) == cudaSuccess && a.binaryVersion >= 90;
+}
+
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;
   switch (p.in_type) {

@@ -144,5 +144,8 @@ MIXUP_HD std::int64_t blend_chunk_elems(DType in) {
 }
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream);
+// Whether the blend kernels this build runs on the current device wait for the pairing grid
+// (their code for sm_90 or later): only then may they be launched programmatically.
+bool blend_waits_for_pairing();
 
 }  // namespace mixup::core

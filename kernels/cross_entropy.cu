@@ -1,7 +1,7 @@
 // CUDA side of the cross-entropy family. Two launches:
-//   - a one-block check of the labels and λ that also counts the rows MEAN divides by (the
-//     gradient's scale must be known before any row writes it); it lets the row kernel start
-//     at once (programmatic dependent launch, Hopper);
+//   - a check of the labels and λ (as many blocks as the batch needs; the last one publishes)
+//     that also counts the rows MEAN divides by (the gradient's scale must be known before any
+//     row writes it); it lets the row kernel start at once (programmatic dependent launch);
 //   - the row kernel, specialised at compile time on the logits' and the gradient's dtype:
 //     it loads its rows, finds max, Σe^{z−m} and the loss terms, and only then waits for the
 //     check (griddepcontrol.wait) before it writes anything. Small C: a group of G lanes per
@@ -21,7 +21,10 @@ namespace {
 constexpr float kNegInf = -INFINITY;
 constexpr int kRowThreads = 256;    // group-per-row kernel
 constexpr int kBlockThreads = 512;  // block-per-row kernel
-constexpr int kUnroll = 4;          // its 16-byte loads in flight per thread
+// Loads in flight per thread in the block-per-row kernel: 64 bytes for f32, 32 for 16-bit
+// types (more spills past its 64 registers), 8 scalars where rows are not 16-byte aligned.
+template <int W>
+constexpr int kUnrollOf = W >= 8 ? 2 : (W == 1 ? 8 : 4);
 // Long rows: unused dynamic shared memory caps the kernel at two blocks per SM, so the rows in
 // flight (2 · 132 · C · 4 bytes = 34 MB at C = 32768 f32) stay inside the H200's 50 MB L2 and
 // the gradient pass re-reads them from there, not from DRAM.
@@ -112,10 +115,10 @@ __device__ void reduce_if_last(const CeParams& p, CeState* st) {
   __syncthreads();
   if (!is_last) return;
   __threadfence();
-  const volatile float* rows = p.row_loss;  // written by other blocks: not from L1
   for (int t = threadIdx.x; t < kReduceThreads; t += blockDim.x) {
     float acc = 0.0f;
-    for (std::int64_t i = t; i < p.batch; i += kReduceThreads) acc += rows[i];
+#pragma unroll 8
+    for (std::int64_t i = t; i < p.batch; i += kReduceThreads) acc += __ldcg(p.row_loss + i);  // L2: other blocks wrote them
     part[t] = acc;
   }
   __syncthreads();
@@ -173,10 +176,11 @@ __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeStat
   __syncthreads();
   if (!is_last || threadIdx.x != 0) return;
   __threadfence();
+  // The CPU backend's verdict: the first offending row, its label before its λ.
   DeviceCheck c{0, 0, 0, 0};
   for (int code = 1; code < kNumCheckCodes; ++code) {
     const int mark = atomicExch(&st->first_bad[code], 0);
-    if (mark == 0 || c.code != 0) continue;
+    if (mark == 0 || (c.code != 0 && INT_MAX - mark >= c.index)) continue;
     const int i = INT_MAX - mark;
     c.code = code;
     c.index = i;
@@ -296,7 +300,7 @@ __device__ float block_reduce(float v, float* sh, bool is_max) {
 // element, two when it grows), and Σ(z − z0) against the row's first logit, so Σ(m − z)
 // keeps its precision for huge logits. Pass 2 writes the gradient (its reads mostly hit L2).
 template <class In, class Out, int W>
-__global__ void __launch_bounds__(kBlockThreads) ce_block_rows(CeParams p, CeState* st) {
+__global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, CeState* st) {
   __shared__ float sh[kBlockThreads / 32];
   const std::int64_t row = blockIdx.x;
   const std::int32_t C = p.classes;
@@ -308,6 +312,7 @@ __global__ void __launch_bounds__(kBlockThreads) ce_block_rows(CeParams p, CeSta
   const float z0 = isfinite(first) ? first : 0.0f;  // a reference, so it must not be ±∞ or NaN
   float m = kNegInf, s = 0.0f, sz = 0.0f, sdot = 0.0f, mass = 0.0f;
   constexpr int kStride = kBlockThreads * W;
+  constexpr int kUnroll = kUnrollOf<W>;
   for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
     float v[kUnroll][W];  // kUnroll loads in flight before the first is used
 #pragma unroll
@@ -325,7 +330,7 @@ __global__ void __launch_bounds__(kBlockThreads) ce_block_rows(CeParams p, CeSta
       m = m_new;
 #pragma unroll
       for (int k = 0; k < W; ++k) {
-        s += expf(v[q][k] - m);
+        s += m == kNegInf ? 0.0f : expf(v[q][k] - m);  // −∞ − (−∞) would be NaN; NaN still propagates via m
         sz += v[q][k] - z0;
         if (soft) {
           const float tj = p.soft[base + j0 + k];
@@ -386,6 +391,13 @@ cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned 
   config.gridDim = dim3(blocks);
   config.blockDim = dim3(threads);
   config.stream = stream;
+  if (shared_bytes > 48 * 1024) {  // a residency cap only: dropped where the device allows less
+    int device = 0, optin = 0;
+    cudaError_t e = cudaGetDevice(&device);
+    if (e == cudaSuccess) e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+    if (e != cudaSuccess) return e;
+    if (shared_bytes + 8 * 1024 > optin) shared_bytes = 0;
+  }
   config.dynamicSmemBytes = static_cast<std::size_t>(shared_bytes);
   if (shared_bytes > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
@@ -419,16 +431,16 @@ cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cuda
   if (C <= 32) return launch_group<In, Out, 32, 1, 1>(p, st, programmatic, stream);
   const bool vec_out_ok = p.grad == nullptr || (aligned16(p.grad) && (V * sizeof(typename Out::T)) % 16 == 0);
   const bool vec = C % V == 0 && aligned16(p.logits) && vec_out_ok;
+  const bool long_rows = static_cast<std::int64_t>(C) * static_cast<std::int64_t>(sizeof(typename In::T)) >= kLongRowBytes;
+  const int cap = long_rows ? kCapSharedBytes : 0;
   if (vec) {
     if (C <= 32 * V) return launch_group<In, Out, 32, 1, V>(p, st, programmatic, stream);
     if (C <= 64 * V) return launch_group<In, Out, 32, 2, V>(p, st, programmatic, stream);
     if (C <= 128 * V) return launch_group<In, Out, 32, 4, V>(p, st, programmatic, stream);
     if (C <= 256 * V) return launch_group<In, Out, 32, 8, V>(p, st, programmatic, stream);
-    const bool long_rows = static_cast<std::int64_t>(C) * static_cast<std::int64_t>(sizeof(typename In::T)) >= kLongRowBytes;
-    return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream,
-                       long_rows ? kCapSharedBytes : 0);
+    return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream, cap);
   }
-  return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream);
+  return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream, cap);
 }
 
 // ---- combine_losses (not the fast path: three short launches) ----
@@ -471,6 +483,11 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
 }
 
 }  // namespace
+
+bool loss_rows_wait_for_check() {
+  cudaFuncAttributes a{};
+  return cudaFuncGetAttributes(&a, ce_group_rows<F32, F32, 32, 1, 4>) == cudaSuccess && a.binaryVersion >= 90;
+}
 
 cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;

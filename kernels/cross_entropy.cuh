@@ -147,6 +147,9 @@ MIXUP_HD float strided_partial(const float* v, std::int64_t n, int t) {
 // Enqueues the check and the row kernel (which, on Hopper, starts while the check runs and
 // waits for its verdict before it writes). `programmatic` false: plain stream order.
 cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream);
+// Whether the row kernels this build runs on the current device wait for the check (their
+// code for sm_90 or later): only then may they be launched programmatically.
+bool loss_rows_wait_for_check();
 cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,
                                   Reduction reduction, float* row_scratch, float* out, CeState* state, cudaStream_t stream);
 

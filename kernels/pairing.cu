@@ -53,11 +53,23 @@ __device__ void validate_sample(const PairingLaunch& p, int i) {
     const float l = p.given_lambda[i];
     if (!(l >= 0.0f && l <= 1.0f)) flag(p, CheckCode::kLambdaOutOfRange, i);
   }
-  if (p.given_perm != nullptr) {
+  if (p.given_perm != nullptr) {  // each value remembers its first index; repeats are found at the end
     const std::int32_t j = p.given_perm[i];
     if (j < 0 || j >= p.batch) flag(p, CheckCode::kPermOutOfRange, i);
-    else if (atomicAdd(&p.seen[j], 1) != 0) flag(p, CheckCode::kPermNotBijective, i);
+    else atomicMax(&p.seen[j], INT_MAX - i);
   }
+}
+
+// In the last block, once every sample has been seen: an entry whose value first appeared at
+// an earlier index repeats it — the CPU's verdict (the first such index), whatever the order
+// in which blocks ran. Leaves seen zero again.
+__device__ void flag_repeats(const PairingLaunch& p) {
+  for (int i = threadIdx.x; i < p.batch; i += blockDim.x) {
+    const std::int32_t j = p.given_perm[i];
+    if (j >= 0 && j < p.batch && __ldcg(p.seen + j) != INT_MAX - i) flag(p, CheckCode::kPermNotBijective, i);
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < p.batch; i += blockDim.x) p.seen[i] = 0;
 }
 
 __device__ void draw_lambda(const PairingLaunch& p, const StreamAddress& at, int stream) {
@@ -99,6 +111,11 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
   __syncthreads();
   if (!is_last) return;
   __threadfence();
+  if (p.given_perm != nullptr) {
+    flag_repeats(p);
+    __threadfence();
+    __syncthreads();
+  }
   if (threadIdx.x == 0) {
     int first[kNumCheckCodes];
     for (int code = 0; code < kNumCheckCodes; ++code) first[code] = atomicExch(&p.first_bad[code], 0);
@@ -107,8 +124,6 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
     if (p.device_step != nullptr && c.code == 0) *p.device_step = step + 1;
     *p.arrived = 0;
   }
-  if (p.given_perm != nullptr)
-    for (int i = threadIdx.x; i < p.batch; i += blockDim.x) p.seen[i] = 0;
 }
 
 __device__ void rank_warps_barrier() { asm volatile("bar.sync 1, %0;" ::"n"(kRankThreads) : "memory"); }

@@ -206,7 +206,7 @@ struct PairingLaunch {
   float* lam;        // per λ stream
   float* one_minus;  // per λ stream
   // handle scratch that is all zero between calls (each call's last block restores it)
-  std::int32_t* seen;         // [max_batch] counts of a given permutation's entries
+  std::int32_t* seen;         // [max_batch] per value of a given permutation: INT_MAX − its first index
   std::int32_t* first_bad;    // [kNumCheckCodes] INT_MAX − first offending index; 0 = none
   std::uint32_t* arrived;     // blocks of this call that are done
   DeviceCheck* check;          // this call's verdict (the blend reads it)

@@ -72,7 +72,10 @@ typedef enum mixup_checks {
   MIXUP_CHECKS_SYNC = 0,    /* CUDA: device-side checks (labels, a given λ / permutation) are
                                read back before the call returns: one stream sync per call */
   MIXUP_CHECKS_DEFERRED = 1 /* no sync; a failed check still writes nothing, and is reported by
-                               mixup_poll_checks(). Required for graph capture. */
+                               mixup_poll_checks(). Required for graph capture. The host cannot
+                               know of the failure, so outside graph mode the step advances as
+                               after a good call (in graph mode, and with SYNC checks, a failed
+                               call leaves the step where it was). */
 } mixup_checks_t;
 
 typedef struct mixup_config {
