@@ -212,7 +212,7 @@ TEST_F(ApplyErrors, GivenPermutationMustBeOne) {
   given_perm.host = {0, 1, 2, 3, 4, 4, 6};
   given_perm.upload();
   EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
-                         MIXUP_STATUS_INVALID_VALUE, "not a permutation"));
+                         MIXUP_STATUS_INVALID_VALUE, "not a permutation: partner 4 appears again at perm[5]"));
   EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, nullptr, given_perm.ptr(), &bo, &t, nullptr),
                          MIXUP_STATUS_INVALID_VALUE, "lam is NULL"));
   expect_untouched();

@@ -83,6 +83,20 @@ TEST_F(LossErrors, LambdaOutsideUnitInterval) {
   }
 }
 
+// Several bad rows: both backends report the first offending row (its label before its λ),
+// not the first kind of error (the GPU check preferred any bad label over an earlier bad λ).
+TEST_F(LossErrors, TheFirstOffendingRowIsReported) {
+  lam.host[1] = 2.0f;
+  lam.upload();
+  ya.host[3] = C;
+  ya.upload();
+  EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "lam[1]"));
+  lam.host[3] = 2.0f;
+  lam.host[1] = 0.5f;
+  lam.upload();
+  EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "of sample 3"));
+}
+
 TEST_F(LossErrors, ShapesAndPointers) {
   a.batch = 0;
   EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "batch"));
