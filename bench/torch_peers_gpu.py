@@ -31,6 +31,11 @@ flush_buf = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
 rows = []
 
 
+def save():
+    """Written after every section, so a run stopped at its time limit still leaves its rows."""
+    json.dump(rows, open(sys.argv[1] if len(sys.argv) > 1 else "/dev/null", "w"))
+
+
 def timed(fn, reps=REPS, warm=3, flush=True):
     for _ in range(warm):
         fn()
@@ -143,6 +148,7 @@ def blend_rows(shape, dtype, with_compile):
 for shape, dt, comp in [((64, 3, 224, 224), torch.float32, True), ((64, 3, 224, 224), torch.bfloat16, False),
                         ((256, 3, 32, 32), torch.float32, False), ((64, 3, 28, 28), torch.float32, False)]:
     blend_rows(shape, dt, comp)
+    save()
 
 # ---------------------------------------------------------------- dual CE
 def ce_rows(B, C, with_compile):
@@ -194,6 +200,7 @@ def ce_rows(B, C, with_compile):
 
 for B, C, comp in [(8192, 1000, True), (1024, 1000, False), (256, 10, False), (4096, 32768, False)]:
     ce_rows(B, C, comp)
+    save()
 
 # ---------------------------------------------------------------- training step
 def simple_cnn():
@@ -237,4 +244,4 @@ def step_rows(bs):
 for bs in (64, 256):
     step_rows(bs)
 
-json.dump(rows, open(sys.argv[1] if len(sys.argv) > 1 else "/dev/null", "w"))
+save()

@@ -89,6 +89,24 @@ def main(out):
     for target, shown, result in rows:
         print(f"| {target} | {shown} | {result} |")
     print()
+    if peers:  # for scale: PyTorch's paths on the same GPU, in the same run, against ours
+        print("## Next to PyTorch (same GPU, same run; ratio = their time / ours)\n")
+        print("| case | path | theirs | ours | ratio |")
+        print("|---|---|---|---|---|")
+        dtypes = {"float32": "f32", "bfloat16": "bf16"}
+        for (kind, name, variant), us in sorted(peers.items()):
+            if variant == "copy":
+                continue
+            if kind == "blend":
+                shape, dt = name.split("/")
+                ours = t(mix, f"BM_cuda_fused/{shape}/{dtypes.get(dt, dt)}")
+            elif kind == "ce":
+                ours = t(ce, f"BM_cuda_fused/{name}/f32")
+            else:
+                continue
+            ratio = f"{us / ours:.2f}×" if ours else "—"
+            print(f"| {kind} {name} | {variant} | {us:.1f} µs | {f'{ours:.1f} µs' if ours else 'not measured'} | {ratio} |")
+        print()
     failed = sum(r[2] == "FAIL" for r in rows)
     missing = sum(r[2] == "—" for r in rows)
     print(f"Verdicts: {len(rows) - failed - missing} PASS, {failed} FAIL, {missing} not measured\n")
