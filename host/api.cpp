@@ -311,6 +311,8 @@ mixup_status_t mixup_cuda_device_count(int* count) {
 
 const char* mixup_last_error(void) { return last_error(); }
 
+const char* mixup_version(void) { return MIXUP_VERSION_STRING; }
+
 const char* mixup_status_string(mixup_status_t status) {
   switch (status) {
     case MIXUP_STATUS_SUCCESS: return "MIXUP_STATUS_SUCCESS";

@@ -60,23 +60,23 @@ typedef struct mixup_ce_args {
   mixup_dtype_t grad_dtype;  /* the logits' dtype or F32 */
 } mixup_ce_args_t;
 
-mixup_loss_config_t mixup_loss_config_default(void);
-mixup_ce_args_t mixup_ce_args_default(void);
+MIXUP_API mixup_loss_config_t mixup_loss_config_default(void);
+MIXUP_API mixup_ce_args_t mixup_ce_args_default(void);
 
-mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t* loss);
-mixup_status_t mixup_loss_destroy(mixup_loss_t loss);
+MIXUP_API mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t* loss);
+MIXUP_API mixup_status_t mixup_loss_destroy(mixup_loss_t loss);
 
 /* The fused loss (and gradient, when args->grad is set). */
-mixup_status_t mixup_cross_entropy(mixup_loss_t loss, const mixup_ce_args_t* args, void* stream);
+MIXUP_API mixup_status_t mixup_cross_entropy(mixup_loss_t loss, const mixup_ce_args_t* args, void* stream);
 
 /* out = reduce(λ·l_a + (1 − λ)·l_b) for per-sample losses computed elsewhere: out[B] for
  * NONE, out[1] for MEAN / SUM. λ must be in [0, 1]. */
-mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam, int64_t batch,
+MIXUP_API mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam, int64_t batch,
                                     mixup_reduction_t reduction, float* out, void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */
-mixup_status_t mixup_loss_poll_checks(mixup_loss_t loss, void* stream);
+MIXUP_API mixup_status_t mixup_loss_poll_checks(mixup_loss_t loss, void* stream);
 
 #ifdef __cplusplus
 }

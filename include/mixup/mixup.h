@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mixup/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -119,41 +121,44 @@ typedef struct mixup_targets {
 
 typedef struct mixup_handle_s* mixup_handle_t;
 
-mixup_config_t mixup_config_default(void);
+MIXUP_API mixup_config_t mixup_config_default(void);
 
-mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle);
-mixup_status_t mixup_destroy(mixup_handle_t handle); /* NULL is fine */
+MIXUP_API mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle);
+MIXUP_API mixup_status_t mixup_destroy(mixup_handle_t handle); /* NULL is fine */
 
 /* The step names the draws: the same (seed, salt, step) gives the same λ and partners, bit
  * for bit, on either backend. mixup_apply uses the current step and, on success, advances it. */
-mixup_status_t mixup_set_step(mixup_handle_t handle, uint64_t step);
-mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step);
+MIXUP_API mixup_status_t mixup_set_step(mixup_handle_t handle, uint64_t step);
+MIXUP_API mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step);
 
 /* uint8 input: out = (v/255 − mean[c]) / std[c] after the blend (the same thing, since the map
  * is affine). Host arrays of `channels` (≤ 16) floats; NULL mean/std means 0 / 1. */
-mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels);
+MIXUP_API mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels);
 
 /* One training step: draws λ and partners, blends x into out, writes targets. out must not
  * overlap x, except out->data == x->data with the same dtype under MIXUP_PAIRING_INVOLUTION
  * (in place: one read and one write per element). */
-mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
+MIXUP_API mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
                            const mixup_targets_t* targets, void* stream);
 
 /* The same with the caller's λ [N] (each in [0, 1]) and partners [N] (a permutation of
  * 0..N-1) instead of the handle's draws: for replay, tests, and λ sampled elsewhere. Does not
  * advance the step. */
-mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
+MIXUP_API mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
                                  const int32_t* perm, const mixup_batch_t* out,
                                  const mixup_targets_t* targets, void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */
-mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
+MIXUP_API mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
 
-mixup_status_t mixup_cuda_device_count(int* count);
+MIXUP_API mixup_status_t mixup_cuda_device_count(int* count);
 
-const char* mixup_last_error(void);
-const char* mixup_status_string(mixup_status_t status);
+MIXUP_API const char* mixup_last_error(void);
+/* The library's version, "MAJOR.MINOR.PATCH": the one actually loaded, which may be newer than
+ * the MIXUP_VERSION_STRING a program was compiled with. */
+MIXUP_API const char* mixup_version(void);
+MIXUP_API const char* mixup_status_string(mixup_status_t status);
 
 #ifdef __cplusplus
 }
