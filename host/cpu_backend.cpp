@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend_setup.hpp"
 #include "error.hpp"
 #include "handle.hpp"
 #include "thread_pool.hpp"
@@ -27,8 +28,7 @@ struct CpuState {
 void CpuStateDelete::operator()(CpuState* s) const { delete s; }
 
 void cpu_create(mixup_handle_s& h) {
-  int threads = h.config.cpu_threads;
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = cpu_threads_for(h.config.cpu_threads);
   h.cpu.reset(new CpuState(threads, h.config.max_batch));
 }
 

@@ -4,6 +4,7 @@
 // device-side check in MIXUP_CHECKS_SYNC mode.
 #include "error.hpp"
 #include "guarded.hpp"
+#include "backend_setup.hpp"
 #include "handle.hpp"
 
 namespace mixup::detail {
@@ -66,16 +67,10 @@ void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
 }  // namespace
 
 void cuda_create(mixup_handle_s& h) {
-  int count = 0;
-  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
-  MIXUP_EXPECTS(h.config.device >= 0 && h.config.device < count, "config.device = ", h.config.device,
-                " but this machine has ", count, " CUDA device(s)");
   std::unique_ptr<CudaState, CudaStateDelete> s(new CudaState);
-  s->device = h.config.device;
+  s->device = checked_device(h.config.device);
   DeviceGuard guard(s->device);
-  int major = 0;
-  MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
-  s->programmatic_launch = major >= 9 && core::blend_waits_for_pairing();
+  s->programmatic_launch = programmatic_launch_available(s->device, core::blend_waits_for_pairing());
   const std::size_t n = static_cast<std::size_t>(h.config.max_batch);
   alloc(&s->sigma, n);
   alloc(&s->rank, n);

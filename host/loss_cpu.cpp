@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend_setup.hpp"
 #include "error.hpp"
 #include "handle.hpp"
 #include "loss_handle.hpp"
@@ -25,8 +26,7 @@ struct LossCpuState {
 void LossCpuStateDelete::operator()(LossCpuState* s) const { delete s; }
 
 void loss_cpu_create(mixup_loss_s& h) {
-  int threads = h.config.cpu_threads;
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = cpu_threads_for(h.config.cpu_threads);
   h.cpu.reset(new LossCpuState(threads, h.config.max_batch));
 }
 
@@ -346,12 +346,12 @@ void loss_cpu_cross_entropy(mixup_loss_s& h, CeParams& p) {
     const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
     if (!ok(p.y_a[i]) || (p.y_b != nullptr && !ok(p.y_b[i]))) {
       const std::int32_t bad = ok(p.y_a[i]) ? p.y_b[i] : p.y_a[i];
-      throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(core::DeviceCheck{1, static_cast<std::int32_t>(i), bad, 0},
+      throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLabelOutOfRange), static_cast<std::int32_t>(i), bad, 0},
                                                              static_cast<std::int32_t>(p.batch), p.classes));
     }
     if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
       throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{4, static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
+                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLambdaOutOfRange), static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
                                  static_cast<std::int32_t>(p.batch), p.classes));
     valid += p.y_a[i] != p.ignore_index;
   }
@@ -376,7 +376,7 @@ void loss_cpu_combine(mixup_loss_s& h, const float* la, const float* lb, const f
   for (std::int64_t i = 0; i < n; ++i)
     if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
       throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{4, static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(lam[i])), 0},
+                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLambdaOutOfRange), static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(lam[i])), 0},
                                  static_cast<std::int32_t>(n), 0));
   float* rows = red == core::Reduction::kNone ? out : h.cpu->rows.data();
   for (std::int64_t i = 0; i < n; ++i) rows[i] = lam[i] * la[i] + (1.0f - lam[i]) * lb[i];

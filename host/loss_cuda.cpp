@@ -2,6 +2,7 @@
 // the launches of cross_entropy.cu, and the read-back of the device check in SYNC mode.
 #include "error.hpp"
 #include "guarded.hpp"
+#include "backend_setup.hpp"
 #include "handle.hpp"
 #include "loss_handle.hpp"
 
@@ -40,16 +41,10 @@ void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::in
 }  // namespace
 
 void loss_cuda_create(mixup_loss_s& h) {
-  int count = 0;
-  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
-  MIXUP_EXPECTS(h.config.device >= 0 && h.config.device < count, "config.device = ", h.config.device, " but this machine has ",
-                count, " CUDA device(s)");
   std::unique_ptr<LossCudaState, LossCudaStateDelete> s(new LossCudaState);
-  s->device = h.config.device;
+  s->device = checked_device(h.config.device);
   DeviceGuard guard(s->device);
-  int major = 0;
-  MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device));
-  s->programmatic_launch = major >= 9 && core::loss_rows_wait_for_check();
+  s->programmatic_launch = programmatic_launch_available(s->device, core::loss_rows_wait_for_check());
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->rows), sizeof(float) * h.config.max_batch));
   MIXUP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s->state), sizeof(core::CeState)));
   MIXUP_CUDA_CHECK(cudaMemset(s->state, 0, sizeof(core::CeState)));

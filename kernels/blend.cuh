@@ -9,33 +9,13 @@
 // sides), so the CPU and the GPU write the same bits.
 #pragma once
 
+#include "dtype.cuh"
 #include "pairing.cuh"
 
 namespace mixup::core {
 
-enum class DType : int { kF32 = 0, kF16 = 1, kBF16 = 2, kU8 = 3 };
 enum class Layout : int { kNCHW = 0, kNHWC = 1 };
 enum class TargetMode : int { kNone = 0, kOneHot = 1, kSoft = 2 };
-
-struct F32 {
-  using T = float;
-  MIXUP_HD static float load(T v) { return v; }
-  MIXUP_HD static T store(float v) { return v; }
-};
-struct F16 {
-  using T = std::uint16_t;
-  MIXUP_HD static float load(T v) { return f16_to_f32(v); }
-  MIXUP_HD static T store(float v) { return f32_to_f16(v); }
-};
-struct BF16 {
-  using T = std::uint16_t;
-  MIXUP_HD static float load(T v) { return bf16_to_f32(v); }
-  MIXUP_HD static T store(float v) { return f32_to_bf16(v); }
-};
-struct U8 {
-  using T = std::uint8_t;
-  MIXUP_HD static float load(T v) { return static_cast<float>(v); }
-};
 
 constexpr int kMaxNormChannels = 16;
 
@@ -134,7 +114,6 @@ MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t j
   }
 }
 
-MIXUP_HD std::size_t dtype_size(DType t) { return t == DType::kF32 ? 4 : (t == DType::kU8 ? 1 : 2); }
 
 // Elements a GPU block covers in one row: 256 threads × 4 vectors of 16 bytes of input.
 constexpr int kBlendThreads = 256;

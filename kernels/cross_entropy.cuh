@@ -12,7 +12,10 @@
 // but no 0·∞ = NaN; a NaN logit propagates to its row's loss and gradient.
 #pragma once
 
-#include "blend.cuh"
+#include <cuda_runtime_api.h>
+
+#include "check.cuh"
+#include "dtype.cuh"
 
 namespace mixup::core {
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "beta.cuh"
+#include "check.cuh"
 
 #include <cuda_runtime_api.h>
 
@@ -25,29 +26,6 @@ namespace mixup::core {
 
 enum class Pairing : int { kPermutation = 0, kInvolution = 1, kFlip = 2 };
 enum class LambdaMode : int { kPerSample = 0, kPerBatch = 1, kPerPair = 2 };
-
-// What a device-side check found; the blend reads it and writes nothing unless it is kOk.
-enum class CheckCode : std::int32_t {
-  kOk = 0,
-  kLabelOutOfRange = 1,
-  kPermOutOfRange = 2,
-  kPermNotBijective = 3,
-  kLambdaOutOfRange = 4,
-};
-
-struct DeviceCheck {
-  std::int32_t code;   // CheckCode
-  std::int32_t index;  // the first offending sample
-  std::int32_t value;  // the offending label / partner (λ: its bits)
-  std::int32_t pad;
-};
-
-// Stores a call's verdict, and keeps the first failure until a poll reads (and clears) it:
-// with deferred checks a failed call followed by good ones is still reported.
-MIXUP_HD void publish_check(const DeviceCheck& verdict, DeviceCheck* now, DeviceCheck* first_failure) {
-  *now = verdict;
-  if (verdict.code != 0 && first_failure != nullptr && first_failure->code == 0) *first_failure = verdict;
-}
 
 struct StreamAddress {
   std::uint64_t seed;
@@ -184,7 +162,6 @@ MIXUP_HD Lambda lambda_of(const PairsView& v, std::int32_t i, std::int32_t partn
 }
 
 // ---- CUDA launcher (defined in pairing.cu) ----
-constexpr int kNumCheckCodes = 5;  // CheckCode values, kOk included
 
 struct PairingLaunch {
   StreamAddress at;

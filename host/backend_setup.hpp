@@ -1,0 +1,35 @@
+// What the mixup and the loss handles both do when they are created: pick the CPU thread
+// count, check the CUDA device ordinal, ask whether the device can overlap our launches.
+// One implementation, so the two handles cannot drift apart.
+#pragma once
+
+#include <algorithm>
+#include <thread>
+
+#include "error.hpp"
+
+namespace mixup::detail {
+
+// config.cpu_threads: 0 means one per hardware thread.
+inline int cpu_threads_for(int configured) {
+  return configured > 0 ? configured : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// config.device, checked against the devices this machine has (a CUDA error where it has none).
+inline int checked_device(int ordinal) {
+  int count = 0;
+  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
+  MIXUP_EXPECTS(ordinal >= 0 && ordinal < count, "config.device = ", ordinal, " but this machine has ", count,
+                " CUDA device(s)");
+  return ordinal;
+}
+
+// Programmatic dependent launch: the device has it (compute capability 9.0+) and the kernels
+// that would be launched early carry the code that waits (`kernels_wait`, asked of the build).
+inline bool programmatic_launch_available(int device, bool kernels_wait) {
+  int major = 0;
+  MIXUP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  return major >= 9 && kernels_wait;
+}
+
+}  // namespace mixup::detail

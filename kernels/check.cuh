@@ -1,0 +1,36 @@
+// Device-side checks, shared by every kernel family and both backends: what a check found
+// (one code per kind of bad input), the verdict one call leaves, and how a verdict is kept
+// until a poll reads it. The words for each code are written once, on the host
+// (describe_check in host/api.cpp).
+#pragma once
+
+#include "common.cuh"
+
+namespace mixup::core {
+
+// What a device-side check found; the blend reads it and writes nothing unless it is kOk.
+enum class CheckCode : std::int32_t {
+  kOk = 0,
+  kLabelOutOfRange = 1,
+  kPermOutOfRange = 2,
+  kPermNotBijective = 3,
+  kLambdaOutOfRange = 4,
+};
+
+struct DeviceCheck {
+  std::int32_t code;   // CheckCode
+  std::int32_t index;  // the first offending sample
+  std::int32_t value;  // the offending label / partner (λ: its bits)
+  std::int32_t pad;
+};
+
+// Stores a call's verdict, and keeps the first failure until a poll reads (and clears) it:
+// with deferred checks a failed call followed by good ones is still reported.
+MIXUP_HD void publish_check(const DeviceCheck& verdict, DeviceCheck* now, DeviceCheck* first_failure) {
+  *now = verdict;
+  if (verdict.code != 0 && first_failure != nullptr && first_failure->code == 0) *first_failure = verdict;
+}
+
+constexpr int kNumCheckCodes = 5;  // CheckCode values, kOk included
+
+}  // namespace mixup::core
