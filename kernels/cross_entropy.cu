@@ -295,6 +295,25 @@ __device__ float block_reduce(float v, float* sh, bool is_max) {
   return r;  // every thread, same order: same bits
 }
 
+// This thread's chunks of W logits of a row, kUnrollOf<W> loads in flight before the first
+// is visited (visit(j0, v): v holds logits j0 … j0 + W − 1 as floats).
+template <class In, int W, class Visit>
+__device__ void for_each_chunk(const typename In::T* z_row, std::int32_t C, Visit&& visit) {
+  constexpr int kStride = kBlockThreads * W;
+  constexpr int kUnroll = kUnrollOf<W>;
+  for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
+    float v[kUnroll][W];
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q)
+      if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
+#pragma unroll
+    for (int q = 0; q < kUnroll; ++q) {
+      if (j + q * kStride >= C) break;
+      visit(j + q * kStride, v[q]);
+    }
+  }
+}
+
 // Large C (or rows that are not 16-byte aligned): one block per row. Pass 1 keeps, per
 // thread, a running max and Σe^{z−max} rescaled when the max grows (one exponential per
 // element, two when it grows), and Σ(z − z0) against the row's first logit, so Σ(m − z)
@@ -311,35 +330,24 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   const float first = In::load(z_row[0]);
   const float z0 = isfinite(first) ? first : 0.0f;  // a reference, so it must not be ±∞ or NaN
   float m = kNegInf, s = 0.0f, sz = 0.0f, sdot = 0.0f, mass = 0.0f;
-  constexpr int kStride = kBlockThreads * W;
-  constexpr int kUnroll = kUnrollOf<W>;
-  for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
-    float v[kUnroll][W];  // kUnroll loads in flight before the first is used
+  for_each_chunk<In, W>(z_row, C, [&](std::int32_t j0, const float* v) {
+    float vm = v[0];
 #pragma unroll
-    for (int q = 0; q < kUnroll; ++q)
-      if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
+    for (int k = 1; k < W; ++k) vm = nan_max(vm, v[k]);
+    const float m_new = nan_max(m, vm);
+    if (m_new != m) s = s == 0.0f ? 0.0f : s * expf(m - m_new);  // also turns s into NaN for a NaN max
+    m = m_new;
 #pragma unroll
-    for (int q = 0; q < kUnroll; ++q) {
-      const std::int32_t j0 = j + q * kStride;
-      if (j0 >= C) break;
-      float vm = v[q][0];
-#pragma unroll
-      for (int k = 1; k < W; ++k) vm = nan_max(vm, v[q][k]);
-      const float m_new = nan_max(m, vm);
-      if (m_new != m) s = s == 0.0f ? 0.0f : s * expf(m - m_new);  // also turns s into NaN for a NaN max
-      m = m_new;
-#pragma unroll
-      for (int k = 0; k < W; ++k) {
-        s += m == kNegInf ? 0.0f : expf(v[q][k] - m);  // −∞ − (−∞) would be NaN; NaN still propagates via m
-        sz += v[q][k] - z0;
-        if (soft) {
-          const float tj = p.soft[base + j0 + k];
-          if (tj != 0.0f) sdot += tj * (v[q][k] - z0);
-          mass += tj;
-        }
+    for (int k = 0; k < W; ++k) {
+      s += m == kNegInf ? 0.0f : expf(v[k] - m);  // −∞ − (−∞) would be NaN; NaN still propagates via m
+      sz += v[k] - z0;
+      if (soft) {
+        const float tj = p.soft[base + j0 + k];
+        if (tj != 0.0f) sdot += tj * (v[k] - z0);
+        mass += tj;
       }
     }
-  }
+  });
   const float m_row = block_reduce(m, sh, true);
   const float s_mine = (s == 0.0f) ? 0.0f : s * expf(m - m_row);
   s = block_reduce(s_mine, sh, false);
@@ -365,21 +373,13 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
     const float scale = grad_scale(p, st), inv_s = 1.0f / s;
     const float total = soft ? mass : kept_weight(t);
     auto* g_row = static_cast<typename Out::T*>(p.grad) + base;
-    for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
-      float v[kUnroll][W];
+    for_each_chunk<In, W>(z_row, C, [&](std::int32_t j0, const float* v) {
+      float g[W];
 #pragma unroll
-      for (int q = 0; q < kUnroll; ++q)
-        if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
-#pragma unroll
-      for (int q = 0; q < kUnroll; ++q) {
-        const std::int32_t j0 = j + q * kStride;
-        if (j0 >= C) break;
-#pragma unroll
-        for (int k = 0; k < W; ++k)
-          v[q][k] = zero ? 0.0f : scale * (expf(v[q][k] - m) * inv_s * total - target_of(p, t, row, j0 + k, mass));
-        store_grads<Out, W>(g_row + j0, v[q]);
-      }
-    }
+      for (int k = 0; k < W; ++k)
+        g[k] = zero ? 0.0f : scale * (expf(v[k] - m) * inv_s * total - target_of(p, t, row, j0 + k, mass));
+      store_grads<Out, W>(g_row + j0, g);
+    });
   }
   reduce_if_last(p, st);
 }
