@@ -12,7 +12,7 @@ namespace mixup::tools {
 
 const char* const kExitStatusHelp =
     "Exit status: 0 done (also after --help, --version); 1 a runtime failure (data, files, memory,\n"
-    "training), checked before any work where it can be; 2 a usage error (the bad flag is named).";
+    "training), checked before any work where it can be; 2 a usage error (the bad flag is named).\n";
 
 void common_setup(CLI::App& app, const std::string& footer) {
   app.set_version_flag("--version", std::string(app.get_name()) + " " MIXUP_TOOLS_VERSION);

@@ -166,6 +166,17 @@ int main(int argc, char** argv) {
   CLI::App* curves_cmd = app.add_subcommand("curves", "train/valid loss and accuracy per epoch from mixup-train --log files");
   curves_cmd->add_option("logs", c.logs, "mixup-train --log files")->required()->check(CLI::ExistingFile);
   curves_cmd->add_option("-o,--out", c.out, "picture to write")->check(tools::kPngName)->capture_default_str();
+  // CLI11 would only say "a subcommand is required": name the word that is not one
+  const auto is_command = [&](const std::string& w) {
+    for (const CLI::App* sub : {grid_cmd, lambda_cmd, curves_cmd})
+      if (w == sub->get_name()) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::fprintf(stderr, "mixup-viz: unknown command '%s' (grid, lambda or curves)\nRun 'mixup-viz --help' for the options.\n",
+                 argv[1]);
+    return tools::kExitUsage;
+  }
   if (const int rc = tools::parse(app, argc, argv); rc >= 0) return rc;
   try {
     if (grid_cmd->parsed()) return grid(g);

@@ -70,7 +70,8 @@ case $case_name in
   # --- usage errors: exit 2, the one bad flag named -------------------------------------
   unknown_option)
     for t in "$train" "$demo"; do expect 2 "not expected: --bogus" "$t" --bogus; refuse "needs a value"; done
-    expect 2 "not expected: --bogus" "$viz" grid --bogus ;;
+    expect 2 "not expected: --bogus" "$viz" grid --bogus
+    expect 2 "unknown command 'bogus'" "$viz" bogus ;;
   stray_argument)
     expect 2 "not expected: stray" "$viz" grid stray --out x.png
     expect 2 "not expected: stray" "$train" stray
