@@ -1,8 +1,10 @@
 // Batches from an in-memory image set: a new shuffle every epoch, derived from (seed, epoch)
 // alone, so a run is reproducible and an epoch can be replayed. Images stay uint8 here; the
-// mixup op normalises them to float.
+// mixup op normalises them to float. With drop_last the last partial batch of an epoch is
+// left out (fastai v1's training loader), so every step sees a full batch.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -24,8 +26,9 @@ struct ImageSet {
 
 class Loader {
  public:
-  Loader(ImageSet set, std::int64_t batch_size, bool shuffle, std::uint64_t seed)
-      : set_(set), bs_(batch_size), shuffle_(shuffle), seed_(seed), order_(static_cast<std::size_t>(set.count)) {}
+  Loader(ImageSet set, std::int64_t batch_size, bool shuffle, std::uint64_t seed, bool drop_last = false)
+      : set_(set), bs_(batch_size), shuffle_(shuffle), drop_last_(drop_last), seed_(seed),
+        order_(static_cast<std::size_t>(set.count)) {}
 
   void start_epoch(std::int64_t epoch) {
     for (std::int64_t i = 0; i < set_.count; ++i) order_[i] = i;
@@ -35,14 +38,15 @@ class Loader {
     }
     pos_ = 0;
   }
-  std::int64_t batches() const { return (set_.count + bs_ - 1) / bs_; }
+  std::int64_t batches() const { return drop_last_ ? set_.count / bs_ : (set_.count + bs_ - 1) / bs_; }
   std::int64_t size() const { return set_.count; }
+  std::int64_t samples_per_epoch() const { return drop_last_ ? batches() * bs_ : set_.count; }
   const ImageSet& set() const { return set_; }
 
   // Copies the next batch (uint8 images, int32 labels); returns its size, 0 after the last.
   std::int64_t next(std::vector<std::uint8_t>& images, std::vector<std::int32_t>& labels) {
     const std::int64_t n = std::min(bs_, set_.count - pos_);
-    if (n <= 0) return 0;
+    if (n <= 0 || (drop_last_ && n < bs_)) return 0;
     const std::int64_t px = set_.h * set_.w;
     images.resize(static_cast<std::size_t>(n * px));
     labels.resize(static_cast<std::size_t>(n));
@@ -58,7 +62,7 @@ class Loader {
  private:
   ImageSet set_;
   std::int64_t bs_;
-  bool shuffle_;
+  bool shuffle_, drop_last_;
   std::uint64_t seed_;
   std::vector<std::int64_t> order_;
   std::int64_t pos_ = 0;

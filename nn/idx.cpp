@@ -40,7 +40,7 @@ std::size_t read_some(gzFile f, void* dst, std::size_t n, const std::string& pat
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
+IdxArray read_idx(const std::string& path, int expect_dims) {
   std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));  // reads plain files too
   if (!f) throw IdxError(path + ": cannot open");
   unsigned char magic[4];
@@ -50,7 +50,11 @@ IdxArray read_idx(const std::string& path) {
   if (magic[2] != 0x08) throw IdxError(path + ": IDX type code " + std::to_string(magic[2]) + " is not unsigned byte (0x08)");
   const int ndims = magic[3];
   if (ndims < 1 || ndims > 4) throw IdxError(path + ": IDX with " + std::to_string(ndims) + " dimensions is not supported");
+  if (expect_dims > 0 && ndims != expect_dims)
+    throw IdxError(path + ": the IDX header declares " + std::to_string(ndims) + " dimensions, this file must have " +
+                   std::to_string(expect_dims) + " (wrong magic for its name?)");
   IdxArray a;
+  a.path = path;
   std::int64_t total = 1;
   for (int d = 0; d < ndims; ++d) {
     unsigned char be[4];
@@ -81,8 +85,8 @@ IdxDataset load_idx_dataset(const std::string& dir) {
     }
     throw IdxError(dir + ": no " + stem + "[.gz]");
   };
-  IdxDataset d{read_idx(find("train-images-idx3-ubyte")), read_idx(find("train-labels-idx1-ubyte")),
-               read_idx(find("t10k-images-idx3-ubyte")), read_idx(find("t10k-labels-idx1-ubyte"))};
+  IdxDataset d{read_idx(find("train-images-idx3-ubyte"), 3), read_idx(find("train-labels-idx1-ubyte"), 1),
+               read_idx(find("t10k-images-idx3-ubyte"), 3), read_idx(find("t10k-labels-idx1-ubyte"), 1)};
   const auto check_pair = [&](const IdxArray& img, const IdxArray& lab, const char* split) {
     if (img.dims.size() != 3) throw IdxError(dir + ": " + split + " images must have 3 dimensions");
     if (lab.dims.size() != 1) throw IdxError(dir + ": " + split + " labels must have 1 dimension");

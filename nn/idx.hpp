@@ -17,12 +17,14 @@ struct IdxError : std::runtime_error {
 struct IdxArray {
   std::vector<std::int64_t> dims;
   std::vector<std::uint8_t> data;  // unsigned-byte payload, row-major
+  std::string path;                // the file it came from, for messages
   std::int64_t count() const { return dims.empty() ? 0 : dims[0]; }
   std::int64_t item_size() const;  // product of dims[1:]
 };
 
-// Reads an unsigned-byte IDX file (type code 0x08), .gz or plain.
-IdxArray read_idx(const std::string& path);
+// Reads an unsigned-byte IDX file (type code 0x08), .gz or plain; expect_dims > 0 refuses a
+// header with another number of dimensions before reading them (a labels file has 1).
+IdxArray read_idx(const std::string& path, int expect_dims = 0);
 
 // A data set in the standard four-file layout: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
 struct IdxDataset {

@@ -315,6 +315,14 @@ void kaiming_uniform(Conv2d& conv, std::uint64_t seed) {
   for (float& v : conv.bias) v = static_cast<float>(b(rng));
 }
 
+void kaiming_normal(Conv2d& conv, std::uint64_t seed) {
+  const double fan_in = static_cast<double>(conv.in_ch * conv.kernel * conv.kernel);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> w(0.0, std::sqrt(2.0 / fan_in));
+  for (float& v : conv.weight) v = static_cast<float>(w(rng));
+  std::fill(conv.bias.begin(), conv.bias.end(), 0.0f);
+}
+
 SimpleCnn::SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<std::int64_t>& kernels,
                      const std::vector<std::int64_t>& strides, bool last_relu, std::uint64_t seed, bool bn)
     : last_relu_(last_relu) {

@@ -68,6 +68,8 @@ void avgpool_backward(const float* d_out, const Shape4& s, float* d_in);
 
 // Kaiming-uniform (fan_in, a = √5 as PyTorch's default conv init) from a seed.
 void kaiming_uniform(Conv2d& conv, std::uint64_t seed);
+// fastai v1's conv init: kaiming_normal_ (fan_in, gain √2, std = √(2 / fan_in)) and a zero bias.
+void kaiming_normal(Conv2d& conv, std::uint64_t seed);
 
 // fastai v1 simple_cnn(actns, kernel_szs, strides, bn): conv + ReLU for each pair of channel
 // counts (ReLU after the last one too, unless last_relu is false), with bn a BatchNorm after

@@ -293,7 +293,7 @@ std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
 
 std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<void(const EpochResult&)>& on_epoch) {
   std::vector<EpochResult> results;
-  Loader loader(train_, cfg_.batch_size, true, cfg_.seed);
+  Loader loader(train_, cfg_.batch_size, true, cfg_.seed, cfg_.drop_last);
   const std::int64_t total = epochs * loader.batches();
   std::int64_t step = 0;
   stop = false;
@@ -318,10 +318,11 @@ std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<v
         train_batch(b, step++, total, [&] { next.n = loader.next(next.images, next.labels); });
         train_sum += static_cast<double>(b.loss) * b.n;
         seen += b.n;
-        if (cfg_.progress && (step % 20 == 0 || seen == loader.size()))
+        const std::int64_t per_epoch = loader.samples_per_epoch();
+        if (cfg_.progress && (step % 20 == 0 || seen == per_epoch))
           std::fprintf(stderr, "\r  epoch %lld  [%-30s] %3d%%  loss %.4f ", static_cast<long long>(epoch),
-                       std::string(static_cast<std::size_t>(30 * seen / loader.size()), '#').c_str(),
-                       static_cast<int>(100 * seen / loader.size()), train_sum / seen);
+                       std::string(static_cast<std::size_t>(30 * seen / per_epoch), '#').c_str(),
+                       static_cast<int>(100 * seen / per_epoch), train_sum / seen);
       }
       if (cfg_.progress) std::fprintf(stderr, "\r%80s\r", "");
       const auto [vloss, acc] = validate(valid_);

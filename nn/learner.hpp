@@ -97,6 +97,7 @@ struct LearnerConfig {
   float lr = 3e-3f;
   float weight_decay = 1e-2f;
   bool one_cycle = false;
+  bool drop_last = false;  // leave out each epoch's last partial training batch (fastai v1 does)
   std::uint64_t seed = 0;
   int threads = 0;
   float mean = 0.2860f, std = 0.3530f;  // Fashion-MNIST pixel statistics

@@ -181,6 +181,23 @@ TEST_F(LearnerTest, BatchNormModelTrainsAndItsCheckpointReproducesPredictions) {
   fs::remove(path);
 }
 
+// fastai v1's training loader drops the last partial batch (--drop-last on); off keeps it.
+TEST(Loader, DropLastLeavesOutThePartialBatchOnly) {
+  std::vector<std::uint8_t> images(10 * 4, 0), labels(10, 0);
+  const ImageSet set{images.data(), labels.data(), 10, 2, 2};
+  std::vector<std::uint8_t> x;
+  std::vector<std::int32_t> y;
+  for (const bool drop : {false, true}) {
+    Loader l(set, 4, true, 1, drop);
+    l.start_epoch(0);
+    std::vector<std::int64_t> sizes;
+    while (const std::int64_t n = l.next(x, y)) sizes.push_back(n);
+    EXPECT_EQ(sizes, drop ? std::vector<std::int64_t>({4, 4}) : std::vector<std::int64_t>({4, 4, 2}));
+    EXPECT_EQ(l.batches(), static_cast<std::int64_t>(sizes.size()));
+    EXPECT_EQ(l.samples_per_epoch(), drop ? 8 : 10);
+  }
+}
+
 TEST(Checkpoint, DamagedFilesAreRefused) {
   SimpleCnn model({1, 4, 10}, {3, 3}, {2, 2}, false, 5);
   const std::string path = (fs::temp_directory_path() / ("ckpt_bad_" + std::to_string(::getpid()))).string();

@@ -384,3 +384,17 @@ TEST(OneCycle, EndPoints) {
 }
 
 }  // namespace
+
+// fastai v1's conv init (--init kaiming_normal): zero bias, weights N(0, 2 / fan_in); the
+// uniform init (PyTorch's default) has neither property, so this test tells them apart.
+TEST(Conv2d, KaimingNormalIsFastaisInit) {
+  Conv2d c(16, 32, 3, 2);
+  kaiming_normal(c, 5);
+  for (float b : c.bias) EXPECT_EQ(b, 0.0f);
+  double sum = 0, sq = 0;
+  for (float w : c.weight) sum += w, sq += static_cast<double>(w) * w;
+  const double n = static_cast<double>(c.weight.size()), mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+  const double want = std::sqrt(2.0 / (16 * 3 * 3));  // 0.118; uniform's sd would be 1/sqrt(3*144) = 0.048
+  EXPECT_NEAR(sd, want, 0.05 * want);
+  EXPECT_NEAR(mean, 0.0, 4 * want / std::sqrt(n));
+}

@@ -148,6 +148,35 @@ TEST(Viz, CurveMinimumIsDrawnAtItsEpoch) {
   fs::remove(p);
 }
 
+// Epochs are whole: the curves' x ticks (and their grid lines) sit on whole epochs only.
+TEST(Viz, CurveTicksAreWholeEpochs) {
+  RunCurves r{"a", {0, 1, 2}, {1.0, 0.8, 0.7}, {0.9, 0.7, 0.6}, {0.5, 0.6, 0.7}};
+  Axes la;
+  const Canvas c = draw_training_curves({r}, &la);
+  const Rgb grid{225, 225, 225}, white{255, 255, 255};
+  const int y = la.top + 3;  // above every curve (the y range is padded)
+  for (const double e : {1.0}) EXPECT_TRUE(c.at(la.px(e), y) == grid) << "a grid line at epoch " << e;
+  for (const double e : {0.2, 0.4, 0.5, 1.5}) EXPECT_TRUE(c.at(la.px(e), y) == white) << "no grid line at epoch " << e;
+}
+
+// The histogram's legend sits below the x axis, so it never covers the tall bars at the ends.
+TEST(Viz, LambdaLegendDoesNotCoverTheBars) {
+  const Histogram h = histogram(library_lambdas(0.4f, 0, 20000), 0.0, 1.0, 20);
+  const Canvas c = draw_lambda_histogram(h, 0.4, false, "t");
+  const Rgb axis{60, 60, 60}, legend{70, 110, 170};
+  int axis_row = -1, most = 0, legend_top = c.height();
+  for (int y = 0; y < c.height(); ++y) {
+    int n = 0;
+    for (int x = 0; x < c.width(); ++x) {
+      n += c.at(x, y) == axis;
+      if (c.at(x, y) == legend) legend_top = std::min(legend_top, y);
+    }
+    if (n > most) most = n, axis_row = y;  // the x axis: the longest run of axis colour
+  }
+  ASSERT_LT(legend_top, c.height()) << "the legend is drawn";
+  EXPECT_GT(legend_top, axis_row) << "the legend starts below the x axis";
+}
+
 TEST(Viz, BadInputFailsWithoutAFile) {
   const std::string empty = tmp("empty.csv").string();
   std::ofstream(empty).close();

@@ -12,10 +12,14 @@
 
 #include <cuda_runtime_api.h>
 
+#include "cli.hpp"
 #include "idx.hpp"
+#include "labels.hpp"
 #include "mixup/mixup.hpp"
 
 namespace {
+
+namespace tools = mixup::tools;
 
 struct Options {
   std::string data = "/usr/share/datasets/fashion-mnist";
@@ -26,65 +30,40 @@ struct Options {
   int steps = 500;
 };
 
-void usage(FILE* to) {
-  std::fprintf(to,
-               "usage: mixup-demo [--data DIR] [--bs N] [--alpha A] [--seed S] [--device auto|cpu|cuda] [--steps N]\n"
-               "  Mixes real batches of an MNIST-style IDX data set (default: Debian's Fashion-MNIST)\n"
-               "  with libmixup_cuda and reports the draws, λ statistics and the time per call.\n");
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "mixup-demo: %s needs a value (or is unknown)\n", a.c_str());
-      usage(stderr);
-      std::exit(2);
-    }
-    const std::string v = argv[++i];
-    char* end = nullptr;
-    if (a == "--data") o.data = v;
-    else if (a == "--device") o.device = v;
-    else if (a == "--bs") o.bs = static_cast<int>(std::strtol(v.c_str(), &end, 10));
-    else if (a == "--alpha") o.alpha = std::strtof(v.c_str(), &end);
-    else if (a == "--seed") o.seed = std::strtoull(v.c_str(), &end, 10);
-    else if (a == "--steps") o.steps = static_cast<int>(std::strtol(v.c_str(), &end, 10));
-    else {
-      std::fprintf(stderr, "mixup-demo: unknown option %s\n", a.c_str());
-      usage(stderr);
-      std::exit(2);
-    }
-    if (end != nullptr && *end != '\0') {
-      std::fprintf(stderr, "mixup-demo: bad value '%s' for %s\n", v.c_str(), a.c_str());
-      std::exit(2);
-    }
-  }
-  if (o.bs < 1 || o.steps < 1 || (o.device != "auto" && o.device != "cpu" && o.device != "cuda")) {
-    std::fprintf(stderr, "mixup-demo: --bs and --steps must be >= 1, --device auto|cpu|cuda\n");
-    std::exit(2);
-  }
-  return o;
+// Returns -1 to go on, else the exit status (cli.hpp).
+int parse(Options& o, int argc, char** argv) {
+  CLI::App app("Mixes real batches of an MNIST-style IDX data set (default: Debian's Fashion-MNIST) with libmixup_cuda\n"
+               "and reports the draws, lambda statistics and the time per call.",
+               "mixup-demo");
+  tools::common_setup(app);
+  app.add_option("--data", o.data, "MNIST-style IDX directory")->capture_default_str();
+  app.add_option("--bs", o.bs, "batch size (at most the training set)")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
+  app.add_option("--alpha", o.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  app.add_option("--seed", o.seed)->check(tools::unsigned_integer())->capture_default_str();
+  app.add_option("--device", o.device)->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  app.add_option("--steps", o.steps, "steps for the lambda statistics")->check(tools::integer_in(1, 1000000))->capture_default_str();
+  return tools::parse(app, argc, argv);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  Options o;
+  if (const int rc = parse(o, argc, argv); rc >= 0) return rc;
   mixup::nn::IdxDataset data;
   try {
     data = mixup::nn::load_idx_dataset(o.data);
+    if (o.bs > data.train_images.count())
+      throw mixup::tools::Failure("--bs " + std::to_string(o.bs) + " is more than the " +
+                                  std::to_string(data.train_images.count()) + " training images");
+    if (mixup::nn::label_classes(data.train_labels) > 10) mixup::nn::check_labels(data.train_labels, 10);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mixup-demo: %s\n", e.what());
     return 1;
   }
   const int H = static_cast<int>(data.train_images.dims[1]), W = static_cast<int>(data.train_images.dims[2]);
   const int n_train = static_cast<int>(data.train_images.count());
-  const int bs = std::min(o.bs, n_train);
+  const int bs = o.bs;
   const bool cuda = o.device == "cuda" || (o.device == "auto" && mixup::cuda_device_count() > 0);
   std::printf("data: %s — %d training images %dx%d; backend: %s\n", o.data.c_str(), n_train, H, W,
               cuda ? "CUDA" : "CPU (no CUDA device)");
@@ -187,7 +166,7 @@ int main(int argc, char** argv) {
     std::printf("time per call (median of 50): %.3f ms for %d images (%.2f GB/s of uint8 in + f32 out)\n", ms[25], bs,
                 bytes / (ms[25] * 1e6));
     if (bad_perm != 0) return 1;
-  } catch (const mixup::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "mixup-demo: %s\n", e.what());
     return 1;
   }

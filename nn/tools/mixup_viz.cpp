@@ -1,7 +1,6 @@
-// mixup-viz: pictures of what mixup does.
-//   mixup-viz grid   [--data DIR] [--n 16] [--cols 4] [--alpha A] [--seed S] [--step T] [--out FILE.png]
-//   mixup-viz lambda [--alpha A] [--n N] [--bins B] [--seed S] [--out FILE.png]
-//   mixup-viz curves LOG.csv [LOG.csv ...] [--out FILE.png]
+// mixup-viz: pictures of what mixup does, one subcommand each (grid, lambda, curves; each
+// has its own --help). Output paths are checked before any work; see cli.hpp for the exit
+// statuses.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -12,64 +11,35 @@
 #include <vector>
 
 #include "data.hpp"
+#include "cli.hpp"
 #include "idx.hpp"
+#include "labels.hpp"
 #include "mixup/mixup.hpp"
 #include "viz/plots.hpp"
 
 namespace {
 
+namespace tools = mixup::tools;
+
 using namespace mixup::nn;
 using namespace mixup::nn::viz;
 
-const char* kUsage =
-    "usage: mixup-viz grid   [--data DIR] [--n 16] [--cols 4] [--alpha 0.4] [--seed 0] [--step 0] [--out grid.png]\n"
-    "       mixup-viz lambda [--alpha 0.4] [--n 100000] [--bins 40] [--seed 0] [--out lambda.png]\n"
-    "       mixup-viz curves LOG.csv [LOG.csv ...] [--out curves.png]\n"
-    "  grid:   mixed training images from the library's own op: the trainer's image order and\n"
-    "          lambda stream for that seed and step (partners are drawn among the images shown),\n"
-    "          captioned with both classes and lambda\n"
-    "  lambda: histogram of lambda drawn by the library, unfolded and folded, with the exact\n"
-    "          Beta(alpha, alpha) density over it\n"
-    "  curves: train/valid loss and accuracy per epoch from mixup-train --log files\n";
-
-[[noreturn]] void bad(const std::string& why) {
-  std::fprintf(stderr, "mixup-viz: %s\n%s", why.c_str(), kUsage);
-  std::exit(2);
-}
-
-struct Args {
-  std::map<std::string, std::string> flags;
-  std::vector<std::string> positional;
-  std::string get(const std::string& k, const std::string& d) const {
-    auto it = flags.find(k);
-    return it == flags.end() ? d : it->second;
-  }
-  template <class T>
-  T num(const std::string& k, T d) const {
-    auto it = flags.find(k);
-    if (it == flags.end()) return d;
-    std::istringstream s(it->second);
-    T v{};
-    if (!(s >> v) || !s.eof()) bad("bad value '" + it->second + "' for --" + k);
-    return v;
-  }
+struct GridOptions {
+  std::string data = "/usr/share/datasets/fashion-mnist", out = "grid.png";
+  int n = 16, cols = 4;
+  float alpha = 0.4f;
+  std::uint64_t seed = 0, step = 0;
 };
-
-Args parse(int argc, char** argv, const std::vector<std::string>& allowed) {
-  Args a;
-  for (int i = 2; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s.rfind("--", 0) == 0) {
-      const std::string k = s.substr(2);
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) bad("unknown option " + s);
-      if (i + 1 >= argc) bad(s + " needs a value");
-      a.flags[k] = argv[++i];
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  return a;
-}
+struct LambdaOptions {
+  float alpha = 0.4f;
+  int n = 100000, bins = 40;
+  std::uint64_t seed = 0;
+  std::string out = "lambda.png";
+};
+struct CurvesOptions {
+  std::vector<std::string> logs;
+  std::string out = "curves.png";
+};
 
 mixup_handle_t make_handle(float alpha, std::uint64_t seed, std::int32_t batch, int fold) {
   mixup_config_t c = mixup_config_default();
@@ -83,13 +53,17 @@ mixup_handle_t make_handle(float alpha, std::uint64_t seed, std::int32_t batch, 
   return h;
 }
 
-int grid(const Args& a) {
-  const std::string dir = a.get("data", "/usr/share/datasets/fashion-mnist");
-  const int n = a.num<int>("n", 16), cols = a.num<int>("cols", 4);
-  const float alpha = a.num<float>("alpha", 0.4f);
-  const std::uint64_t seed = a.num<std::uint64_t>("seed", 0), step = a.num<std::uint64_t>("step", 0);
-  if (n < 1 || n > 256 || cols < 1) bad("--n must be in [1, 256] and --cols >= 1");
-  const IdxDataset data = load_idx_dataset(dir);
+int grid(const GridOptions& a) {
+  const int n = a.n, cols = a.cols;
+  const float alpha = a.alpha;
+  const std::uint64_t seed = a.seed, step = a.step;
+  tools::check_output_file(a.out, "--out");
+  const IdxDataset data = load_idx_dataset(a.data);
+  if (data.train_images.count() < n)
+    throw tools::Failure("--n " + std::to_string(n) + " is more than the " + std::to_string(data.train_images.count()) +
+                         " training images");
+  if (label_classes(data.train_labels) > 10)  // the captions name Fashion-MNIST's ten classes
+    check_labels(data.train_labels, 10);
   Loader loader(ImageSet::of(data.train_images, data.train_labels), n, true, seed);
   loader.start_epoch(0);
   std::vector<std::uint8_t> images;
@@ -114,15 +88,16 @@ int grid(const Args& a) {
     std::snprintf(l2, sizeof l2, "%.2f %s", 1.0f - lam[i], kFashionMnistClasses[yb[i]]);
     tiles.push_back({mixed.data() + static_cast<std::size_t>(i) * h * w, l1, l2});
   }
-  draw_grid(tiles, static_cast<int>(h), static_cast<int>(w), mean, std, cols, 4).write_png(a.get("out", "grid.png"));
+  draw_grid(tiles, static_cast<int>(h), static_cast<int>(w), mean, std, cols, 4).write_png(a.out);
+  std::printf("picture written to %s\n", a.out.c_str());
   return 0;
 }
 
-int lambda(const Args& a) {
-  const float alpha = a.num<float>("alpha", 0.4f);
-  const int n = a.num<int>("n", 100000), bins = a.num<int>("bins", 40);
-  const std::uint64_t seed = a.num<std::uint64_t>("seed", 0);
-  if (!(alpha > 0) || n < 1 || bins < 2 || bins > 400) bad("--alpha must be > 0, --n >= 1, --bins in [2, 400]");
+int lambda(const LambdaOptions& a) {
+  const float alpha = a.alpha;
+  const int n = a.n, bins = a.bins;
+  const std::uint64_t seed = a.seed;
+  tools::check_output_file(a.out, "--out");
   Canvas both(1440, 460);
   for (const int fold : {0, 1}) {
     const std::int32_t batch = 4096;
@@ -142,39 +117,73 @@ int lambda(const Args& a) {
     const Histogram hist = histogram(all, fold ? 0.5 : 0.0, 1.0, fold ? bins / 2 : bins);
     both.blit(draw_lambda_histogram(hist, alpha, fold != 0, title), fold * 720, 0);
   }
-  both.write_png(a.get("out", "lambda.png"));
+  both.write_png(a.out);
+  std::printf("picture written to %s\n", a.out.c_str());
   return 0;
 }
 
-int curves(const Args& a) {
-  if (a.positional.empty()) bad("curves needs at least one LOG.csv");
+int curves(const CurvesOptions& a) {
+  tools::check_output_file(a.out, "--out");
   std::vector<RunCurves> runs;
-  for (const std::string& path : a.positional) {
+  for (const std::string& path : a.logs) {
     for (RunCurves r : read_training_csv(path)) {
-      if (a.positional.size() > 1) r.run = std::filesystem::path(path).stem().string() + ":" + r.run;
+      if (a.logs.size() > 1) r.run = std::filesystem::path(path).stem().string() + ":" + r.run;
       runs.push_back(r);
     }
   }
-  draw_training_curves(runs).write_png(a.get("out", "curves.png"));
+  draw_training_curves(runs).write_png(a.out);
+  std::printf("picture written to %s\n", a.out.c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) bad("a command is needed");
-  const std::string cmd = argv[1];
-  if (cmd == "--help" || cmd == "-h") {
-    std::fputs(kUsage, stdout);
-    return 0;
+  CLI::App app("Pictures of what mixup does.", "mixup-viz");
+  tools::common_setup(app);
+  app.require_subcommand(1);
+  GridOptions g;
+  CLI::App* grid_cmd = app.add_subcommand(
+      "grid", "mixed training images from the library's own op: the trainer's image order and lambda stream for that "
+              "seed and step (partners are drawn among the images shown), captioned with both classes and lambda");
+  grid_cmd->add_option("--data", g.data, "MNIST-style IDX directory")->capture_default_str();
+  grid_cmd->add_option("--n", g.n, "images")->check(tools::integer_in(1, 256))->capture_default_str();
+  grid_cmd->add_option("--cols", g.cols, "columns")->check(tools::integer_in(1, 256))->capture_default_str();
+  grid_cmd->add_option("--alpha", g.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  grid_cmd->add_option("--seed", g.seed)->check(tools::unsigned_integer())->capture_default_str();
+  grid_cmd->add_option("--step", g.step, "training step whose lambda and partners are shown")
+      ->check(tools::unsigned_integer())->capture_default_str();
+  grid_cmd->add_option("-o,--out", g.out, "picture to write")->check(tools::kPngName)->capture_default_str();
+  LambdaOptions l;
+  CLI::App* lambda_cmd = app.add_subcommand(
+      "lambda", "histogram of lambda drawn by the library, unfolded and folded, with the exact Beta(alpha, alpha) density");
+  lambda_cmd->add_option("--alpha", l.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  lambda_cmd->add_option("--n", l.n, "draws")->check(tools::integer_in(1, 100000000))->capture_default_str();
+  lambda_cmd->add_option("--bins", l.bins)->check(tools::integer_in(2, 400))->capture_default_str();
+  lambda_cmd->add_option("--seed", l.seed)->check(tools::unsigned_integer())->capture_default_str();
+  lambda_cmd->add_option("-o,--out", l.out, "picture to write")->check(tools::kPngName)->capture_default_str();
+  CurvesOptions c;
+  CLI::App* curves_cmd = app.add_subcommand("curves", "train/valid loss and accuracy per epoch from mixup-train --log files");
+  curves_cmd->add_option("logs", c.logs, "mixup-train --log files")->required()->check(CLI::ExistingFile);
+  curves_cmd->add_option("-o,--out", c.out, "picture to write")->check(tools::kPngName)->capture_default_str();
+  // CLI11 would only say "a subcommand is required": name the word that is not one
+  const auto is_command = [&](const std::string& w) {
+    for (const CLI::App* sub : {grid_cmd, lambda_cmd, curves_cmd})
+      if (w == sub->get_name()) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::fprintf(stderr, "mixup-viz: unknown command '%s' (grid, lambda or curves)\nRun 'mixup-viz --help' for the options.\n",
+                 argv[1]);
+    return tools::kExitUsage;
   }
+  if (const int rc = tools::parse(app, argc, argv); rc >= 0) return rc;
   try {
-    if (cmd == "grid") return grid(parse(argc, argv, {"data", "n", "cols", "alpha", "seed", "step", "out"}));
-    if (cmd == "lambda") return lambda(parse(argc, argv, {"alpha", "n", "bins", "seed", "out"}));
-    if (cmd == "curves") return curves(parse(argc, argv, {"out"}));
+    if (grid_cmd->parsed()) return grid(g);
+    if (lambda_cmd->parsed()) return lambda(l);
+    return curves(c);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mixup-viz: %s\n", e.what());
-    return 1;
+    return tools::kExitFailure;
   }
-  bad("unknown command '" + cmd + "'");
 }

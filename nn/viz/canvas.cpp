@@ -1,134 +1,155 @@
 #include "canvas.hpp"
 
-#include <png.h>
+#include <cairo.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <memory>
+#include <cstring>
 
 #include <unistd.h>
 
-#include "font8x13.hpp"
-
 namespace mixup::nn::viz {
+namespace {
+
+constexpr double kFontSize = 12.0;  // pixels; close to the 8x13 bitmap font it replaced
+const char* const kFont = "DejaVu Sans";
+
+std::uint32_t pack(Rgb c) { return (std::uint32_t(c.r) << 16) | (std::uint32_t(c.g) << 8) | c.b; }
+
+struct Context {
+  cairo_t* cr;
+  explicit Context(cairo_surface_t* s) : cr(cairo_create(s)) {
+    cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, kFontSize);
+  }
+  ~Context() { cairo_destroy(cr); }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  void color(Rgb c) { cairo_set_source_rgb(cr, c.r / 255.0, c.g / 255.0, c.b / 255.0); }
+};
+
+// Text metrics need a cairo context; one on a 1x1 surface serves every measurement.
+Context& measure() {
+  static cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+  static Context ctx(s);
+  return ctx;
+}
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+// fontconfig (under cairo's font selection) keeps its configuration until FcFini, which cairo
+// never calls; LeakSanitizer would report that at every exit of a program that drew text.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfig.so\n"; }
+#endif
+
+void Canvas::Destroy::operator()(_cairo_surface* s) const { cairo_surface_destroy(s); }
 
 Canvas::Canvas(int width, int height, Rgb background) : w_(width), h_(height) {
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384) throw VizError("canvas size out of range");
-  px_.assign(static_cast<std::size_t>(width) * height, background);
+  surface_.reset(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
+  if (cairo_surface_status(surface_.get()) != CAIRO_STATUS_SUCCESS) throw VizError("canvas: cannot allocate");
+  fill_rect(0, 0, width - 1, height - 1, background);
 }
 
+std::uint32_t* Canvas::row(int y) const {
+  return reinterpret_cast<std::uint32_t*>(cairo_image_surface_get_data(surface_.get()) +
+                                          static_cast<std::size_t>(y) * cairo_image_surface_get_stride(surface_.get()));
+}
+
+Rgb Canvas::at(int x, int y) const {
+  cairo_surface_flush(surface_.get());
+  const std::uint32_t p = row(y)[x];
+  return Rgb{static_cast<std::uint8_t>(p >> 16), static_cast<std::uint8_t>(p >> 8), static_cast<std::uint8_t>(p)};
+}
+
+void Canvas::set(int x, int y, Rgb c) { fill_rect(x, y, x, y, c); }
+
 void Canvas::fill_rect(int x0, int y0, int x1, int y1, Rgb c) {
-  for (int y = std::min(y0, y1); y <= std::max(y0, y1); ++y)
-    for (int x = std::min(x0, x1); x <= std::max(x0, x1); ++x) set(x, y, c);
+  const int xa = std::max(0, std::min(x0, x1)), xb = std::min(w_ - 1, std::max(x0, x1));
+  const int ya = std::max(0, std::min(y0, y1)), yb = std::min(h_ - 1, std::max(y0, y1));
+  if (xa > xb || ya > yb) return;
+  cairo_surface_flush(surface_.get());
+  const std::uint32_t v = pack(c);
+  for (int y = ya; y <= yb; ++y) std::fill(row(y) + xa, row(y) + xb + 1, v);
+  cairo_surface_mark_dirty_rectangle(surface_.get(), xa, ya, xb - xa + 1, yb - ya + 1);
 }
 
 void Canvas::line(int x0, int y0, int x1, int y1, Rgb c, int thickness) {
-  const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
-  int err = dx + dy;
-  const int r0 = -(thickness - 1) / 2, r1 = thickness / 2;
-  for (;;) {
-    for (int oy = r0; oy <= r1; ++oy)
-      for (int ox = r0; ox <= r1; ++ox) set(x0 + ox, y0 + oy, c);
-    if (x0 == x1 && y0 == y1) break;
-    const int e2 = 2 * err;
-    if (e2 >= dy) err += dy, x0 += sx;
-    if (e2 <= dx) err += dx, y0 += sy;
-  }
+  Context ctx(surface_.get());
+  ctx.color(c);
+  cairo_set_line_width(ctx.cr, thickness);
+  cairo_set_line_cap(ctx.cr, CAIRO_LINE_CAP_ROUND);
+  // an odd width centred on a pixel centre covers whole pixels on straight lines: crisp axes
+  const double o = thickness % 2 ? 0.5 : 0.0;
+  cairo_move_to(ctx.cr, x0 + o, y0 + o);
+  cairo_line_to(ctx.cr, x1 + o, y1 + o);
+  cairo_stroke(ctx.cr);
 }
 
 void Canvas::text(int x, int y, const std::string& s, Rgb c, int scale) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const unsigned char ch = static_cast<unsigned char>(s[i]);
-    const int g = (ch >= 32 && ch <= 126) ? ch - 32 : '?' - 32;
-    for (int row = 0; row < kGlyphHeight; ++row)
-      for (int col = 0; col < kGlyphWidth; ++col)
-        if (kFont8x13[g][row] & (0x80 >> col))
-          fill_rect(x + (static_cast<int>(i) * kGlyphWidth + col) * scale, y + row * scale,
-                    x + (static_cast<int>(i) * kGlyphWidth + col) * scale + scale - 1, y + row * scale + scale - 1, c);
-  }
+  Context ctx(surface_.get());
+  cairo_set_font_size(ctx.cr, kFontSize * scale);
+  cairo_font_extents_t fe;
+  cairo_font_extents(ctx.cr, &fe);
+  ctx.color(c);
+  cairo_move_to(ctx.cr, x, y + fe.ascent);
+  cairo_show_text(ctx.cr, s.c_str());
 }
 
 void Canvas::blit(const Canvas& src, int x, int y) {
-  for (int yy = 0; yy < src.h_; ++yy)
-    for (int xx = 0; xx < src.w_; ++xx) set(x + xx, y + yy, src.at(xx, yy));
+  const int xa = std::max(0, x), xb = std::min(w_, x + src.w_), ya = std::max(0, y), yb = std::min(h_, y + src.h_);
+  if (xa >= xb || ya >= yb) return;
+  cairo_surface_flush(src.surface_.get());
+  cairo_surface_flush(surface_.get());
+  for (int r = ya; r < yb; ++r) std::memcpy(row(r) + xa, src.row(r - y) + (xa - x), sizeof(std::uint32_t) * (xb - xa));
+  cairo_surface_mark_dirty_rectangle(surface_.get(), xa, ya, xb - xa, yb - ya);
 }
 
-int Canvas::text_width(const std::string& s, int scale) { return static_cast<int>(s.size()) * kGlyphWidth * scale; }
-int Canvas::text_height(int scale) { return kGlyphHeight * scale; }
+int Canvas::text_width(const std::string& s, int scale) {
+  Context& ctx = measure();
+  cairo_set_font_size(ctx.cr, kFontSize * scale);
+  cairo_text_extents_t te;
+  cairo_text_extents(ctx.cr, s.c_str(), &te);
+  return static_cast<int>(te.x_advance + 0.999);
+}
 
-namespace {
-struct FileCloser {
-  void operator()(FILE* f) const {
-    if (f) std::fclose(f);
-  }
-};
-}  // namespace
+int Canvas::text_height(int scale) {
+  Context& ctx = measure();
+  cairo_set_font_size(ctx.cr, kFontSize * scale);
+  cairo_font_extents_t fe;
+  cairo_font_extents(ctx.cr, &fe);
+  return static_cast<int>(fe.ascent + fe.descent + 0.999);
+}
 
 void Canvas::write_png(const std::string& path) const {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* raw = std::fopen(tmp.c_str(), "wb");
-  if (raw == nullptr) throw VizError(path + ": cannot write (directory missing or not writable)");
-  std::unique_ptr<FILE, FileCloser> f(raw);
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  bool ok = png != nullptr && info != nullptr;
-  if (ok && setjmp(png_jmpbuf(png)) == 0) {
-    png_init_io(png, f.get());
-    png_set_IHDR(png, info, static_cast<png_uint_32>(w_), static_cast<png_uint_32>(h_), 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h_; ++y)
-      png_write_row(png, reinterpret_cast<png_const_bytep>(px_.data() + static_cast<std::size_t>(y) * w_));
-    png_write_end(png, nullptr);
-  } else {
-    ok = false;
-  }
-  png_destroy_write_struct(png ? &png : nullptr, info ? &info : nullptr);
-  ok = ok && std::fflush(f.get()) == 0 && !std::ferror(f.get());
-  f.reset();
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  cairo_surface_flush(surface_.get());
+  const cairo_status_t st = cairo_surface_write_to_png(surface_.get(), tmp.c_str());
+  if (st != CAIRO_STATUS_SUCCESS) {
     std::remove(tmp.c_str());
-    throw VizError(path + ": writing the PNG failed");
+    throw VizError(path + ": cannot write the PNG (" + cairo_status_to_string(st) + ")");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw VizError(path + ": cannot rename the temporary file into place");
   }
 }
 
 Canvas Canvas::read_png(const std::string& path) {
-  FILE* raw = std::fopen(path.c_str(), "rb");
-  if (raw == nullptr) throw VizError(path + ": cannot open");
-  std::unique_ptr<FILE, FileCloser> f(raw);
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (png == nullptr || info == nullptr) throw VizError("libpng: out of memory");
-  std::vector<std::uint8_t> pixels;
-  int w = 0, h = 0;
-  if (setjmp(png_jmpbuf(png)) != 0) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    throw VizError(path + ": not a readable PNG");
+  cairo_surface_t* png = cairo_image_surface_create_from_png(path.c_str());
+  const cairo_status_t st = cairo_surface_status(png);
+  if (st != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(png);
+    throw VizError(path + ": cannot read the PNG (" + cairo_status_to_string(st) + ")");
   }
-  png_init_io(png, f.get());
-  png_read_info(png, info);
-  png_set_expand(png);
-  png_set_strip_16(png);
-  png_set_strip_alpha(png);
-  png_set_gray_to_rgb(png);
-  png_read_update_info(png, info);
-  w = static_cast<int>(png_get_image_width(png, info));
-  h = static_cast<int>(png_get_image_height(png, info));
-  if (png_get_rowbytes(png, info) != static_cast<std::size_t>(w) * 3) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    throw VizError(path + ": unexpected PNG layout");
+  Canvas c(cairo_image_surface_get_width(png), cairo_image_surface_get_height(png));
+  {
+    Context ctx(c.surface_.get());
+    cairo_set_source_surface(ctx.cr, png, 0, 0);
+    cairo_paint(ctx.cr);
   }
-  pixels.resize(static_cast<std::size_t>(w) * h * 3);
-  std::vector<png_bytep> rows(static_cast<std::size_t>(h));
-  for (int y = 0; y < h; ++y) rows[y] = pixels.data() + static_cast<std::size_t>(y) * w * 3;
-  png_read_image(png, rows.data());
-  png_destroy_read_struct(&png, &info, nullptr);
-  Canvas c(w, h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const std::uint8_t* p = pixels.data() + (static_cast<std::size_t>(y) * w + x) * 3;
-      c.set(x, y, Rgb{p[0], p[1], p[2]});
-    }
+  cairo_surface_destroy(png);
   return c;
 }
 

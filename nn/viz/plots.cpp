@@ -18,20 +18,22 @@ std::string fmt(double v, int decimals) {
   return b;
 }
 
-// 1-2-5 ticks covering [lo, hi] with about n intervals.
-std::vector<double> nice_ticks(double lo, double hi, int n, int* decimals) {
+// 1-2-5 ticks covering [lo, hi] with about n intervals, none closer than min_step (1 on an
+// epoch axis: there is no epoch 0.5).
+std::vector<double> nice_ticks(double lo, double hi, int n, int* decimals, double min_step = 0) {
   const double raw = (hi - lo) / std::max(1, n);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+  const double step = std::max(min_step, raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag);
   *decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   std::vector<double> t;
   for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
   return t;
 }
 
-void frame(Canvas& c, const Axes& a, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+void frame(Canvas& c, const Axes& a, const std::string& title, const std::string& xlabel, const std::string& ylabel,
+           double x_min_step = 0) {
   int xd = 0, yd = 0;
-  for (double t : nice_ticks(a.x0, a.x1, 8, &xd)) {
+  for (double t : nice_ticks(a.x0, a.x1, 8, &xd, x_min_step)) {
     const int x = a.px(t);
     c.line(x, a.top, x, a.bottom, kGrid);
     c.line(x, a.bottom, x, a.bottom + 4, kAxis);
@@ -123,7 +125,7 @@ Canvas draw_lambda_histogram(const Histogram& h, double alpha, bool folded, cons
     ymax = std::max(ymax, (folded ? 2 : 1) * beta_density(x, alpha));
   }
   ymax *= 1.1;
-  Axes a{80, 70, 690, 400, h.lo, h.hi, 0.0, ymax};
+  Axes a{80, 70, 690, 375, h.lo, h.hi, 0.0, ymax};
   frame(c, a, title, folded ? "lambda (folded: max(lambda, 1 - lambda))" : "lambda", "density");
   for (int b = 0; b < bins; ++b) {
     const double d = h.counts[b] / (n * width);
@@ -138,9 +140,14 @@ Canvas draw_lambda_histogram(const Histogram& h, double alpha, bool folded, cons
     prev_x = px, prev_y = py;
   }
   const std::string l1 = "bars: lambda drawn by libmixup_cuda", l2 = "line: exact Beta(" + fmt(alpha, 2) + ", " + fmt(alpha, 2) + ") density";
-  c.fill_rect(a.right - Canvas::text_width(l2) - 14, a.top + 6, a.right - 6, a.top + 2 * Canvas::text_height() + 14, Rgb{255, 255, 255});
-  c.text(a.right - Canvas::text_width(l2) - 10, a.top + 10, l1, Rgb{70, 110, 170});
-  c.text(a.right - Canvas::text_width(l2) - 10, a.top + 10 + Canvas::text_height(), l2, Rgb{200, 40, 40});
+  // the legend goes under the axes: over the plot it would cover the tall bars at the ends
+  const int ly = a.bottom + 2 * Canvas::text_height() + 18, gap = 30;
+  int lx = (a.left + a.right - (Canvas::text_width(l1) + gap + Canvas::text_width(l2) + 2 * 24)) / 2;
+  c.fill_rect(lx, ly + 2, lx + 16, ly + Canvas::text_height() - 2, Rgb{120, 160, 210});
+  c.text(lx + 24, ly, l1, Rgb{70, 110, 170});
+  lx += 24 + Canvas::text_width(l1) + gap;
+  c.line(lx, ly + Canvas::text_height() / 2, lx + 16, ly + Canvas::text_height() / 2, Rgb{200, 40, 40}, 2);
+  c.text(lx + 24, ly, l2, Rgb{200, 40, 40});
   return c;
 }
 
@@ -156,7 +163,7 @@ Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::
   if (x1 == x0) x0 -= 0.5, x1 += 0.5;
   const double pad = (y1 - y0) * 0.08 + 1e-9;
   Axes a{left, top, right, bottom, x0, x1, y0 - pad, y1 + pad};
-  frame(c, a, title, xlabel, ylabel);
+  frame(c, a, title, xlabel, ylabel, 1.0);  // curves are per epoch: whole-epoch ticks
   for (const Series& s : series) {
     for (std::size_t i = 1; i < s.x.size(); ++i) {
       if (s.dashed) {  // draw every other short stretch

@@ -57,7 +57,8 @@ struct RunCurves {
   std::vector<double> epoch, train_loss, valid_loss, accuracy;
 };
 std::vector<RunCurves> read_training_csv(const std::string& path);
-// Loss panel (train dashed, valid solid) and accuracy panel; both runs on the same axes.
+// Loss panel (train dashed, valid solid) and accuracy panel; both runs on the same axes, ticks
+// on whole epochs.
 Canvas draw_training_curves(const std::vector<RunCurves>& runs, Axes* loss_axes = nullptr, Axes* acc_axes = nullptr);
 
 }  // namespace mixup::nn::viz

@@ -1,0 +1,115 @@
+#include "cli.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <unistd.h>
+
+namespace mixup::tools {
+
+const char* const kExitStatusHelp =
+    "Exit status: 0 done (also after --help, --version); 1 a runtime failure (data, files, memory,\n"
+    "training), checked before any work where it can be; 2 a usage error (the bad flag is named).\n";
+
+void common_setup(CLI::App& app, const std::string& footer) {
+  app.set_version_flag("--version", std::string(app.get_name()) + " " MIXUP_TOOLS_VERSION);
+  app.footer(footer.empty() ? kExitStatusHelp : footer + "\n" + kExitStatusHelp);
+}
+
+int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& after) {
+  try {
+    app.parse(argc, argv);
+    if (after) after();
+    return -1;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // prints the help of the subcommand it was given to
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s\n", e.what());
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), e.what(), app.get_name().c_str());
+    return kExitUsage;
+  }
+}
+
+CLI::Validator integer_in(std::int64_t lo, std::int64_t hi) {
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string& s) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long v = std::strtoll(s.c_str(), &end, 10);
+        if (s.empty() || *end != '\0' || errno == ERANGE || (lo >= 0 && s[0] == '-'))
+          return "'" + s + "' is not " + (lo >= 0 ? "a whole number >= 0" : "a whole number");
+        if (v < lo || v > hi) return s + " is not in " + range;
+        return "";
+      },
+      "INT in " + range);
+}
+
+CLI::Validator unsigned_integer() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        // strtoull would turn "-1" into 2^64 - 1: only plain digits are accepted
+        if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+          return "'" + s + "' is not a whole number >= 0";
+        errno = 0;
+        std::strtoull(s.c_str(), nullptr, 10);
+        return errno == ERANGE ? s + " is larger than 2^64 - 1" : "";
+      },
+      "UINT64");
+}
+
+namespace {
+CLI::Validator finite(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end != '\0') return "'" + s + "' is not a number";
+        if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0))
+          return s + (allow_zero ? " is not a finite number >= 0" : " is not a finite number > 0");
+        return "";
+      },
+      allow_zero ? "X >= 0" : "X > 0");
+}
+}  // namespace
+
+const CLI::Validator kPositiveFinite = finite(false);
+const CLI::Validator kNonNegativeFinite = finite(true);
+const CLI::Validator kPngName(
+    [](std::string& s) -> std::string {
+      const std::string ext = ".png";
+      if (s.size() <= ext.size() || s.compare(s.size() - ext.size(), ext.size(), ext) != 0)
+        return "'" + s + "' does not end in .png (the picture is always a PNG)";
+      return "";
+    },
+    "FILE.png");
+
+CLI::Validator on_off() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        if (s == "on") return s = "1", "";
+        if (s == "off") return s = "0", "";
+        return "'" + s + "' is not on or off";
+      },
+      "on|off");
+}
+
+void check_output_file(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec)) throw Failure(flag + " " + path + ": is a directory; give a file name");
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  if (!fs::is_directory(dir, ec)) throw Failure(flag + " " + path + ": folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw Failure(flag + " " + path + ": folder " + dir.string() + " is not writable");
+  if (fs::exists(p, ec) && ::access(path.c_str(), W_OK) != 0) throw Failure(flag + " " + path + ": file is not writable");
+}
+
+}  // namespace mixup::tools

@@ -1,0 +1,43 @@
+// What the three tools share on the command line: one exit-status contract, CLI11 parsing
+// mapped onto it (a usage error names the one bad flag and exits 2), the value checks used
+// where each option is declared, and the check every output path gets before work starts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace mixup::tools {
+
+// Exit statuses, the same in all three tools.
+constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+extern const char* const kExitStatusHelp;  // the contract in words, for each --help footer
+
+// A runtime failure found by a tool (bad data, an unusable path, not enough memory): exit 1.
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --version (the project's version) and the exit-status footer.
+void common_setup(CLI::App& app, const std::string& footer = "");
+
+// Parses argv, then runs `after` (checks between options that a single option's validator
+// cannot make; it throws CLI::ValidationError). Returns -1 to go on, or the status to exit
+// with: 0 after --help / --version, 2 after a usage error (printed as "tool: message").
+int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& after = nullptr);
+
+// Value checks: an integer (decimal, no sign unless lo < 0) in [lo, hi]; a finite number
+// > 0 or >= 0; "on" or "off" into a bool; a file name ending in .png.
+CLI::Validator integer_in(std::int64_t lo, std::int64_t hi);
+CLI::Validator unsigned_integer();
+extern const CLI::Validator kPositiveFinite, kNonNegativeFinite, kPngName;
+CLI::Validator on_off();  // use with ->transform(): it rewrites the value
+
+// A file the tool will write: throws Failure (naming the flag and path) if it is a
+// directory, or its folder does not exist or cannot be written. Creates nothing.
+void check_output_file(const std::string& path, const std::string& flag);
+
+}  // namespace mixup::tools
