@@ -2,6 +2,8 @@
 // statuses; on failure say why and leave every byte it could reach as it was.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -19,6 +21,8 @@ inline void check_call(const char* call, mixup_status_t s, const CapiArena& aren
   std::memcpy(&v, &s, sizeof v);
   const std::string who = std::string(call) + ": ";
   const char* msg = mixup_last_error();
+  static const bool trace = std::getenv("MIXUP_FUZZ_TRACE") != nullptr;  // to see what a corpus reaches
+  if (trace) std::fprintf(stderr, "%s -> %d %s\n", call, v, msg ? msg : "(null)");
   // INVALID_VALUE and NOT_SUPPORTED are the answers to bad arguments on the CPU backend; an
   // internal error, out-of-memory at these sizes or a CUDA status there means a bug.
   if (v != MIXUP_STATUS_SUCCESS && v != MIXUP_STATUS_INVALID_VALUE && v != MIXUP_STATUS_NOT_SUPPORTED)
