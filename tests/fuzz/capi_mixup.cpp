@@ -81,7 +81,10 @@ void capi_mixup_input(FuzzBytes& in) {
   set_enum(x.layout, enum_value(in, 2));
   out = x;
   set_enum(out.dtype, enum_value(in, 4));
-  if (in.one_in(8)) (&out.n)[in.u8() % 4] = pick_dim(in);
+  if (in.one_in(8)) {
+    std::int64_t* dims[] = {&out.n, &out.c, &out.h, &out.w};
+    *dims[in.u8() % 4] = pick_dim(in);
+  }
   if (in.one_in(16)) set_enum(out.layout, enum_value(in, 2));
 
   const bool positive = x.n > 0 && x.c > 0 && x.h > 0 && x.w > 0;
