@@ -98,8 +98,10 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   }
   MIXUP_EXPECTS(x->data != nullptr, "x.data is NULL");
   MIXUP_EXPECTS(out->data != nullptr, "out.data is NULL");
-  const std::int64_t sample = x->c * x->h * x->w;
-  MIXUP_EXPECTS(sample / x->c / x->h == x->w && sample <= (INT64_MAX / 4) / x->n, "x is too large to index");
+  // Overflow is caught as it happens: signed overflow is undefined, so it cannot be tested after.
+  std::int64_t sample = 0;
+  const bool overflow = __builtin_mul_overflow(x->c, x->h, &sample) || __builtin_mul_overflow(sample, x->w, &sample);
+  MIXUP_EXPECTS(!overflow && sample <= (INT64_MAX / 4) / x->n, "x is too large to index");
   const std::size_t in_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(in_t);
   const std::size_t out_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(out_t);
   const bool in_place = out->data == x->data;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <vector>
 
@@ -91,11 +92,31 @@ SimpleCnn load_checkpoint(const std::string& path) {
   const bool last_relu = (flags & 1u) != 0, bn = version >= 2 && (flags & 2u) != 0;
   if (layers == 0 || layers > 64) throw CheckpointError(path + ": implausible layer count");
   std::vector<std::int64_t> actns, kernels, strides;
+  // Every parameter is stored in the file, so the shapes are checked against the bytes left
+  // before anything is allocated: a corrupt header cannot ask for gigabytes.
+  const std::int64_t floats_left = static_cast<std::int64_t>((b.size() - 8 - r.pos) / 4);
+  std::int64_t params = 0;
+  const auto add_product = [&](std::initializer_list<std::int64_t> factors) {
+    std::int64_t p = 1;
+    for (std::int64_t f : factors) {
+      if (f > floats_left / p) throw CheckpointError(path + ": wrong size for its layers");
+      p *= f;
+    }
+    params += p;
+    if (params > floats_left) throw CheckpointError(path + ": wrong size for its layers");
+  };
   for (std::uint32_t i = 0; i < layers; ++i) {
     const std::int64_t in = r.get<std::int64_t>(), out = r.get<std::int64_t>(), k = r.get<std::int64_t>(), s = r.get<std::int64_t>();
+    if (in <= 0 || out <= 0 || k <= 0 || s <= 0)
+      throw CheckpointError(path + ": layer " + std::to_string(i) + " has a channel count, kernel or stride <= 0");
     if (i == 0) actns.push_back(in);
     else if (in != actns.back()) throw CheckpointError(path + ": layer shapes do not chain");
     actns.push_back(out), kernels.push_back(k), strides.push_back(s);
+  }
+  for (std::uint32_t i = 0; i < layers; ++i) {
+    add_product({actns[i + 1], actns[i], kernels[i], kernels[i]});  // weight
+    add_product({actns[i + 1]});                                    // bias
+    if (bn && i + 1 < layers) add_product({4, actns[i + 1]});       // gamma, beta, running mean and var
   }
   SimpleCnn model(actns, kernels, strides, last_relu, 0, bn);
   for (Conv2d& c : model.layers()) {

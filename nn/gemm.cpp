@@ -106,7 +106,7 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void acc_row_sums(const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld) {
   for (std::int64_t o = 0; o < rows; ++o) {
     v16 acc{};
-    for (std::int64_t j = 0; j < n; j += 16) acc += load(dy + o * ld + j);
+    for (std::int64_t j = 0; j < n; j += 16) acc += *reinterpret_cast<const v16*>(dy + o * ld + j);  // not load(): clang refuses a v16 return in the default clone
     float s = 0.0f;
     for (int l = 0; l < 16; ++l) s += acc[l];
     g[o] += s;

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -62,12 +63,22 @@ IdxArray read_idx(const std::string& path, int expect_dims) {
     const std::int64_t v = (std::int64_t(be[0]) << 24) | (be[1] << 16) | (be[2] << 8) | be[3];
     if (v <= 0) throw IdxError(path + ": dimension " + std::to_string(d) + " is " + std::to_string(v));
     a.dims.push_back(v);
+    // Checked before multiplying: 2^17 · 2^17 · (2^31 − 1) would overflow int64 first.
+    if (total > (std::int64_t(1) << 34) / v) throw IdxError(path + ": declared size is implausibly large");
     total *= v;
-    if (total > (std::int64_t(1) << 34)) throw IdxError(path + ": declared size is implausibly large");
   }
-  a.data.resize(static_cast<std::size_t>(total));
-  const std::size_t got = read_some(f.get(), a.data.data(), a.data.size(), path);
-  if (got != a.data.size())
+  // The buffer grows with the data actually read (in doubling chunks), so a header that
+  // declares gigabytes in a file of a few bytes costs no more memory than the file does.
+  const std::size_t want = static_cast<std::size_t>(total);
+  std::size_t got = 0;
+  while (got < want) {
+    const std::size_t chunk = std::min(want - got, std::max<std::size_t>(got, 1u << 20));
+    a.data.resize(got + chunk);
+    const std::size_t r = read_some(f.get(), a.data.data() + got, chunk, path);
+    got += r;
+    if (r < chunk) break;
+  }
+  if (got != want)
     throw IdxError(path + ": truncated: header declares " + std::to_string(total) + " bytes of data, file has " + std::to_string(got));
   unsigned char extra;
   if (read_some(f.get(), &extra, 1, path) != 0)
