@@ -148,6 +148,23 @@ TEST(Viz, CurveMinimumIsDrawnAtItsEpoch) {
   fs::remove(p);
 }
 
+// A diverged run logs nan / inf: the curves skip those epochs (no undefined int conversion —
+// the ASan + UBSan pass runs this); values too far apart to plot are refused with a message.
+TEST(Viz, NonFiniteEpochsAreSkippedAndHugeRangesRefused) {
+  RunCurves r{"a", {0, 1, 2, 3}, {1.0, NAN, INFINITY, 0.7}, {0.9, -INFINITY, 0.7, 0.6}, {0.5, 0.6, NAN, 0.7}};
+  Axes la;
+  const Canvas c = draw_training_curves({r}, &la);
+  EXPECT_GT(c.width(), 0);
+  EXPECT_GT(la.y1, la.y0);
+  RunCurves huge{"b", {0, 1}, {1e308, -1e308}, {0.5, 0.4}, {0.5, 0.6}};
+  try {
+    draw_training_curves({huge});
+    ADD_FAILURE() << "a 2e308-wide loss range was drawn";
+  } catch (const VizError& e) {
+    EXPECT_NE(std::string(e.what()).find("span more than"), std::string::npos) << e.what();
+  }
+}
+
 // Epochs are whole: the curves' x ticks (and their grid lines) sit on whole epochs only.
 TEST(Viz, CurveTicksAreWholeEpochs) {
   RunCurves r{"a", {0, 1, 2}, {1.0, 0.8, 0.7}, {0.9, 0.7, 0.6}, {0.5, 0.6, 0.7}};

@@ -160,12 +160,16 @@ Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]), y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
     }
   if (!(x1 >= x0) || !(y1 >= y0)) throw VizError("plot: no finite data");
+  if (!std::isfinite(x1 - x0) || !std::isfinite((y1 - y0) * 1.2))
+    throw VizError("plot: the values span more than the axes can hold (a diverged run?)");
   if (x1 == x0) x0 -= 0.5, x1 += 0.5;
   const double pad = (y1 - y0) * 0.08 + 1e-9;
   Axes a{left, top, right, bottom, x0, x1, y0 - pad, y1 + pad};
   frame(c, a, title, xlabel, ylabel, 1.0);  // curves are per epoch: whole-epoch ticks
+  const auto drawable = [](const Series& s, std::size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
   for (const Series& s : series) {
     for (std::size_t i = 1; i < s.x.size(); ++i) {
+      if (!drawable(s, i - 1) || !drawable(s, i)) continue;  // a non-finite epoch breaks the line
       if (s.dashed) {  // draw every other short stretch
         const int steps = 12;
         for (int k = 0; k < steps; k += 2) {
@@ -177,7 +181,8 @@ Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::
         c.line(a.px(s.x[i - 1]), a.py(s.y[i - 1]), a.px(s.x[i]), a.py(s.y[i]), s.color, 2);
       }
     }
-    for (std::size_t i = 0; i < s.x.size(); ++i) c.fill_rect(a.px(s.x[i]) - 2, a.py(s.y[i]) - 2, a.px(s.x[i]) + 2, a.py(s.y[i]) + 2, s.color);
+    for (std::size_t i = 0; i < s.x.size(); ++i)
+      if (drawable(s, i)) c.fill_rect(a.px(s.x[i]) - 2, a.py(s.y[i]) - 2, a.px(s.x[i]) + 2, a.py(s.y[i]) + 2, s.color);
   }
   // legend under the panel, outside the plotted area
   int lx = left, ly = bottom + 2 * Canvas::text_height() + 14;

@@ -42,11 +42,14 @@ struct Series {
   Rgb color;
   bool dashed;
 };
+// A pixel coordinate from a double, clamped far outside any canvas first: a value the plot
+// cannot show (±∞, NaN, a point a diverged run logged at 1e308) never reaches an int overflow.
+inline int to_pixel(double v) { return v > -1e6 ? (v < 1e6 ? static_cast<int>(v) : 1000000) : -1000000; }
 struct Axes {  // data → pixel mapping of one panel
   int left, top, right, bottom;
   double x0, x1, y0, y1;
-  int px(double x) const { return left + static_cast<int>((x - x0) / (x1 - x0) * (right - left) + 0.5); }
-  int py(double y) const { return bottom - static_cast<int>((y - y0) / (y1 - y0) * (bottom - top) + 0.5); }
+  int px(double x) const { return left + to_pixel((x - x0) / (x1 - x0) * (right - left) + 0.5); }
+  int py(double y) const { return bottom - to_pixel((y - y0) / (y1 - y0) * (bottom - top) + 0.5); }
 };
 Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::vector<Series>& series, const std::string& title,
                 const std::string& xlabel, const std::string& ylabel);
