@@ -75,7 +75,7 @@ core::DType dtype_of(const mixup_dtype_t& field, const char* what) {
 
 // Builds the request for mixup_apply / mixup_apply_given; throws on the first bad argument.
 Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* given_lam, const std::int32_t* given_perm,
-                     bool given, const mixup_batch_t* out, const mixup_targets_t* targets) {
+                     bool given, const mixup_batch_t* out, const mixup_targets_t* targets, const mixup_draws_t* draws) {
   static const mixup_targets_t kNoTargets{};
   const mixup_config_t& cfg = h.config;
   MIXUP_EXPECTS(x != nullptr, "x is NULL");
@@ -159,6 +159,12 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   p.lam_out = t->lam;
   p.y_a = t->mode == MIXUP_TARGETS_STACKED ? t->y_a : nullptr;
   p.y_b = t->mode == MIXUP_TARGETS_STACKED ? t->y_b : nullptr;
+  p.mix = given ? core::MixPolicy{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true} : h.mix;
+  MIXUP_EXPECTS(x->h <= INT32_MAX && x->w <= INT32_MAX, "x.h and x.w must be < 2^31");
+  p.height = static_cast<std::int32_t>(x->h);
+  p.width = static_cast<std::int32_t>(x->w);
+  p.kind_out = draws != nullptr ? draws->kind : nullptr;
+  p.box_out = draws != nullptr ? reinterpret_cast<core::Box*>(draws->box) : nullptr;
 
   core::BlendParams& b = r.blend;
   b.x = x->data;
@@ -169,6 +175,7 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   b.sample_elems = sample;
   b.stack_x = cfg.stack_x != 0;
   b.in_place = in_place;
+  b.geom = core::Geometry{static_cast<core::Layout>(x->layout), x->c, x->h, x->w};
   b.target_mode = t->mode == MIXUP_TARGETS_ONEHOT ? core::TargetMode::kOneHot
                   : t->mode == MIXUP_TARGETS_SOFT ? core::TargetMode::kSoft
                                                   : core::TargetMode::kNone;
@@ -199,12 +206,36 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
 }
 
 void apply(mixup_handle_t h, const mixup_batch_t* x, const float* lam, const std::int32_t* perm, bool given,
-           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
+           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream, const mixup_draws_t* draws = nullptr) {
   MIXUP_EXPECTS(h != nullptr, "handle is NULL");
-  Request r = make_request(*h, x, lam, perm, given, out, targets);
+  Request r = make_request(*h, x, lam, perm, given, out, targets, draws);
   if (h->config.backend == MIXUP_BACKEND_CPU) cpu_apply(*h, r);
   else cuda_apply(*h, r, static_cast<cudaStream_t>(stream));
   if (r.advance_step && !h->config.graph_mode) ++h->step;
+}
+
+core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
+  MIXUP_EXPECTS(std::isfinite(m.prob) && m.prob >= 0.0f && m.prob <= 1.0f, "mixing.prob = ", m.prob, " must be in [0, 1]");
+  MIXUP_EXPECTS(std::isfinite(m.switch_prob) && m.switch_prob >= 0.0f && m.switch_prob <= 1.0f, "mixing.switch_prob = ",
+                m.switch_prob, " must be in [0, 1]");
+  MIXUP_EXPECTS(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f, "mixing.cutmix_alpha = ", m.cutmix_alpha,
+                " must be finite and > 0");
+  const float lo = m.cutmix_minmax[0], hi = m.cutmix_minmax[1];
+  const bool minmax = !(lo == 0.0f && hi == 0.0f);
+  MIXUP_EXPECTS(!minmax || (lo > 0.0f && hi <= 1.0f && lo <= hi), "mixing.cutmix_minmax = {", lo, ", ", hi,
+                "} must be {0, 0} (off) or 0 < lo <= hi <= 1");
+  MIXUP_EXPECTS(m.switch_prob == 0.0f || !cfg.stack_x,
+                "CutMix (mixing.switch_prob = ", m.switch_prob, ") needs images to paste: config.stack_x is set");
+  core::MixPolicy p{};
+  p.prob = m.prob;
+  p.switch_prob = m.switch_prob;
+  p.cutmix_alpha = m.cutmix_alpha;
+  p.minmax = minmax;
+  p.lo = lo;
+  p.hi = hi;
+  p.correct_lam = m.correct_lam != 0;
+  p.plain = m.prob == 1.0f && m.switch_prob == 0.0f;
+  return p;
 }
 
 }  // namespace
@@ -294,6 +325,29 @@ mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const 
 mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam, const int32_t* perm,
                                  const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
   return guarded([&] { apply(handle, x, lam, perm, true, out, targets, stream); });
+}
+
+mixup_mixing_t mixup_mixing_default(void) {
+  mixup_mixing_t m{};
+  m.prob = 1.0f;
+  m.switch_prob = 0.0f;
+  m.cutmix_alpha = 1.0f;
+  m.cutmix_minmax[0] = m.cutmix_minmax[1] = 0.0f;
+  m.correct_lam = 1;
+  return m;
+}
+
+mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mixing_t* mixing) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    MIXUP_EXPECTS(mixing != nullptr, "mixing is NULL");
+    handle->mix = mix_policy(handle->config, *mixing);
+  });
+}
+
+mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
+                                      const mixup_targets_t* targets, const mixup_draws_t* draws, void* stream) {
+  return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream, draws); });
 }
 
 mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream) {

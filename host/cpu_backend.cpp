@@ -13,16 +13,25 @@
 
 namespace mixup::detail {
 
+// What one λ stream drew (kind, λ, box), and what each row resolved to (row_mix).
+struct Mixes {
+  std::vector<float> lam, one_minus;
+  std::vector<std::int32_t> kind;
+  std::vector<core::Box> box;
+  explicit Mixes(std::int32_t n) : lam(n), one_minus(n), kind(n), box(n) {}
+};
+
 struct CpuState {
   ThreadPool pool;
   std::vector<std::uint64_t> keys;
   std::vector<std::int32_t> order;
-  std::vector<std::int32_t> perm;
-  std::vector<float> lam, one_minus;
+  std::vector<std::int32_t> mate;     // the pairing's partner of each row
+  std::vector<std::int32_t> partner;  // what each row is mixed with (itself when not mixed)
+  Mixes streams, rows;
   std::vector<std::uint8_t> seen;
   explicit CpuState(int threads, std::int32_t max_batch)
-      : pool(threads), keys(max_batch), order(max_batch), perm(max_batch), lam(max_batch),
-        one_minus(max_batch), seen(max_batch) {}
+      : pool(threads), keys(max_batch), order(max_batch), mate(max_batch), partner(max_batch), streams(max_batch),
+        rows(max_batch), seen(max_batch) {}
 };
 
 void CpuStateDelete::operator()(CpuState* s) const { delete s; }
@@ -88,35 +97,54 @@ DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
 void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
   const std::int32_t B = p.batch;
   if (p.given_perm != nullptr) {
-    std::copy(p.given_perm, p.given_perm + B, s.perm.begin());
+    std::copy(p.given_perm, p.given_perm + B, s.mate.begin());
   } else if (p.pairing == core::Pairing::kFlip) {
-    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(core::Pairing::kFlip, nullptr, B, pos, s.perm.data());
+    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(core::Pairing::kFlip, nullptr, B, pos, s.mate.data());
   } else {
     draw_order(s, p.at, B, key_bits);
-    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(p.pairing, s.order.data(), B, pos, s.perm.data());
+    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(p.pairing, s.order.data(), B, pos, s.mate.data());
   }
-  const auto draw_lambdas = [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      core::Lambda l;
-      if (p.given_lambda != nullptr) {
-        l = core::Lambda{p.given_lambda[i], 1.0f - p.given_lambda[i]};
-      } else {
-        const std::uint32_t stream = core::lambda_stream(p.lambda_mode, static_cast<std::int32_t>(i), s.perm[i]);
-        l = core::lambda_from_log_odds(core::draw_log_odds<core::Philox4x32>(p.at, p.alpha, stream), p.fold);
-      }
-      s.lam[i] = l.lam;
-      s.one_minus[i] = l.one_minus;
+  const auto draw_streams = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t k = begin; k < end; ++k) {
+      const core::StreamMix m = core::draw_stream_mix<core::Philox4x32>(p.at, p.mix, p.alpha, p.fold, p.height, p.width,
+                                                                        static_cast<std::uint32_t>(k));
+      s.streams.lam[k] = m.l.lam;
+      s.streams.one_minus[k] = m.l.one_minus;
+      s.streams.kind[k] = static_cast<std::int32_t>(m.kind);
+      s.streams.box[k] = m.box;
     }
   };
+  const std::int32_t streams = p.given_lambda != nullptr ? 0 : p.lambda_mode == core::LambdaMode::kPerBatch ? 1 : B;
   // A λ costs about a microsecond: waking the pool only pays for large batches.
-  if (B >= 256) s.pool.parallel_for(B, draw_lambdas);
-  else draw_lambdas(0, B);
+  if (streams >= 256) s.pool.parallel_for(streams, draw_streams);
+  else draw_streams(0, streams);
+  const core::PairsView v{nullptr,
+                          nullptr,
+                          s.streams.lam.data(),
+                          s.streams.one_minus.data(),
+                          s.mate.data(),
+                          p.given_lambda,
+                          p.mix.plain ? nullptr : s.streams.kind.data(),
+                          s.streams.box.data(),
+                          p.pairing,
+                          p.lambda_mode,
+                          B};
   for (std::int32_t i = 0; i < B; ++i) {
-    if (p.lam_out != nullptr) p.lam_out[i] = s.lam[i];
-    if (p.perm_out != nullptr) p.perm_out[i] = s.perm[i];
+    const core::RowMix r = core::row_mix(v, i);
+    s.partner[i] = r.partner;
+    s.rows.lam[i] = r.l.lam;
+    s.rows.one_minus[i] = r.l.one_minus;
+    s.rows.kind[i] = static_cast<std::int32_t>(r.kind);
+    s.rows.box[i] = r.box;
+  }
+  for (std::int32_t i = 0; i < B; ++i) {
+    if (p.lam_out != nullptr) p.lam_out[i] = s.rows.lam[i];
+    if (p.perm_out != nullptr) p.perm_out[i] = s.partner[i];
+    if (p.kind_out != nullptr) p.kind_out[i] = s.rows.kind[i];
+    if (p.box_out != nullptr) p.box_out[i] = s.rows.box[i];
     if (p.labels != nullptr) {
       if (p.y_a != nullptr) p.y_a[i] = p.labels[i];
-      if (p.y_b != nullptr) p.y_b[i] = p.labels[s.perm[i]];
+      if (p.y_b != nullptr) p.y_b[i] = p.labels[s.partner[i]];
     }
   }
 }
@@ -128,27 +156,32 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
   const std::int64_t per_row = std::max<std::int64_t>(1, (n + 65535) / 65536);
   const auto* x = static_cast<const typename In::T*>(p.x);
   auto* out = static_cast<typename Out::T*>(p.out);
+  const auto kind_of = [&](std::int64_t row) {
+    return p.kind != nullptr ? static_cast<core::MixKind>(p.kind[row]) : core::MixKind::kMixup;
+  };
   const auto rows = [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t task = begin; task < end; ++task) {
       const std::int64_t row = task / per_row, part = task % per_row;
       const std::int64_t e0 = n * part / per_row, e1 = n * (part + 1) / per_row;
-      const std::int64_t partner = p.perm[row];
+      const core::MixKind kind = kind_of(row);
       if (p.in_place) {
         if constexpr (std::is_same_v<In, Out>) {
-          if (row > partner) continue;  // the lower row of each pair writes both
-          typename In::T* ra = out + row * n;
-          typename In::T* rb = out + partner * n;
-          const float la = p.lam[row], oa = p.one_minus[row], lb = p.lam[partner], ob = p.one_minus[partner];
-          for (std::int64_t e = e0; e < e1; ++e) {
-            const float va = In::load(ra[e]), vb = In::load(rb[e]);
-            ra[e] = In::store(core::mix(va, vb, la, oa, p.stack_x));
-            if (partner != row) rb[e] = In::store(core::mix(vb, va, lb, ob, p.stack_x));
-          }
+          const std::int64_t mate = p.mate[row];
+          if (row > mate) continue;  // the lower row of each pair writes both
+          core::pair_in_place_range<In>(out + row * n, out + mate * n, e0, e1, p.geom, kind, kind_of(mate),
+                                        core::Lambda{p.lam[row], p.one_minus[row]},
+                                        core::Lambda{p.lam[mate], p.one_minus[mate]}, p.box[row], p.box[mate],
+                                        p.stack_x, mate == row);
         }
         continue;
       }
-      core::blend_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.lam[row],
-                                 p.one_minus[row], p.stack_x, p.norm);
+      const std::int64_t partner = p.perm[row];
+      if (kind == core::MixKind::kMixup) {
+        core::blend_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.lam[row], p.one_minus[row],
+                                   p.stack_x, p.norm);
+      } else {  // CutMix, or not mixed (partner = row, no box): the row itself
+        core::cut_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.geom, p.box[row], p.norm);
+      }
     }
   };
   // Below ~64 Ki elements the wake-up costs more than the second thread saves.
@@ -179,9 +212,12 @@ void cpu_apply(mixup_handle_s& h, Request& r) {
   const DeviceCheck c = check_inputs(s, r.pairing);
   if (c.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
   pairing(s, r.pairing, h.hooks.key_bits);
-  r.blend.perm = s.perm.data();
-  r.blend.lam = s.lam.data();
-  r.blend.one_minus = s.one_minus.data();
+  r.blend.perm = s.partner.data();
+  r.blend.lam = s.rows.lam.data();
+  r.blend.one_minus = s.rows.one_minus.data();
+  r.blend.mate = s.mate.data();
+  r.blend.kind = r.pairing.mix.plain ? nullptr : s.rows.kind.data();
+  r.blend.box = s.rows.box.data();
   r.blend.check = nullptr;
   blend(s.pool, r.blend);
 }

@@ -16,6 +16,8 @@ struct CudaState {
   std::int32_t* rank = nullptr;
   float* lam = nullptr;
   float* one_minus = nullptr;
+  std::int32_t* kind = nullptr;  // per λ stream: what it mixes (MixKind), and its CutMix box
+  core::Box* box = nullptr;
   std::int32_t* zeroed = nullptr;  // seen [max_batch], first_bad, arrived: zero between calls
   core::DeviceCheck* check = nullptr;  // [0] this call's verdict, [1] first failure since the last poll
   std::uint64_t* step_words = nullptr;  // graph mode: the next step, on the device
@@ -28,6 +30,8 @@ struct CudaState {
     cudaFree(rank);
     cudaFree(lam);
     cudaFree(one_minus);
+    cudaFree(kind);
+    cudaFree(box);
     cudaFree(zeroed);
     cudaFree(check);
     cudaFree(step_words);
@@ -76,6 +80,8 @@ void cuda_create(mixup_handle_s& h) {
   alloc(&s->rank, n);
   alloc(&s->lam, n);
   alloc(&s->one_minus, n);
+  alloc(&s->kind, n);
+  alloc(&s->box, n);
   alloc(&s->zeroed, zeroed_words(n));
   MIXUP_CUDA_CHECK(cudaMemset(s->zeroed, 0, zeroed_words(n) * sizeof(std::int32_t)));
   alloc(&s->check, 2);
@@ -97,6 +103,8 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   p.rank = s.rank;
   p.lam = s.lam;
   p.one_minus = s.one_minus;
+  p.kind = s.kind;
+  p.box = s.box;
   p.seen = s.zeroed;
   p.first_bad = s.zeroed + n;
   p.arrived = reinterpret_cast<std::uint32_t*>(s.zeroed + n + core::kNumCheckCodes);
@@ -115,9 +123,10 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   b.check = s.check;
   b.perm_out = p.perm_out;
   b.lam_out = p.lam_out;
+  b.kind_out = p.kind_out;
+  b.box_out = p.box_out;
   b.y_a = p.labels != nullptr ? p.y_a : nullptr;
   b.y_b = p.labels != nullptr ? p.y_b : nullptr;
-  b.labels = p.labels != nullptr ? p.labels : b.labels;
   b.after_pairing = s.programmatic_launch && !h.hooks.serial_launches;
   MIXUP_CUDA_CHECK(core::launch_pairing(p, stream));
   MIXUP_CUDA_CHECK(core::launch_blend(r.blend, stream));

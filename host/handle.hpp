@@ -36,6 +36,8 @@ struct mixup_handle_s {
   int norm_channels = 0;
   float mean[mixup::core::kMaxNormChannels] = {};
   float std[mixup::core::kMaxNormChannels] = {};
+  // mixup_set_mixing, validated; plain mixup until it is called
+  mixup::core::MixPolicy mix{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true};
   mixup::detail::TestHooks hooks;
   std::unique_ptr<mixup::detail::CpuState, mixup::detail::CpuStateDelete> cpu;
   std::unique_ptr<mixup::detail::CudaState, mixup::detail::CudaStateDelete> cuda;

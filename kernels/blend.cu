@@ -17,15 +17,10 @@ namespace {
 template <class In>
 constexpr int kVec = 16 / static_cast<int>(sizeof(typename In::T));
 
+// Normalises (uint8 input) and stores one vector of V values at element e.
 template <class In, class Out>
-__device__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
-                             std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
+__device__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>], const Normalize& n) {
   constexpr int V = kVec<In>;
-  // 16-byte aligned locals: they are read and written as uint4
-  alignas(16) typename In::T va[V];
-  alignas(16) typename In::T vb[V];
-  if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
-  *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
   alignas(16) typename Out::T vo[V];
   if (n.on) {
     // one division per vector; a vector crosses at most one NCHW plane boundary when
@@ -40,16 +35,77 @@ __device__ void blend_vector(const typename In::T* a, const typename In::T* b, t
       } else {
         ck = (c + k) % n.channels;
       }
-      vo[k] = Out::store(mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x) * n.scale[ck] + n.shift[ck]);
+      vo[k] = Out::store(v[k] * n.scale[ck] + n.shift[ck]);
     }
   } else {
 #pragma unroll
-    for (int k = 0; k < V; ++k) vo[k] = Out::store(mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x));
+    for (int k = 0; k < V; ++k) vo[k] = Out::store(v[k]);
   }
   constexpr int kOutBytes = V * static_cast<int>(sizeof(typename Out::T));
 #pragma unroll
   for (int q = 0; q < kOutBytes / 16; ++q)
     reinterpret_cast<uint4*>(o + e)[q] = reinterpret_cast<const uint4*>(vo)[q];
+}
+
+template <class In, class Out>
+__device__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
+                             std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
+  constexpr int V = kVec<In>;
+  // 16-byte aligned locals: they are read and written as uint4
+  alignas(16) typename In::T va[V];
+  alignas(16) typename In::T vb[V];
+  if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
+  *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
+  float v[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) v[k] = mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x);
+  store_vector<In, Out>(o, e, v, n);
+}
+
+// Which of the V elements from e lie in the box: one pair of 32-bit divisions per vector
+// (rows below 2^31 elements), then a walk along the image line.
+template <int V, class Index>
+__device__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
+  const Index W = static_cast<Index>(g.width), H = static_cast<Index>(g.height), C = static_cast<Index>(g.channels);
+  Index y, x, c = 0;
+  if (g.layout == Layout::kNCHW) {
+    const Index pixel = e % (H * W);
+    y = pixel / W;
+    x = pixel - y * W;
+  } else {
+    const Index pixel = e / C;
+    c = e - pixel * C;
+    y = pixel / W;
+    x = pixel - y * W;
+  }
+  unsigned mask = 0;
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    if (box_holds(box, static_cast<std::int64_t>(y), static_cast<std::int64_t>(x))) mask |= 1u << k;
+    if (g.layout == Layout::kNHWC && ++c < C) continue;
+    c = 0;
+    if (++x == W) {
+      x = 0;
+      if (++y == H) y = 0;
+    }
+  }
+  return mask;
+}
+
+// CutMix: the row with its partner's box pasted; each side is loaded only where it is used.
+template <class In, class Out>
+__device__ void cut_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t e,
+                           const Geometry& g, const Box& box, bool small_rows, const Normalize& n) {
+  constexpr int V = kVec<In>;
+  const unsigned mask = small_rows ? box_mask<V>(g, box, static_cast<std::uint32_t>(e)) : box_mask<V>(g, box, e);
+  alignas(16) typename In::T va[V];
+  alignas(16) typename In::T vb[V];
+  if (mask != (1u << V) - 1u) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
+  if (mask != 0u) *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
+  float v[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) v[k] = In::load((mask >> k) & 1u ? vb[k] : va[k]);
+  store_vector<In, Out>(o, e, v, n);
 }
 
 __device__ void wait_for_pairing() {
@@ -64,21 +120,17 @@ __device__ void prefetch_chunk(const void* row, std::int64_t begin_byte, std::in
   if (at < end_byte) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const char*>(row) + at));
 }
 
-// The row's partner and λ, and — from the chunk-0 block — its targets. Only after the verdict.
-struct RowPair {
-  std::int32_t partner;
-  Lambda l;
-};
-
-__device__ RowPair resolve_row(const BlendParams& p, std::int64_t row, std::int64_t chunk) {
+// The row's partner, λ, kind and box, and — from the chunk-0 block — its targets. Only after
+// the verdict.
+__device__ RowMix resolve_row(const BlendParams& p, std::int64_t row, std::int64_t chunk) {
   const std::int32_t i = static_cast<std::int32_t>(row);
-  RowPair r;
-  r.partner = partner_of(p.pairs, i);
-  r.l = lambda_of(p.pairs, i, r.partner);
+  const RowMix r = row_mix(p.pairs, i);
   if (chunk != 0) return r;
   if (threadIdx.x == 0) {
     if (p.perm_out != nullptr) p.perm_out[i] = r.partner;
     if (p.lam_out != nullptr) p.lam_out[i] = r.l.lam;
+    if (p.kind_out != nullptr) p.kind_out[i] = static_cast<std::int32_t>(r.kind);
+    if (p.box_out != nullptr) p.box_out[i] = r.box;
     if (p.y_a != nullptr) p.y_a[i] = p.labels[i];
     if (p.y_b != nullptr) p.y_b[i] = p.labels[r.partner];
   }
@@ -87,6 +139,14 @@ __device__ RowPair resolve_row(const BlendParams& p, std::int64_t row, std::int6
       targets_range(p, row, r.partner, r.l.lam, r.l.one_minus, c, c + 1);
   }
   return r;
+}
+
+// One element where the vectors cannot go (prologue, tail, misaligned rows).
+template <class In, class Out>
+__device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typename In::T* a,
+                               const typename In::T* b, typename Out::T* o, std::int64_t e) {
+  if (rm.kind == MixKind::kMixup) blend_range<In, Out>(a, b, o, e, e + 1, rm.l.lam, rm.l.one_minus, p.stack_x, p.norm);
+  else cut_range<In, Out>(a, b, o, e, e + 1, p.geom, rm.box, p.norm);
 }
 
 template <class In, class Out>
@@ -103,9 +163,11 @@ __global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std
   }
   wait_for_pairing();
   if (p.check->code != 0) return;
-  const RowPair rp = resolve_row(p, row, chunk);
-  const std::int64_t partner = rp.partner;
-  const float lam = rp.l.lam, om = rp.l.one_minus;
+  const RowMix rm = resolve_row(p, row, chunk);
+  const std::int64_t partner = rm.partner;
+  const float lam = rm.l.lam, om = rm.l.one_minus;
+  const bool cut = rm.kind != MixKind::kMixup;  // CutMix, or the row kept whole (empty box)
+  const bool small_rows = n <= 0x7FFFFFFFll;
   const typename In::T* b = x + partner * n;
   typename Out::T* o = static_cast<typename Out::T*>(p.out) + row * n;
 
@@ -122,48 +184,81 @@ __global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std
     const std::int64_t nvec = (n - prologue) / V;
     const std::int64_t v_begin = chunk * (chunk_elems / V);
     const std::int64_t v_end = min(nvec, v_begin + chunk_elems / V);
-    for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
-      blend_vector<In, Out>(a, b, o, prologue + v * V, lam, om, p.stack_x, p.norm);
+    if (cut) {
+      for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
+        cut_vector<In, Out>(a, b, o, prologue + v * V, p.geom, rm.box, small_rows, p.norm);
+    } else {
+      for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
+        blend_vector<In, Out>(a, b, o, prologue + v * V, lam, om, p.stack_x, p.norm);
+    }
     if (chunk == 0) {
       const std::int64_t tail = prologue + nvec * V;
       for (std::int64_t e = threadIdx.x; e < prologue; e += blockDim.x)
-        blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+        scalar_element<In, Out>(p, rm, a, b, o, e);
       for (std::int64_t e = tail + threadIdx.x; e < n; e += blockDim.x)
-        blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+        scalar_element<In, Out>(p, rm, a, b, o, e);
     }
   } else {
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
-    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
-      blend_range<In, Out>(a, b, o, e, e + 1, lam, om, p.stack_x, p.norm);
+    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x) scalar_element<In, Out>(p, rm, a, b, o, e);
   }
 }
 
-// Involution, in place: the block of the lower row of each pair reads both rows and writes
-// both, so no row is overwritten before its partner has read it. One read + one write of N.
+// Element t of a box's elements, in memory order within each image line.
+__device__ std::int64_t box_element(const Geometry& g, const Box& b, std::int64_t t) {
+  const std::int64_t bw = b.x1 - b.x0, area = box_area(b);
+  if (g.layout == Layout::kNCHW) {
+    const std::int64_t c = t / area, r = t - c * area;
+    return (c * g.height + b.y0 + r / bw) * g.width + b.x0 + r % bw;
+  }
+  const std::int64_t pixel = t / g.channels, c = t - pixel * g.channels;
+  return ((b.y0 + pixel / bw) * g.width + b.x0 + pixel % bw) * g.channels + c;
+}
+
+// Involution, in place: the blocks of the lower row of each pair read both rows and write
+// both, so no row is overwritten before its partner has read it. With mixup on either side:
+// one read + one write of both rows. Otherwise (CutMix, or kept whole) only the boxes' elements
+// move: the blocks walk the elements of the row's box, then those of the mate's box outside it.
 template <class T>
 __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
   wait_for_pairing();
   if (p.check->code != 0) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
-  const RowPair rp = resolve_row(p, row, chunk);
-  const std::int64_t partner = rp.partner;
-  if (row > partner) return;
+  const RowMix ma = resolve_row(p, row, chunk);
+  const std::int64_t mate = ma.mate;
+  if (row > mate) return;
+  const RowMix mb = row_mix(p.pairs, static_cast<std::int32_t>(mate));
   const std::int64_t n = p.sample_elems;
   auto* x = static_cast<typename T::T*>(p.out);
   typename T::T* ra = x + row * n;
-  typename T::T* rb = x + partner * n;
-  const float la = rp.l.lam, oa = rp.l.one_minus;
-  const Lambda l_partner = lambda_of(p.pairs, static_cast<std::int32_t>(partner), static_cast<std::int32_t>(row));
-  const float lb = l_partner.lam, ob = l_partner.one_minus;
-  const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
-  const std::int64_t begin = chunk * chunk_elems;
-  const std::int64_t end = min(n, begin + chunk_elems);
-  for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
-    const float va = T::load(ra[e]), vb = T::load(rb[e]);
-    ra[e] = T::store(mix(va, vb, la, oa, p.stack_x));
-    if (partner != row) rb[e] = T::store(mix(vb, va, lb, ob, p.stack_x));
+  typename T::T* rb = x + mate * n;
+  if (ma.kind == MixKind::kMixup || mb.kind == MixKind::kMixup) {
+    const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
+    const std::int64_t begin = chunk * chunk_elems;
+    const std::int64_t end = min(n, begin + chunk_elems);
+    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
+      pair_in_place_range<T>(ra, rb, e, e + 1, p.geom, ma.kind, mb.kind, ma.l, mb.l, ma.box, mb.box, p.stack_x,
+                             mate == row);
+    return;
+  }
+  if (mate == row) return;
+  const Box none{0, 0, 0, 0};
+  const Box& ba = ma.kind == MixKind::kCutMix ? ma.box : none;
+  const Box& bb = mb.kind == MixKind::kCutMix ? mb.box : none;
+  const std::int64_t count_a = box_area(ba) * p.geom.channels, count_b = box_area(bb) * p.geom.channels;
+  const std::int64_t stride = chunks_per_row * blockDim.x;
+  for (std::int64_t t = chunk * blockDim.x + threadIdx.x; t < count_a + count_b; t += stride) {
+    if (t < count_a) {
+      const std::int64_t e = box_element(p.geom, ba, t);
+      const typename T::T va = ra[e];
+      ra[e] = rb[e];
+      if (element_in_box(p.geom, bb, e)) rb[e] = va;
+    } else {
+      const std::int64_t e = box_element(p.geom, bb, t - count_a);
+      if (!element_in_box(p.geom, ba, e)) rb[e] = ra[e];
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 // sides), so the CPU and the GPU write the same bits.
 #pragma once
 
+#include "cutmix.cuh"
 #include "dtype.cuh"
 #include "pairing.cuh"
 
@@ -28,6 +29,17 @@ struct Normalize {
   float shift[kMaxNormChannels];  // −mean_c / std_c
 };
 
+// Where an element of a sample sits in its image (for CutMix boxes).
+struct Geometry {
+  Layout layout;
+  std::int64_t channels, height, width;
+};
+
+MIXUP_HD bool element_in_box(const Geometry& g, const Box& b, std::int64_t e) {
+  const std::int64_t pixel = g.layout == Layout::kNCHW ? e % (g.height * g.width) : e / g.channels;
+  return box_holds(b, pixel / g.width, pixel % g.width);
+}
+
 struct BlendParams {
   const void* x;
   void* out;
@@ -38,10 +50,15 @@ struct BlendParams {
   Normalize norm;
   bool stack_x;
   bool in_place;  // involution only: out == x, pairs handled together
-  // CPU: each sample's partner and λ, resolved by the pairing step
+  Geometry geom;
+  // CPU: each sample's partner (itself when not mixed), λ, pairing partner, kind and box,
+  // resolved by the pairing step (row_mix); kind null: every row mixup
   const std::int32_t* perm;
   const float* lam;
   const float* one_minus;
+  const std::int32_t* mate;
+  const std::int32_t* kind;
+  const Box* box;
   // GPU: partners and λ resolved per row from the pairing launch's scratch; the verdict of
   // the whole call; the stacked targets, written here once the verdict is known
   PairsView pairs;
@@ -50,6 +67,8 @@ struct BlendParams {
   std::int32_t* y_a;
   std::int32_t* y_b;
   float* lam_out;
+  std::int32_t* kind_out;  // [B] MixKind
+  Box* box_out;            // [B]
   bool after_pairing;  // launched with programmatic stream serialization after the pairing
   // targets
   TargetMode target_mode;
@@ -93,6 +112,87 @@ MIXUP_HD void blend_range(const typename In::T* a, const typename In::T* b, type
   } else {
     for (std::int64_t e = begin; e < end; ++e)
       o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x));
+  }
+}
+
+// The image line holding element e0, cut at `end`: it runs to line_end, and box b covers
+// its elements [s0, s1) (s0 == s1: none). One division per line, not per element.
+struct LineCut {
+  std::int64_t line_end, s0, s1;
+};
+
+MIXUP_HD LineCut line_cut(const Geometry& g, const Box& box, std::int64_t e0, std::int64_t end) {
+  const std::int64_t line = g.layout == Layout::kNCHW ? g.width : g.width * g.channels;
+  const std::int64_t per_x = g.layout == Layout::kNCHW ? 1 : g.channels;
+  const std::int64_t l = e0 / line, line_start = l * line;
+  const std::int64_t y = g.layout == Layout::kNCHW ? l % g.height : l;
+  LineCut c;
+  c.line_end = line_start + line < end ? line_start + line : end;
+  const bool hit = y >= box.y0 && y < box.y1 && box.x0 < box.x1;
+  std::int64_t s0 = hit ? line_start + box.x0 * per_x : c.line_end;
+  std::int64_t s1 = hit ? line_start + box.x1 * per_x : c.line_end;
+  c.s0 = s0 < e0 ? e0 : (s0 > c.line_end ? c.line_end : s0);
+  c.s1 = s1 < c.s0 ? c.s0 : (s1 > c.line_end ? c.line_end : s1);
+  return c;
+}
+
+// Row a with the box of row b pasted (a whole when the box is empty), elements [begin, end).
+template <class In, class Out>
+MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t begin,
+                        std::int64_t end, const Geometry& g, const Box& box, const Normalize& n) {
+  for (std::int64_t e0 = begin; e0 < end;) {
+    const LineCut c = line_cut(g, box, e0, end);
+    blend_range<In, Out>(a, a, o, e0, c.s0, 0.0f, 0.0f, true, n);
+    blend_range<In, Out>(b, b, o, c.s0, c.s1, 0.0f, 0.0f, true, n);
+    blend_range<In, Out>(a, a, o, c.s1, c.line_end, 0.0f, 0.0f, true, n);
+    e0 = c.line_end;
+  }
+}
+
+// In place, rows a and b of one pair, elements [begin, end): each row becomes what its kind
+// says (mixup: the blend; CutMix: the partner's box pasted; none: itself), from the values
+// both rows held before. Without mixup only the box bytes move (swapped where the two boxes
+// overlap).
+template <class T>
+MIXUP_HD void pair_in_place_range(typename T::T* ra, typename T::T* rb, std::int64_t begin, std::int64_t end,
+                                  const Geometry& g, MixKind ka, MixKind kb, Lambda la, Lambda lb, const Box& ba,
+                                  const Box& bb, bool stack_x, bool same_row) {
+  if (ka == MixKind::kMixup || kb == MixKind::kMixup) {
+    for (std::int64_t e = begin; e < end; ++e) {
+      const typename T::T ta = ra[e], tb = rb[e];
+      const float va = T::load(ta), vb = T::load(tb);
+      if (ka == MixKind::kMixup) ra[e] = T::store(mix(va, vb, la.lam, la.one_minus, stack_x));
+      else if (ka == MixKind::kCutMix && element_in_box(g, ba, e)) ra[e] = tb;
+      if (same_row) continue;
+      if (kb == MixKind::kMixup) rb[e] = T::store(mix(vb, va, lb.lam, lb.one_minus, stack_x));
+      else if (kb == MixKind::kCutMix && element_in_box(g, bb, e)) rb[e] = ta;
+    }
+    return;
+  }
+  if (same_row) return;  // a row pasted with itself is itself
+  const Box none{0, 0, 0, 0};
+  const Box& pa = ka == MixKind::kCutMix ? ba : none;
+  const Box& pb = kb == MixKind::kCutMix ? bb : none;
+  // Per line: a's segment [a0, a1) takes b's values, b's [b0, b1) takes a's; where they
+  // overlap, [o0, o1), the two swap. The runs are disjoint (o0 and o1 clamped into each
+  // segment also cover an empty overlap), so no run reads what another has written.
+  const auto copy = [](typename T::T* dst, const typename T::T* src, std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t e = lo; e < hi; ++e) dst[e] = src[e];
+  };
+  const auto clamp = [](std::int64_t v, std::int64_t lo, std::int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); };
+  for (std::int64_t e0 = begin; e0 < end;) {
+    const LineCut ca = line_cut(g, pa, e0, end), cb = line_cut(g, pb, e0, end);
+    const std::int64_t o0 = ca.s0 > cb.s0 ? ca.s0 : cb.s0, o1 = ca.s1 < cb.s1 ? ca.s1 : cb.s1;
+    copy(ra, rb, ca.s0, clamp(o0, ca.s0, ca.s1));
+    copy(ra, rb, clamp(o1, ca.s0, ca.s1), ca.s1);
+    copy(rb, ra, cb.s0, clamp(o0, cb.s0, cb.s1));
+    copy(rb, ra, clamp(o1, cb.s0, cb.s1), cb.s1);
+    for (std::int64_t e = o0; e < o1; ++e) {
+      const typename T::T t = ra[e];
+      ra[e] = rb[e];
+      rb[e] = t;
+    }
+    e0 = ca.line_end;
   }
 }
 

@@ -72,13 +72,18 @@ __device__ void flag_repeats(const PairingLaunch& p) {
   for (int i = threadIdx.x; i < p.batch; i += blockDim.x) p.seen[i] = 0;
 }
 
+// λ of one stream; with a mixing policy beyond plain mixup also its kind and CutMix box.
 __device__ void draw_lambda(const PairingLaunch& p, const StreamAddress& at, int stream) {
   if (p.given_lambda != nullptr) return;
   if (p.lambda_mode == LambdaMode::kPerBatch && stream != 0) return;
-  const double d = draw_log_odds<CurandWords>(at, p.alpha, static_cast<std::uint32_t>(stream));
-  const Lambda l = lambda_from_log_odds(d, p.fold);
-  p.lam[stream] = l.lam;
-  p.one_minus[stream] = l.one_minus;
+  const StreamMix m =
+      draw_stream_mix<CurandWords>(at, p.mix, p.alpha, p.fold, p.height, p.width, static_cast<std::uint32_t>(stream));
+  p.lam[stream] = m.l.lam;
+  p.one_minus[stream] = m.l.one_minus;
+  if (!p.mix.plain) {
+    p.kind[stream] = static_cast<std::int32_t>(m.kind);
+    p.box[stream] = m.box;
+  }
 }
 
 // The verdict from the per-code first indices, in the CPU backend's priority (lowest code).

@@ -17,8 +17,8 @@
 // σ because the order (key, index) is total. λ is drawn per stream, one thread each.
 #pragma once
 
-#include "beta.cuh"
 #include "check.cuh"
+#include "cutmix.cuh"
 
 #include <cuda_runtime_api.h>
 
@@ -27,33 +27,12 @@ namespace mixup::core {
 enum class Pairing : int { kPermutation = 0, kInvolution = 1, kFlip = 2 };
 enum class LambdaMode : int { kPerSample = 0, kPerBatch = 1, kPerPair = 2 };
 
-struct StreamAddress {
-  std::uint64_t seed;
-  std::uint32_t salt;  // rank / stream salt, < 2^30
-  std::uint64_t step;
-};
-
 MIXUP_HD std::uint64_t perm_key(const StreamAddress& at, std::uint32_t i, int key_bits) {
   Philox4x32 g = Philox4x32::at_aligned(at.seed, subsequence_of(at.salt, Purpose::kPermKeys, i), offset_of(at.step));
   const std::uint32_t hi = g.next();
   const std::uint32_t lo = g.next();
   const std::uint64_t k = u64_from_words(hi, lo);
   return key_bits >= 64 ? k : (k >> (64 - key_bits));
-}
-
-// Uniform integer in [0, n), n ≥ 1: Lemire's multiply-shift with rejection, exactly uniform.
-template <class Words>
-MIXUP_HD std::uint32_t bounded(Words& words, std::uint32_t n) {
-  std::uint64_t m = static_cast<std::uint64_t>(words.next()) * n;
-  std::uint32_t low = static_cast<std::uint32_t>(m);
-  if (low < n) {
-    const std::uint32_t threshold = (0u - n) % n;
-    while (low < threshold) {
-      m = static_cast<std::uint64_t>(words.next()) * n;
-      low = static_cast<std::uint32_t>(m);
-    }
-  }
-  return static_cast<std::uint32_t>(m >> 32);
 }
 
 // Fisher–Yates over one run of equal keys, sorted positions [start, start + len).
@@ -124,13 +103,6 @@ MIXUP_HD std::uint32_t lambda_stream(LambdaMode mode, std::int32_t i, std::int32
   return static_cast<std::uint32_t>(i);
 }
 
-// The log-odds d behind sample i's λ (exposed so tests can check the sampler's law).
-template <class Words>
-MIXUP_HD double draw_log_odds(const StreamAddress& at, double alpha, std::uint32_t stream) {
-  Words g(at.seed, subsequence_of(at.salt, Purpose::kLambda, stream), offset_of(at.step));
-  return beta_log_odds(alpha, g);
-}
-
 // What the GPU blend reads to find each row's partner and λ: σ and its inverse, λ per stream
 // (lambda_stream), or the caller's own permutation and λ. Written by the pairing launch.
 struct PairsView {
@@ -138,8 +110,10 @@ struct PairsView {
   const std::int32_t* rank;
   const float* lam;        // [stream]
   const float* one_minus;  // [stream], computed directly, not as 1 − lam
-  const std::int32_t* given_perm;
+  const std::int32_t* given_perm;  // or partners already composed (the CPU backend's)
   const float* given_lambda;
+  const std::int32_t* kind;  // [stream] MixKind; null: every stream is mixup (MixPolicy::plain)
+  const Box* box;            // [stream] CutMix boxes
   Pairing pairing;
   LambdaMode lambda_mode;
   std::int32_t batch;
@@ -161,6 +135,27 @@ MIXUP_HD Lambda lambda_of(const PairsView& v, std::int32_t i, std::int32_t partn
   return Lambda{v.lam[s], v.one_minus[s]};
 }
 
+// Everything row i is mixed with, as both backends resolve it.
+struct RowMix {
+  std::int32_t partner;  // what perm and y_b report: i itself when its stream is not mixed
+  std::int32_t mate;     // the pairing's partner (in place: the row written together with i)
+  MixKind kind;
+  Lambda l;              // {1, 0} when not mixed
+  Box box;               // CutMix only
+};
+
+// A caller's λ and permutation are always mixup: the mixing policy shapes the handle's draws.
+MIXUP_HD RowMix row_mix(const PairsView& v, std::int32_t i) {
+  const std::int32_t mate = partner_of(v, i);
+  RowMix r{mate, mate, MixKind::kMixup, lambda_of(v, i, mate), Box{0, 0, 0, 0}};
+  if (v.kind == nullptr || v.given_lambda != nullptr) return r;
+  const std::uint32_t s = lambda_stream(v.lambda_mode, i, mate);
+  r.kind = static_cast<MixKind>(v.kind[s]);
+  if (r.kind == MixKind::kNone) r.partner = i;
+  if (r.kind == MixKind::kCutMix) r.box = v.box[s];
+  return r;
+}
+
 // ---- CUDA launcher (defined in pairing.cu) ----
 
 struct PairingLaunch {
@@ -171,6 +166,8 @@ struct PairingLaunch {
   LambdaMode lambda_mode;
   bool fold;
   double alpha;
+  MixPolicy mix;
+  std::int32_t height, width;  // of the images, for CutMix boxes
   int key_bits;
   // inputs (device memory); null where unused
   const std::int32_t* labels;
@@ -182,6 +179,8 @@ struct PairingLaunch {
   std::int32_t* rank;
   float* lam;        // per λ stream
   float* one_minus;  // per λ stream
+  std::int32_t* kind;  // per λ stream (MixKind), unused when mix.plain
+  Box* box;            // per λ stream
   // handle scratch that is all zero between calls (each call's last block restores it)
   std::int32_t* seen;         // [max_batch] per value of a given permutation: INT_MAX − its first index
   std::int32_t* first_bad;    // [kNumCheckCodes] INT_MAX − first offending index; 0 = none
@@ -194,6 +193,8 @@ struct PairingLaunch {
   std::int32_t* y_a;
   std::int32_t* y_b;
   float* lam_out;
+  std::int32_t* kind_out;  // MixKind of each sample
+  Box* box_out;            // its CutMix box (empty unless CutMix)
   // scratch for batches above kRankMax (device memory, sized by pairing_workspace_bytes)
   void* workspace;
   std::size_t workspace_bytes;
@@ -203,7 +204,9 @@ struct PairingLaunch {
 constexpr std::int32_t kRankMax = 4096;
 
 MIXUP_HD PairsView pairs_view(const PairingLaunch& p) {
-  return PairsView{p.sigma, p.rank, p.lam, p.one_minus, p.given_perm, p.given_lambda, p.pairing, p.lambda_mode, p.batch};
+  const std::int32_t* kind = p.mix.plain ? nullptr : p.kind;
+  return PairsView{p.sigma, p.rank, p.lam, p.one_minus, p.given_perm, p.given_lambda,
+                   kind,    p.box,  p.pairing, p.lambda_mode, p.batch};
 }
 
 std::size_t pairing_workspace_bytes(std::int32_t max_batch);

@@ -141,7 +141,8 @@ struct CurandWords {
 // How the library addresses its streams. Subsequence: sample (or position) index in the low
 // 32 bits, the purpose in bits 32–33, the caller's rank salt above. Offset: step · kStepWords,
 // so each step owns 2^32 words of every stream — far more than any draw consumes.
-enum class Purpose : std::uint32_t { kLambda = 0, kPermKeys = 1, kTieShuffle = 2 };
+// kMixChoice: the per-stream choice of mixing (mixed or not, mixup or CutMix, the box).
+enum class Purpose : std::uint32_t { kLambda = 0, kPermKeys = 1, kTieShuffle = 2, kMixChoice = 3 };
 constexpr std::uint64_t kStepWords = 1ull << 32;
 
 MIXUP_HD std::uint64_t subsequence_of(std::uint32_t salt, Purpose purpose, std::uint32_t index) {

@@ -120,6 +120,143 @@ TEST_F(CudaVsCpu, GraphReplayDrawsFreshValues) {
   cudaStreamDestroy(stream);
 }
 
+// CutMix and the mixing policy: the same kinds, boxes, λ and partners, and the same output
+// bits, out of place and in place, for uint8 → f32 normalisation and both layouts.
+struct Mixed {
+  std::vector<std::uint8_t> out;
+  std::vector<float> lam;
+  std::vector<std::int32_t> perm, kind, box;
+};
+
+Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backend, std::int32_t B, std::int32_t C,
+                std::int32_t H, std::int32_t W, mixup_layout_t layout, mixup_dtype_t t, bool in_place, std::uint64_t step,
+                cudaStream_t stream = nullptr, int replays = 1) {
+  c.backend = backend;
+  mixup_handle_t h = nullptr;
+  EXPECT_EQ(mixup_create(&c, &h), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  EXPECT_EQ(mixup_set_mixing(h, &m), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  EXPECT_EQ(mixup_set_step(h, step), MIXUP_STATUS_SUCCESS);
+  const mixup_dtype_t out_t = t == MIXUP_DTYPE_U8 ? MIXUP_DTYPE_F32 : t;
+  const std::size_t count = static_cast<std::size_t>(B) * C * H * W;
+  const std::size_t in_bytes = count * (t == MIXUP_DTYPE_U8 ? 1 : t == MIXUP_DTYPE_F32 ? 4 : 2);
+  const std::size_t out_bytes = count * (out_t == MIXUP_DTYPE_F32 ? 4 : 2);
+  std::vector<std::uint8_t> x(in_bytes);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 11);
+  if (t == MIXUP_DTYPE_F32)  // keep the floats finite: clear each one's top exponent bit
+    for (std::size_t i = 3; i < x.size(); i += 4) x[i] &= 0xBF;
+  Mixed r{std::vector<std::uint8_t>(in_place ? in_bytes : out_bytes), std::vector<float>(B), std::vector<std::int32_t>(B),
+          std::vector<std::int32_t>(B), std::vector<std::int32_t>(4 * B)};
+  void *px = x.data(), *pout = r.out.data(), *plam = r.lam.data(), *pperm = r.perm.data(), *pkind = r.kind.data(),
+       *pbox = r.box.data();
+  if (backend == MIXUP_BACKEND_CUDA) {
+    cudaMalloc(&px, in_bytes);
+    if (!in_place) cudaMalloc(&pout, out_bytes);
+    cudaMalloc(&plam, B * 4);
+    cudaMalloc(&pperm, B * 4);
+    cudaMalloc(&pkind, B * 4);
+    cudaMalloc(&pbox, B * 16);
+    cudaMemcpy(px, x.data(), in_bytes, cudaMemcpyHostToDevice);
+  }
+  if (in_place) pout = px;
+  mixup_batch_t bx{px, t, B, C, H, W, layout};
+  mixup_batch_t bo{pout, out_t, B, C, H, W, layout};
+  mixup_targets_t tg{};
+  tg.lam = static_cast<float*>(plam);
+  tg.perm = static_cast<std::int32_t*>(pperm);
+  mixup_draws_t dr{static_cast<std::int32_t*>(pkind), static_cast<std::int32_t*>(pbox)};
+  if (replays > 1) {  // graph mode: capture one call, replay it
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    for (int k = 0; k < replays; ++k) EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(mixup_poll_checks(h, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+  } else {
+    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  }
+  if (backend == MIXUP_BACKEND_CUDA) {
+    cudaMemcpy(r.out.data(), pout, r.out.size(), cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.lam.data(), plam, B * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.perm.data(), pperm, B * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.kind.data(), pkind, B * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(r.box.data(), pbox, B * 16, cudaMemcpyDeviceToHost);
+    cudaFree(px), cudaFree(in_place ? nullptr : pout), cudaFree(plam), cudaFree(pperm), cudaFree(pkind), cudaFree(pbox);
+  } else if (in_place) {
+    r.out = x;
+  }
+  mixup_destroy(h);
+  return r;
+}
+
+void expect_same(const Mixed& gpu, const Mixed& cpu, const std::string& what) {
+  EXPECT_EQ(gpu.kind, cpu.kind) << what;
+  EXPECT_EQ(gpu.box, cpu.box) << what;
+  EXPECT_EQ(gpu.perm, cpu.perm) << what;
+  EXPECT_EQ(gpu.lam, cpu.lam) << what;
+  EXPECT_TRUE(gpu.out == cpu.out) << what << ": output bytes differ";
+}
+
+TEST_F(CudaVsCpu, CutMixSameDrawsAndBitsAsTheCpu) {
+  struct Case {
+    float prob, switch_prob, minmax_hi;
+    mixup_lambda_mode_t mode;
+  };
+  const Case cases[] = {{1.0f, 1.0f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE}, {0.6f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE},
+                        {1.0f, 1.0f, 0.7f, MIXUP_LAMBDA_PER_PAIR}, {0.8f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_BATCH}};
+  for (const Case& k : cases)
+    for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
+      for (const mixup_dtype_t t : {MIXUP_DTYPE_F32, MIXUP_DTYPE_BF16, MIXUP_DTYPE_U8})
+        for (const bool in_place : {false, true})
+          for (const std::int32_t B : {1, 7, 64, 5000}) {
+            if (in_place && t == MIXUP_DTYPE_U8) continue;
+            mixup_config_t c = config_for_tests(5000);
+            c.pairing = MIXUP_PAIRING_INVOLUTION;
+            c.lambda_mode = k.mode;
+            mixup_mixing_t m = mixup_mixing_default();
+            m.prob = k.prob;
+            m.switch_prob = k.switch_prob;
+            if (k.minmax_hi > 0.0f) m.cutmix_minmax[0] = 0.2f, m.cutmix_minmax[1] = k.minmax_hi;
+            const std::int32_t H = B > 64 ? 8 : 29, W = B > 64 ? 8 : 31;
+            const Mixed gpu = run_mixed(c, m, MIXUP_BACKEND_CUDA, B, 3, H, W, layout, t, in_place, 3);
+            const Mixed cpu = run_mixed(c, m, MIXUP_BACKEND_CPU, B, 3, H, W, layout, t, in_place, 3);
+            expect_same(gpu, cpu, testing::PrintToString(std::vector<float>{k.prob, k.switch_prob, k.minmax_hi}) +
+                                      " mode " + std::to_string(k.mode) + " layout " + std::to_string(layout) + " dtype " +
+                                      std::to_string(t) + (in_place ? " in place" : "") + " B " + std::to_string(B));
+          }
+}
+
+// A captured CutMix call draws new boxes on every replay: after n replays the output is the
+// CPU's call at step n − 1.
+TEST_F(CudaVsCpu, CutMixGraphReplayDrawsFreshBoxes) {
+  mixup_config_t c = config_for_tests(64);
+  c.graph_mode = 1;
+  c.checks = MIXUP_CHECKS_DEFERRED;
+  mixup_mixing_t m = mixup_mixing_default();
+  m.prob = 0.9f;
+  m.switch_prob = 0.7f;
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  std::vector<std::vector<std::int32_t>> boxes;
+  for (const int replays : {2, 3}) {
+    const Mixed gpu = run_mixed(c, m, MIXUP_BACKEND_CUDA, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32, false, 0,
+                                stream, replays);
+    mixup_config_t cpu = c;
+    cpu.graph_mode = 0;
+    cpu.checks = MIXUP_CHECKS_SYNC;
+    const Mixed want = run_mixed(cpu, m, MIXUP_BACKEND_CPU, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32, false,
+                                 static_cast<std::uint64_t>(replays - 1));
+    expect_same(gpu, want, "after " + std::to_string(replays) + " replays");
+    boxes.push_back(gpu.box);
+  }
+  EXPECT_NE(boxes[0], boxes[1]) << "replays drew the same boxes";
+  cudaStreamDestroy(stream);
+}
+
 // DEFERRED checks: a call with a bad label writes nothing and returns success; a good call
 // after it does not hide it: the next poll reports the first failure, the one after is clean.
 TEST_F(CudaVsCpu, DeferredChecksReportTheFirstFailureOnce) {

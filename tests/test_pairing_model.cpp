@@ -50,7 +50,7 @@ ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairi
     const Lambda l = lambda_from_log_odds(draw_log_odds<Philox4x32>(at, alpha, static_cast<std::uint32_t>(s)), fold);
     lam[s] = l.lam, one_minus[s] = l.one_minus;
   }
-  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(), nullptr, nullptr, pairing, mode, batch};
+  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(), nullptr, nullptr, nullptr, nullptr, pairing, mode, batch};
   ModelResult r{std::vector<std::int32_t>(batch), std::vector<float>(batch)};
   for (std::int32_t i = 0; i < batch; ++i) {
     r.perm[i] = partner_of(v, i);

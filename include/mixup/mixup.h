@@ -1,6 +1,7 @@
 /* libmixup_cuda — C ABI.
  *
- * Mixup (Zhang et al., 2018) as fastai runs it, in one call per training step:
+ * Mixup (Zhang et al., 2018) as fastai runs it, and CutMix (Yun et al., 2019) beside it
+ * (mixup_set_mixing), in one call per training step:
  * λ_i ~ Beta(α, α) per sample (folded to max(λ, 1 − λ)), a partner per sample from a shuffle
  * of the batch, out[i] = λ_i·x[i] + (1 − λ_i)·x[partner(i)], and the targets — stacked
  * (y_a, y_b, λ) for a dual-target loss, or blended label-smoothed one-hot / soft rows.
@@ -119,6 +120,37 @@ typedef struct mixup_targets {
   int32_t* perm;          /* out [N], any mode, may be NULL: partner of each sample */
 } mixup_targets_t;
 
+/* How each draw mixes (timm's Mixup(prob, switch_prob, cutmix_alpha, cutmix_minmax,
+ * correct_lam, mode); torchvision's CutMix/RandomChoice). A "draw" is what config.lambda_mode
+ * shares: the whole batch (timm mode="batch"), a pair (mode="pair"), or one sample
+ * (mode="elem"); each draw is, independently:
+ *   not mixed, with probability 1 − prob: the sample is kept whole, λ = 1, partner = itself;
+ *   CutMix, with probability prob·switch_prob: a box of the partner pasted (Yun et al., 2019);
+ *   mixup otherwise: λ ~ Beta(config.alpha, config.alpha), folded if config.fold.
+ * CutMix box: λ' ~ Beta(cutmix_alpha, cutmix_alpha) (never folded), sides ⌊H·√(1 − λ')⌋ and
+ * ⌊W·√(1 − λ')⌋, centre uniform over the image, clipped to it (timm's rand_bbox). With
+ * cutmix_minmax set, the sides are uniform integers in [⌊H·lo⌋, ⌊H·hi⌋] (likewise W) and the box
+ * lies wholly inside the image. λ is then 1 − box area / (H·W), the fraction of pixels kept
+ * (always with minmax; with correct_lam otherwise, else λ'). All boxes are per draw: in
+ * per-sample mode every sample has its own box. Drawn on the device, from the same streams on
+ * both backends. mixup_apply_given ignores this: the caller's λ and permutation are mixup. */
+typedef struct mixup_mixing {
+  float prob;              /* in [0, 1]: chance a draw is mixed at all. Default 1 */
+  float switch_prob;       /* in [0, 1]: chance a mixed draw is CutMix (1: CutMix only). Default 0 */
+  float cutmix_alpha;      /* finite, > 0. Default 1 (torchvision's) */
+  float cutmix_minmax[2];  /* {0, 0}: off (default); else 0 < lo <= hi <= 1 */
+  int correct_lam;         /* nonzero (default): λ = the kept fraction of the image */
+} mixup_mixing_t;
+
+typedef enum mixup_kind { MIXUP_KIND_NONE = 0, MIXUP_KIND_MIXUP = 1, MIXUP_KIND_CUTMIX = 2 } mixup_kind_t;
+
+/* What each sample of one call drew, besides targets.lam and targets.perm; each optional. */
+typedef struct mixup_draws {
+  int32_t* kind; /* out [N]: a mixup_kind_t */
+  int32_t* box;  /* out [N, 4]: the pasted box, rows [y0, y1) × columns [x0, x1), as y0, x0, y1,
+                    x1; all 0 unless CutMix (an empty CutMix box has y0 == y1 or x0 == x1) */
+} mixup_draws_t;
+
 typedef struct mixup_handle_s* mixup_handle_t;
 
 MIXUP_API mixup_config_t mixup_config_default(void);
@@ -147,6 +179,17 @@ MIXUP_API mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t*
 MIXUP_API mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
                                  const int32_t* perm, const mixup_batch_t* out,
                                  const mixup_targets_t* targets, void* stream);
+
+MIXUP_API mixup_mixing_t mixup_mixing_default(void);
+/* Sets how later calls mix (bad values: INVALID_VALUE, nothing changed). CutMix needs images:
+ * it is refused with config.stack_x. Graph mode: set it before capture (a captured call keeps
+ * the policy it was captured with). */
+MIXUP_API mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mixing_t* mixing);
+
+/* mixup_apply, also writing what each sample drew (draws may be NULL). */
+MIXUP_API mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
+                                                const mixup_targets_t* targets, const mixup_draws_t* draws,
+                                                void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */

@@ -89,6 +89,14 @@ class Mixup {
   void apply(const TensorView& x, const TensorView& out, const StackedTargets& t, void* stream = nullptr) {
     apply(x, out, t.c_targets(), stream);
   }
+  // The same, also writing what each sample drew (mixup_draws_t: kind, CutMix box).
+  void apply(const TensorView& x, const TensorView& out, const mixup_targets_t& targets, const mixup_draws_t& draws,
+             void* stream = nullptr) {
+    const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
+    check(mixup_apply_with_draws(h_, &cx, &co, &targets, &draws, stream));
+  }
+  // How later calls mix: mixup, CutMix, switching, probability (mixup_mixing_t).
+  void set_mixing(const mixup_mixing_t& m) { check(mixup_set_mixing(h_, &m)); }
   void apply_given(const TensorView& x, const float* lam, const std::int32_t* perm, const TensorView& out,
                    const mixup_targets_t& targets, void* stream = nullptr) {
     const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
