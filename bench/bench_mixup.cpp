@@ -6,6 +6,7 @@
 //   build/ci/bench/bench_mixup --benchmark_filter=cpu --benchmark_counters_tabular=true
 //
 // Counters: floor_ratio = time per call / floor time (1.0 = at the floor).
+// CutMix's cases (BM_*_cutmix_*) live in bench_cutmix.cpp and bench_cutmix_cuda.cpp.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -156,7 +157,8 @@ void BM_cpu_copy(benchmark::State& state, const Shape& s) {
 
 }  // namespace
 
-void register_cuda_benchmarks();  // bench_mixup_cuda.cpp
+void register_cuda_benchmarks();         // bench_mixup_cuda.cpp
+void register_cutmix_cpu_benchmarks();  // bench_cutmix.cpp
 
 int main(int argc, char** argv) {
   const auto register_shape = [](const Shape& s) {
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   for (const Shape& s : kShapes) register_shape(s);
   for (const Shape& s : kBatchSweep)
     if (std::string(s.name) != "256x3x32x32") register_shape(s);  // already among kShapes
+  register_cutmix_cpu_benchmarks();
   register_cuda_benchmarks();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

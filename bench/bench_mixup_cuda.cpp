@@ -125,6 +125,8 @@ void register_shape(const Shape& s) {
 
 }  // namespace
 
+void register_cutmix_cuda_benchmarks();  // bench_cutmix_cuda.cpp
+
 void register_cuda_benchmarks() {
   if (!mixup::bench::cuda_benchmarks_possible()) return;
   for (const std::int64_t n : kPairingBatches)
@@ -134,4 +136,5 @@ void register_cuda_benchmarks() {
     if (std::string(s.name) == "256x3x32x32") continue;  // already among kShapes
     register_shape(s);
   }
+  register_cutmix_cuda_benchmarks();
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The verdict table of scripts/gpu-check: each speed target of issues 9 and 10, the value this
-run measured, PASS / FAIL (or "not measured" where a benchmark is missing or errored).
+"""The verdict table of scripts/gpu-check: each speed target of issues 9, 10 and 12, the value
+this run measured, PASS / FAIL (or "not measured" where a benchmark is missing or errored).
 Reads OUTDIR/bench_mixup.json, bench_cross_entropy.json and, if present, torch_peers.json.
 
   scripts/gpu_verdicts.py OUTDIR
@@ -23,6 +23,29 @@ def load_bench(path):
         name = b["name"][: -len("/manual_time")] if b["name"].endswith("/manual_time") else b["name"]
         rows[name] = (b["real_time"] * UNIT[b.get("time_unit", "ns")], b)
     return rows
+
+
+def cutmix_without_targets(mix, t, floor_share):
+    """CutMix's other cases, for the reader: in place (floor: the box bytes read and written)
+    and the other shapes, each against its floor and its unfused baseline."""
+    lines = []
+    for shape in ("256x3x32x32", "64x3x224x224"):
+        for variant, kind in (("", "f32"), ("", "u8_to_f32"), ("_in_place", "f32")):
+            name = f"{shape}/{kind}"
+            fused = t(mix, f"BM_cuda_cutmix_fused{variant}/{name}")
+            unfused = t(mix, f"BM_cuda_cutmix_unfused{variant}/{name}")
+            if fused is None:
+                continue
+            share = floor_share(mix, f"BM_cuda_cutmix_fused{variant}/{name}")
+            box = mix[f"BM_cuda_cutmix_fused{variant}/{name}"][1].get("box_share")
+            lines.append(f"| {'in place' if variant else 'out of place'} {name} | {fused:.1f} µs"
+                         f" | {f'{100 * share:.0f}%' if share else '—'} | {f'{100 * box:.0f}%' if box is not None else '—'}"
+                         f" | {f'{unfused / fused:.2f}×' if unfused else '—'} |")
+    if lines:
+        print("## CutMix, no target (issue 12)\n")
+        print("| case | fused | share of floor | boxed share | unfused / fused |")
+        print("|---|---|---|---|---|")
+        print("\n".join(lines) + "\n")
 
 
 def main(out):
@@ -65,6 +88,11 @@ def main(out):
             verdict(f"fused {shape} {kind}: ≥ 2× faster than the unfused baseline ({base_kind})", v, lambda v: v >= 2.0,
                     f"{v:.2f}× ({fused:.1f} vs {unfused:.1f} µs)" if v else "")
 
+    # issue 12: CutMix (one box per sample) against its floor: read N + box bytes, write N
+    v = floor_share(mix, "BM_cuda_cutmix_fused/64x3x224x224/f32")
+    verdict("out-of-place CutMix 64×3×224×224 f32: ≥ 85% of its floor", v, lambda v: v >= 0.85,
+            f"{100 * v:.0f}%" if v else "")
+
     # issue 10: the fused loss
     for kind in ("f32", "bf16"):
         v = floor_share(ce, f"BM_cuda_fused/8192x1000/{kind}")
@@ -83,12 +111,13 @@ def main(out):
     v = t(ce, "BM_cuda_fused/256x10/f32")
     verdict("loss 256×10 f32: no slower than the first run (12.0 µs)", v, lambda v: v <= 12.0, f"{v:.1f} µs" if v else "")
 
-    print("## Verdicts (targets of issues 9 and 10)\n")
+    print("## Verdicts (targets of issues 9, 10 and 12)\n")
     print("| target | measured | verdict |")
     print("|---|---|---|")
     for target, shown, result in rows:
         print(f"| {target} | {shown} | {result} |")
     print()
+    cutmix_without_targets(mix, t, floor_share)
     if peers:  # for scale: PyTorch's paths on the same GPU, in the same run, against ours
         print("## Next to PyTorch (same GPU, same run; ratio = their time / ours)\n")
         print("| case | path | theirs | ours | ratio |")
