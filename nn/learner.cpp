@@ -364,6 +364,7 @@ void MixUpCallback::on_train_begin(Learner& l) {
     c.checks = l.on_gpu() ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;  // polled once per epoch
     check(mixup_create(&c, &handle_));
     check(mixup_set_normalize(handle_, &l.config().mean, &l.config().std, 1));
+    check(mixup_set_mixing(handle_, &mixing_));
   }
   saved_ = l.loss_fn;
   loss_ = std::make_unique<MixUpLoss>(saved_);

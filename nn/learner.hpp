@@ -166,7 +166,9 @@ class Learner {
 // loss back. Validation batches are never mixed.
 class MixUpCallback : public Callback {
  public:
-  MixUpCallback(float alpha, std::uint64_t seed) : alpha_(alpha), seed_(seed) {}
+  // `mixing`: CutMix, switching and probability (mixup_set_mixing); the default is plain mixup.
+  MixUpCallback(float alpha, std::uint64_t seed, const mixup_mixing_t& mixing = mixup_mixing_default())
+      : alpha_(alpha), seed_(seed), mixing_(mixing) {}
   ~MixUpCallback() override;
   void on_train_begin(Learner& l) override;
   void on_batch_begin(Learner& l, BatchState& b) override;
@@ -176,6 +178,7 @@ class MixUpCallback : public Callback {
  private:
   float alpha_;
   std::uint64_t seed_;
+  mixup_mixing_t mixing_;
   mixup_handle_t handle_ = nullptr;
   std::unique_ptr<MixUpLoss> loss_;
   LossFunction* saved_ = nullptr;

@@ -28,10 +28,12 @@ namespace {
 using namespace mixup;
 using tools::Failure;
 
+
 struct Options {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::int64_t epochs = 20, bs = 64, train_limit = -1;
   float lr = 3e-3f, wd = 1e-2f, alpha = 0.4f;
+  float cutmix = 0.0f, mix_prob = 1.0f, switch_prob = -1.0f;  // switch_prob < 0: not given
   std::string mixup = "compare", arch = "simple_cnn:1,16,16,10", device = "auto", schedule = "constant";
   std::string init = "kaiming_normal";
   bool last_relu = true, bn = false, quiet = false, drop_last = true;
@@ -39,6 +41,24 @@ struct Options {
   int threads = 0;
   std::string log, save, load, plot;
 };
+
+// --cutmix / --mix-prob / --switch-prob as the library's mixing policy. --cutmix alone makes
+// the mixing run CutMix only; --switch-prob splits it between CutMix and mixup (timm).
+mixup_mixing_t mixing_of(const Options& o) {
+  mixup_mixing_t m = mixup_mixing_default();
+  m.prob = o.mix_prob;
+  if (o.cutmix > 0.0f) {
+    m.cutmix_alpha = o.cutmix;
+    m.switch_prob = o.switch_prob >= 0.0f ? o.switch_prob : 1.0f;
+  }
+  return m;
+}
+
+// The mixing run's name in the log and the pictures: what it mixed with.
+std::string mixed_run_name(const Options& o) {
+  if (o.cutmix <= 0.0f) return "mixup";
+  return mixing_of(o).switch_prob >= 1.0f ? "cutmix" : "mixup_cutmix";
+}
 
 // "simple_cnn:1,16,16,10" → {1, 16, 16, 10}; an empty result with `why` set when malformed.
 std::vector<std::int64_t> parse_arch(const std::string& arch, std::string* why) {
@@ -69,6 +89,14 @@ int parse(Options& o, int argc, char** argv) {
   app.add_option("--lr", o.lr, "learning rate")->check(tools::kPositiveFinite)->capture_default_str();
   app.add_option("--wd", o.wd, "decoupled weight decay")->check(tools::kNonNegativeFinite)->capture_default_str();
   app.add_option("--alpha", o.alpha, "mixup Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  CLI::Option* cutmix_opt = app.add_option("--cutmix", o.cutmix,
+                 "CutMix Beta(alpha, alpha): the mixing run uses CutMix (all of it, or --switch-prob of it); 0: off")
+      ->check(tools::kNonNegativeFinite)->capture_default_str();
+  app.add_option("--mix-prob", o.mix_prob, "chance a sample is mixed at all (timm's prob)")
+      ->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+  app.add_option("--switch-prob", o.switch_prob, "with --cutmix: chance a mixed sample takes CutMix rather than mixup "
+                                                 "(default 1: CutMix only)")
+      ->check(CLI::Range(0.0f, 1.0f))->needs(cutmix_opt);
   app.add_option("--seed", o.seed, "seed for init, shuffling, mixup")->check(tools::unsigned_integer())->capture_default_str();
   app.add_option("--mixup", o.mixup, "one run with or without mixup, or both")
       ->check(CLI::IsMember({"on", "off", "compare"}))->capture_default_str();
@@ -152,16 +180,20 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   cfg.cuda = cuda;
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
-  MixUpCallback mix(o.alpha, o.seed);
+  MixUpCallback mix(o.alpha, o.seed, mixing_of(o));
   if (with_mixup) learn.add_callback(&mix);
   TerminateOnNaN nan_stop;
   tools::StopOnSignal signals;
   learn.add_callback(&nan_stop);
   learn.add_callback(&signals);
   RunSummary sum{with_mixup ? "with mixup" : "without mixup"};
-  sum.curves.run = with_mixup ? "mixup" : "no mixup";
+  sum.curves.run = with_mixup ? mixed_run_name(o) : "no mixup";
   where.run = sum.name;
   std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);
+  if (with_mixup && (o.cutmix > 0.0f || o.mix_prob < 1.0f)) {
+    const mixup_mixing_t m = mixing_of(o);
+    std::printf("   mixing: prob %.2f, CutMix share %.2f (CutMix alpha %.2f)\n", m.prob, m.switch_prob, m.cutmix_alpha);
+  }
   std::printf("epoch  train_loss  valid_loss  accuracy  time\n");
   if (o.epochs == 0) {
     const auto [vl, acc] = learn.validate(ImageSet::of(data.test_images, data.test_labels));
@@ -175,7 +207,7 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
       std::fflush(stdout);
       if (log) {
         // flushed every epoch: a run stopped later keeps every finished epoch
-        *log << (with_mixup ? "mixup" : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ',' << r.valid_loss << ','
+        *log << (with_mixup ? mixed_run_name(o) : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ',' << r.valid_loss << ','
              << r.accuracy << ',' << r.seconds << std::endl;
         if (!*log) throw Failure("--log " + o.log + ": write failed");
         ++where.logged;

@@ -27,7 +27,7 @@ using namespace mixup::nn::viz;
 struct GridOptions {
   std::string data = "/usr/share/datasets/fashion-mnist", out = "grid.png";
   int n = 16, cols = 4;
-  float alpha = 0.4f;
+  float alpha = 0.4f, cutmix = 0.0f, switch_prob = -1.0f, mix_prob = 1.0f;
   std::uint64_t seed = 0, step = 0;
 };
 struct LambdaOptions {
@@ -74,19 +74,35 @@ int grid(const GridOptions& a) {
   mixup_handle_t mh = make_handle(alpha, seed, n, 1);
   mixup::check(mixup_set_normalize(mh, &mean, &std, 1));
   mixup::check(mixup_set_step(mh, step));
+  mixup_mixing_t mixing = mixup_mixing_default();  // as mixup-train sets it
+  mixing.prob = a.mix_prob;
+  if (a.cutmix > 0.0f) {
+    mixing.cutmix_alpha = a.cutmix;
+    mixing.switch_prob = a.switch_prob >= 0.0f ? a.switch_prob : 1.0f;
+  }
+  mixup::check(mixup_set_mixing(mh, &mixing));
   std::vector<float> mixed(images.size()), lam(n);
-  std::vector<std::int32_t> ya(n), yb(n);
+  std::vector<std::int32_t> ya(n), yb(n), kind(n), box(4 * static_cast<std::size_t>(n));
   const mixup_batch_t in{images.data(), MIXUP_DTYPE_U8, n, 1, h, w, MIXUP_LAYOUT_NCHW};
   const mixup_batch_t out{mixed.data(), MIXUP_DTYPE_F32, n, 1, h, w, MIXUP_LAYOUT_NCHW};
   mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
-  mixup::check(mixup_apply(mh, &in, &out, &t, nullptr));
+  const mixup_draws_t draws{kind.data(), box.data()};
+  mixup::check(mixup_apply_with_draws(mh, &in, &out, &t, &draws, nullptr));
   mixup_destroy(mh);
   std::vector<GridTile> tiles;
   char l1[64], l2[64];
   for (int i = 0; i < n; ++i) {
     std::snprintf(l1, sizeof l1, "%.2f %s", lam[i], kFashionMnistClasses[ya[i]]);
     std::snprintf(l2, sizeof l2, "%.2f %s", 1.0f - lam[i], kFashionMnistClasses[yb[i]]);
-    tiles.push_back({mixed.data() + static_cast<std::size_t>(i) * h * w, l1, l2});
+    GridTile tile{mixed.data() + static_cast<std::size_t>(i) * h * w, l1, l2};
+    if (kind[i] == MIXUP_KIND_CUTMIX) {  // λ is the kept area; the outlined box is the partner's
+      tile.has_box = true;
+      for (int k = 0; k < 4; ++k) tile.box[k] = box[4 * static_cast<std::size_t>(i) + k];
+      tile.line2 += " (box)";
+    } else if (kind[i] == MIXUP_KIND_NONE) {
+      tile.line2 = "not mixed";
+    }
+    tiles.push_back(tile);
   }
   draw_grid(tiles, static_cast<int>(h), static_cast<int>(w), mean, std, cols, 4).write_png(a.out);
   std::printf("picture written to %s\n", a.out.c_str());
@@ -150,6 +166,12 @@ int main(int argc, char** argv) {
   grid_cmd->add_option("--n", g.n, "images")->check(tools::integer_in(1, 256))->capture_default_str();
   grid_cmd->add_option("--cols", g.cols, "columns")->check(tools::integer_in(1, 256))->capture_default_str();
   grid_cmd->add_option("--alpha", g.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  CLI::Option* grid_cutmix = grid_cmd->add_option("--cutmix", g.cutmix, "CutMix Beta(alpha, alpha), as mixup-train; 0: off")
+                                  ->check(tools::kNonNegativeFinite)->capture_default_str();
+  grid_cmd->add_option("--switch-prob", g.switch_prob, "with --cutmix: CutMix's share (default 1: CutMix only)")
+      ->check(CLI::Range(0.0f, 1.0f))->needs(grid_cutmix);
+  grid_cmd->add_option("--mix-prob", g.mix_prob, "chance a sample is mixed at all")
+      ->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
   grid_cmd->add_option("--seed", g.seed)->check(tools::unsigned_integer())->capture_default_str();
   grid_cmd->add_option("--step", g.step, "training step whose lambda and partners are shown")
       ->check(tools::unsigned_integer())->capture_default_str();

@@ -82,6 +82,16 @@ Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, f
         const std::uint8_t v = denormalize(tiles[i].image[y * w + x], mean, std);
         c.fill_rect(x0 + x * scale, y0 + y * scale, x0 + x * scale + scale - 1, y0 + y * scale + scale - 1, Rgb{v, v, v});
       }
+    const GridTile& t = tiles[i];
+    if (t.has_box && t.box[2] > t.box[0] && t.box[3] > t.box[1]) {  // a one-pixel outline around the box
+      const int bx0 = x0 + t.box[1] * scale, by0 = y0 + t.box[0] * scale;
+      const int bx1 = x0 + t.box[3] * scale - 1, by1 = y0 + t.box[2] * scale - 1;
+      const Rgb red{220, 40, 40};
+      c.fill_rect(bx0, by0, bx1, by0, red);
+      c.fill_rect(bx0, by1, bx1, by1, red);
+      c.fill_rect(bx0, by0, bx0, by1, red);
+      c.fill_rect(bx1, by0, bx1, by1, red);
+    }
     const int tx = pad + static_cast<int>(i % cols) * tile_w;
     c.text(tx, y0 + h * scale + 3, tiles[i].line1, kBlack);
     c.text(tx, y0 + h * scale + 3 + Canvas::text_height(), tiles[i].line2, Rgb{90, 90, 90});

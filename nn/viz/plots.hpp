@@ -16,6 +16,8 @@ namespace mixup::nn::viz {
 struct GridTile {
   const float* image;  // normalised f32 [h, w] as the mixup op wrote it
   std::string line1, line2;
+  bool has_box = false;            // CutMix: the partner's pasted box, outlined
+  int box[4] = {0, 0, 0, 0};       // y0, x0, y1, x1 (rows [y0, y1), columns [x0, x1))
 };
 struct GridLayout {
   int scale, tile_w, tile_h, cols;

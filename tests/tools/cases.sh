@@ -83,6 +83,17 @@ case $case_name in
     expect 2 "--alpha: nan is not a finite" "$demo" --alpha nan
     expect 2 "--init: " "$train" --init bogus
     expect 2 "--drop-last: 'maybe' is not on or off" "$train" --drop-last maybe ;;
+  cutmix_flags)
+    expect 2 "--switch-prob requires --cutmix" "$train" --switch-prob 0.5
+    expect 2 "--mix-prob: Value 1.5 not in range" "$train" --mix-prob 1.5
+    expect 2 "--cutmix: -1 is not" "$train" --cutmix -1
+    expect 2 "--switch-prob requires --cutmix" "$viz" grid --switch-prob 0.5
+    mkdata tiny 128 64 10
+    expect 0 "mixing: prob 0.80, CutMix share 0.50 \\(CutMix alpha 1.00\\)" \
+      "$train" --quiet --data tiny --epochs 1 --mixup on --cutmix 1 --switch-prob 0.5 --mix-prob 0.8
+    expect 0 "mixing: prob 1.00, CutMix share 1.00" "$train" --quiet --data tiny --epochs 1 --mixup on --cutmix 1
+    expect 0 "picture written to c.png" "$viz" grid --data "$fm" --n 8 --cutmix 1 -o c.png
+    [[ -s c.png ]] || fail "no picture" ;;
   one_flag_per_message)
     expect 2 "^mixup-train: --epochs: '-1' is not" "$train" --epochs -1
     refuse "--bs|--threads" ;;
