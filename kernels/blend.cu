@@ -8,6 +8,7 @@
 // blocks start while the pairing still runs, pull their own row towards L2, then wait for
 // the pairing grid (griddepcontrol.wait) before they read a partner, a λ or the verdict.
 #include "blend.cuh"
+#include "pdl.cuh"
 
 #include <type_traits>
 
@@ -19,7 +20,7 @@ constexpr int kVec = 16 / static_cast<int>(sizeof(typename In::T));
 
 // Normalises (uint8 input) and stores one vector of V values at element e.
 template <class In, class Out>
-__device__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>], const Normalize& n) {
+__device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>], const Normalize& n) {
   constexpr int V = kVec<In>;
   alignas(16) typename Out::T vo[V];
   if (n.on) {
@@ -48,7 +49,7 @@ __device__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v
 }
 
 template <class In, class Out>
-__device__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
+__device__ __forceinline__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
                              std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
   constexpr int V = kVec<In>;
   // 16-byte aligned locals: they are read and written as uint4
@@ -65,7 +66,7 @@ __device__ void blend_vector(const typename In::T* a, const typename In::T* b, t
 // Which of the V elements from e lie in the box: one pair of 32-bit divisions per vector
 // (rows below 2^31 elements), then a walk along the image line.
 template <int V, class Index>
-__device__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
+__device__ __forceinline__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
   const Index W = static_cast<Index>(g.width), H = static_cast<Index>(g.height), C = static_cast<Index>(g.channels);
   Index y, x, c = 0;
   if (g.layout == Layout::kNCHW) {
@@ -94,7 +95,7 @@ __device__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
 
 // CutMix: the row with its partner's box pasted; each side is loaded only where it is used.
 template <class In, class Out>
-__device__ void cut_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t e,
+__device__ __forceinline__ void cut_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t e,
                            const Geometry& g, const Box& box, bool small_rows, const Normalize& n) {
   constexpr int V = kVec<In>;
   const unsigned mask = small_rows ? box_mask<V>(g, box, static_cast<std::uint32_t>(e)) : box_mask<V>(g, box, e);
@@ -106,12 +107,6 @@ __device__ void cut_vector(const typename In::T* a, const typename In::T* b, typ
 #pragma unroll
   for (int k = 0; k < V; ++k) v[k] = In::load((mask >> k) & 1u ? vb[k] : va[k]);
   store_vector<In, Out>(o, e, v, n);
-}
-
-__device__ void wait_for_pairing() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
 }
 
 // Asks L2 for this block's part of a row while the pairing still runs (one line per thread).
@@ -149,8 +144,15 @@ __device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typ
   else cut_range<In, Out>(a, b, o, e, e + 1, p.geom, rm.box, p.norm);
 }
 
+// Blocks per SM the register budget must allow: ptxas, left to itself, kept some kernels at 64
+// registers and spilled (up to 484 bytes for uint8 → bf16); with these bounds none spills
+// (nvcc -Xptxas -v: 72–77 registers for f32/f16/bf16, about 110 for uint8 input, whose 16-byte
+// vectors carry 16 elements each). Unmeasured on a GPU.
+template <class In>
+constexpr int kBlendMinBlocks = std::is_same_v<In, U8> ? 2 : 3;
+
 template <class In, class Out>
-__global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
+__global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>) blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
   const std::int64_t n = p.sample_elems;
@@ -161,7 +163,7 @@ __global__ void __launch_bounds__(kBlendThreads) blend_kernel(BlendParams p, std
     const std::int64_t chunk_bytes = blend_chunk_elems(p.in_type) * static_cast<std::int64_t>(sizeof(typename In::T));
     prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
   }
-  wait_for_pairing();
+  pdl_wait();
   if (p.check->code != 0) return;
   const RowMix rm = resolve_row(p, row, chunk);
   const std::int64_t partner = rm.partner;
@@ -222,7 +224,7 @@ __device__ std::int64_t box_element(const Geometry& g, const Box& b, std::int64_
 // move: the blocks walk the elements of the row's box, then those of the mate's box outside it.
 template <class T>
 __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
-  wait_for_pairing();
+  pdl_wait();
   if (p.check->code != 0) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
@@ -267,16 +269,8 @@ __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParam
 template <class Kernel>
 cudaError_t launch(Kernel kernel, const BlendParams& p, std::int64_t blocks, std::int64_t chunks_per_row,
                    cudaStream_t stream) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(blocks));
-  config.blockDim = dim3(kBlendThreads);
-  config.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = attr;
-  config.numAttrs = p.after_pairing ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, p, chunks_per_row);
+  return launch_dependent(p.after_pairing, dim3(static_cast<unsigned>(blocks)), dim3(kBlendThreads), 0, stream, kernel, p,
+                          chunks_per_row);
 }
 
 template <class In, class Out>
@@ -294,8 +288,7 @@ cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
 }  // namespace
 
 bool blend_waits_for_pairing() {
-  cudaFuncAttributes a{};
-  return cudaFuncGetAttributes(&a, blend_kernel<F32, F32>) == cudaSuccess && a.binaryVersion >= 90;
+  return waits_for_previous_grid(blend_kernel<F32, F32>);
 }
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream) {

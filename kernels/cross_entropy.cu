@@ -11,6 +11,7 @@
 // MEAN / SUM are reduced by the last row block to finish (fixed partials in a fixed tree, the
 // CPU's order): no third launch and no float atomics — the same inputs give the same bits.
 #include "cross_entropy.cuh"
+#include "pdl.cuh"
 
 #include <climits>
 #include <cmath>
@@ -30,18 +31,6 @@ constexpr int kUnrollOf = W >= 8 ? 2 : (W == 1 ? 8 : 4);
 // the gradient pass re-reads them from there, not from DRAM.
 constexpr int kLongRowBytes = 64 * 1024;
 constexpr int kCapSharedBytes = 100 * 1024;
-
-__device__ void let_dependents_launch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-
-__device__ void wait_for_check() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
 
 // Elements in 16 bytes of T, and W of them loaded / stored as one or two 16-byte accesses.
 template <class T>
@@ -140,7 +129,7 @@ constexpr int kCheckThreads = 1024;
 constexpr int kCheckRowsPerThread = 8;
 
 __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeState* st) {
-  let_dependents_launch();
+  pdl_launch_dependents();
   __shared__ int first_bad[kNumCheckCodes];
   __shared__ int valid;
   __shared__ bool is_last;
@@ -258,7 +247,7 @@ __global__ void __launch_bounds__(kRowThreads) ce_group_rows(CeParams p, CeState
     mass = group_sum<G>(mass);
   }
 
-  wait_for_check();  // nothing is written before the whole batch is known to be valid
+  pdl_wait();  // nothing is written before the whole batch is known to be valid
   if (st->check.code != 0) return;  // the same verdict for every thread of the grid
   const float fc = static_cast<float>(C);
   if (active && lane == 0)
@@ -363,7 +352,7 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   const float da = t.ya >= 0 && t.ya < C ? m - In::load(z_row[t.ya]) : 0.0f;
   const float db = t.yb >= 0 && t.yb < C ? m - In::load(z_row[t.yb]) : 0.0f;
 
-  wait_for_check();
+  pdl_wait();
   if (st->check.code != 0) return;
   __syncthreads();  // z_ya, z_yb and z0 read by every thread before any gradient overwrites them (in place)
   if (threadIdx.x == 0)
@@ -387,10 +376,6 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
 template <class Kernel>
 cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned blocks, unsigned threads, bool programmatic,
                         cudaStream_t stream, int shared_bytes = 0) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(blocks);
-  config.blockDim = dim3(threads);
-  config.stream = stream;
   if (shared_bytes > 48 * 1024) {  // a residency cap only: dropped where the device allows less
     int device = 0, optin = 0;
     cudaError_t e = cudaGetDevice(&device);
@@ -398,17 +383,12 @@ cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned 
     if (e != cudaSuccess) return e;
     if (shared_bytes + 8 * 1024 > optin) shared_bytes = 0;
   }
-  config.dynamicSmemBytes = static_cast<std::size_t>(shared_bytes);
   if (shared_bytes > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
     if (e != cudaSuccess) return e;
   }
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = attr;
-  config.numAttrs = programmatic ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, p, st);
+  return launch_dependent(programmatic, dim3(blocks), dim3(threads), static_cast<std::size_t>(shared_bytes), stream, kernel,
+                          p, st);
 }
 
 bool aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; }
@@ -485,8 +465,7 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
 }  // namespace
 
 bool loss_rows_wait_for_check() {
-  cudaFuncAttributes a{};
-  return cudaFuncGetAttributes(&a, ce_group_rows<F32, F32, 32, 1, 4>) == cudaSuccess && a.binaryVersion >= 90;
+  return waits_for_previous_grid(ce_group_rows<F32, F32, 32, 1, 4>);
 }
 
 cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream) {

@@ -13,6 +13,7 @@
 // stream serialization) start at once; the blend waits for this grid before it reads σ, λ or
 // the verdict, so its launch latency overlaps the pairing's work.
 #include "pairing.cuh"
+#include "pdl.cuh"
 
 #include <climits>
 
@@ -26,12 +27,6 @@ constexpr int kGroup = 8;                         // threads that count one samp
 constexpr int kSlice = kRankThreads / kGroup;     // samples placed per block
 constexpr int kBlockThreads = kRankThreads + 32;  // + warp 8: λ
 constexpr int kTailThreads = 256;                 // large batches: one sample per thread
-
-__device__ void let_dependents_launch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
 
 __device__ std::uint64_t step_of(const PairingLaunch& p) {
   return p.device_step != nullptr ? *p.device_step : p.at.step;
@@ -133,10 +128,12 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
 
 __device__ void rank_warps_barrier() { asm volatile("bar.sync 1, %0;" ::"n"(kRankThreads) : "memory"); }
 
-__global__ void __launch_bounds__(kBlockThreads) pairing_rank_kernel(PairingLaunch p) {
+// Two blocks per SM are plenty for this small launch: the budget they leave (up to 113 and
+// 128 registers) keeps the λ / CutMix draws from spilling, which 64 registers did not.
+__global__ void __launch_bounds__(kBlockThreads, 2) pairing_rank_kernel(PairingLaunch p) {
   __shared__ std::uint64_t keys[kRankMax];
   __shared__ std::uint64_t step_sh;
-  let_dependents_launch();
+  pdl_launch_dependents();
   const int tid = threadIdx.x;
   if (tid == 0) step_sh = step_of(p);
   __syncthreads();
@@ -226,9 +223,9 @@ __global__ void ties_kernel(PairingLaunch p, Scratch s) {
 }
 
 // σ is final (or not needed): ranks, λ and checks, one sample per thread.
-__global__ void __launch_bounds__(kTailThreads) pairing_tail_kernel(PairingLaunch p, bool have_sigma) {
+__global__ void __launch_bounds__(kTailThreads, 2) pairing_tail_kernel(PairingLaunch p, bool have_sigma) {
   __shared__ std::uint64_t step_sh;
-  let_dependents_launch();
+  pdl_launch_dependents();
   if (threadIdx.x == 0) step_sh = step_of(p);
   __syncthreads();
   StreamAddress at = p.at;
