@@ -103,6 +103,12 @@ __device__ __forceinline__ void cut_vector(const typename In::T* a, const typena
   alignas(16) typename In::T vb[V];
   if (mask != (1u << V) - 1u) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
   if (mask != 0u) *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
+  if constexpr (std::is_same_v<In, Out>) {  // the same bits, as copy_range writes them on the CPU
+#pragma unroll
+    for (int k = 0; k < V; ++k) va[k] = (mask >> k) & 1u ? vb[k] : va[k];
+    *reinterpret_cast<uint4*>(o + e) = *reinterpret_cast<const uint4*>(va);
+    return;
+  }
   float v[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) v[k] = In::load((mask >> k) & 1u ? vb[k] : va[k]);

@@ -9,6 +9,8 @@
 // sides), so the CPU and the GPU write the same bits.
 #pragma once
 
+#include <type_traits>
+
 #include "cutmix.cuh"
 #include "dtype.cuh"
 #include "pairing.cuh"
@@ -136,16 +138,68 @@ MIXUP_HD LineCut line_cut(const Geometry& g, const Box& box, std::int64_t e0, st
   return c;
 }
 
+// Elements [begin, end) of src into o: the same bits when the dtype stays (CutMix pastes
+// pixels, it does not compute them), else normalised from uint8.
+template <class In, class Out>
+MIXUP_HD void copy_range(const typename In::T* src, typename Out::T* o, std::int64_t begin, std::int64_t end,
+                         const Normalize& n) {
+  if constexpr (std::is_same_v<In, Out>) {
+    for (std::int64_t e = begin; e < end; ++e) o[e] = src[e];
+  } else if (n.layout == Layout::kNCHW) {
+    for (std::int64_t e0 = begin; e0 < end;) {  // by runs of one channel
+      const std::int64_t c = e0 / n.plane;
+      const std::int64_t e1 = (c + 1) * n.plane < end ? (c + 1) * n.plane : end;
+      const float scale = n.scale[c], shift = n.shift[c];
+      for (std::int64_t e = e0; e < e1; ++e) o[e] = Out::store(In::load(src[e]) * scale + shift);
+      e0 = e1;
+    }
+  } else {
+    std::int64_t c = begin % n.channels;
+    for (std::int64_t e = begin; e < end; ++e) {
+      o[e] = Out::store(In::load(src[e]) * n.scale[c] + n.shift[c]);
+      c = c + 1 == n.channels ? 0 : c + 1;
+    }
+  }
+}
+
+// The first run of box elements at or after e0, cut at `end` ({end, end}: none). Lines the
+// box does not cross are skipped whole, so the elements between two runs are one copy.
+struct Segment {
+  std::int64_t s0, s1;
+};
+
+MIXUP_HD Segment next_box_segment(const Geometry& g, const Box& box, std::int64_t e0, std::int64_t end) {
+  if (box.y0 >= box.y1 || box.x0 >= box.x1) return Segment{end, end};
+  const bool nchw = g.layout == Layout::kNCHW;
+  const std::int64_t line = nchw ? g.width : g.width * g.channels;
+  const std::int64_t per_x = nchw ? 1 : g.channels;
+  for (std::int64_t l = e0 / line; l * line < end;) {
+    const std::int64_t y = nchw ? l % g.height : l;
+    if (y < box.y0) {
+      l += box.y0 - y;
+    } else if (y >= box.y1) {
+      l += g.height - y + box.y0;  // the next channel's first box row (NHWC: past the sample)
+    } else {
+      const std::int64_t s0 = l * line + box.x0 * per_x, s1 = l * line + box.x1 * per_x;
+      if (s1 > e0) {
+        const std::int64_t lo = s0 < e0 ? e0 : s0;
+        return lo >= end ? Segment{end, end} : Segment{lo, s1 < end ? s1 : end};
+      }
+      ++l;
+    }
+  }
+  return Segment{end, end};
+}
+
 // Row a with the box of row b pasted (a whole when the box is empty), elements [begin, end).
 template <class In, class Out>
 MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t begin,
                         std::int64_t end, const Geometry& g, const Box& box, const Normalize& n) {
   for (std::int64_t e0 = begin; e0 < end;) {
-    const LineCut c = line_cut(g, box, e0, end);
-    blend_range<In, Out>(a, a, o, e0, c.s0, 0.0f, 0.0f, true, n);
-    blend_range<In, Out>(b, b, o, c.s0, c.s1, 0.0f, 0.0f, true, n);
-    blend_range<In, Out>(a, a, o, c.s1, c.line_end, 0.0f, 0.0f, true, n);
-    e0 = c.line_end;
+    const Segment c = next_box_segment(g, box, e0, end);
+    copy_range<In, Out>(a, o, e0, c.s0, n);
+    copy_range<In, Out>(b, o, c.s0, c.s1, n);
+    e0 = c.s1;
   }
 }
 
