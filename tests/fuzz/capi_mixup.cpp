@@ -1,6 +1,9 @@
-// mixup_create, mixup_set_step, mixup_set_normalize, then one mixup_apply or mixup_apply_given,
-// all with fuzzer-chosen arguments. Beyond check_call: a call that succeeds was given valid
-// labels, λ and partners, and the step advances exactly when mixup_apply succeeds.
+// mixup_create, mixup_set_step, mixup_set_normalize, mixup_set_mixing, then one mixup_apply,
+// mixup_apply_with_draws or mixup_apply_given, all with fuzzer-chosen arguments. Beyond
+// check_call: a call that succeeds was given valid labels, λ and partners, its draws are
+// kinds and boxes inside the image, and the step advances exactly when an apply succeeds.
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -156,19 +159,45 @@ void capi_mixup_input(FuzzBytes& in) {
     check_call("mixup_set_normalize", mixup_set_normalize(h, mean, std_, channels), arena, channels < 1 || channels > 16);
   }
 
+  if (in.one_in(3)) {
+    mixup_mixing_t m = mixup_mixing_default();
+    m.prob = pick_float(in, 0.8f);
+    m.switch_prob = pick_float(in, 0.5f);
+    m.cutmix_alpha = pick_float(in, 1.0f);
+    if (in.one_in(2)) m.cutmix_minmax[0] = pick_float(in, 0.2f), m.cutmix_minmax[1] = pick_float(in, 0.8f);
+    m.correct_lam = in.u8() & 1;
+    const auto unit = [](float v) { return v >= 0.0f && v <= 1.0f; };
+    const float lo = m.cutmix_minmax[0], hi = m.cutmix_minmax[1];
+    const bool no_mixing = in.one_in(64);
+    const bool bad = no_mixing || !unit(m.prob) || !unit(m.switch_prob) || !(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f) ||
+                     !((lo == 0.0f && hi == 0.0f) || (lo > 0.0f && hi <= 1.0f && lo <= hi)) ||
+                     (m.switch_prob != 0.0f && cfg.stack_x);
+    arena.snapshot();
+    check_call("mixup_set_mixing", mixup_set_mixing(h, no_mixing ? nullptr : &m), arena, bad);
+  }
+
   std::uint64_t step_before = 0, step_after = 0;
   mixup_get_step(h, &step_before);
-  const bool given = in.u8() & 1;
+  const bool given = in.u8() & 1, with_draws = !given && in.one_in(2);
+  // outside the arena (no other pointer can land there), filled with a sentinel to see a write
+  std::vector<std::int32_t> kind_buf(static_cast<std::size_t>(n), -7), box_buf(4 * static_cast<std::size_t>(n), -7);
+  mixup_draws_t draws{in.one_in(8) ? nullptr : kind_buf.data(), in.one_in(8) ? nullptr : box_buf.data()};
   const bool no_x = in.one_in(64), no_out = in.one_in(64), no_targets = in.one_in(16);
   must_fail = must_fail || no_x || no_out;
   arena.snapshot();
-  const mixup_status_t s = given ? mixup_apply_given(h, no_x ? nullptr : &x, lam_in, perm_in, no_out ? nullptr : &out,
-                                                     no_targets ? nullptr : &t, nullptr)
-                                 : mixup_apply(h, no_x ? nullptr : &x, no_out ? nullptr : &out, no_targets ? nullptr : &t, nullptr);
-  const char* call = given ? "mixup_apply_given" : "mixup_apply";
+  const mixup_batch_t* xp = no_x ? nullptr : &x;
+  const mixup_batch_t* op = no_out ? nullptr : &out;
+  const mixup_targets_t* tp = no_targets ? nullptr : &t;
+  const mixup_status_t s = given        ? mixup_apply_given(h, xp, lam_in, perm_in, op, tp, nullptr)
+                           : with_draws ? mixup_apply_with_draws(h, xp, op, tp, &draws, nullptr)
+                                        : mixup_apply(h, xp, op, tp, nullptr);
+  const char* call = given ? "mixup_apply_given" : with_draws ? "mixup_apply_with_draws" : "mixup_apply";
   check_call(call, s, arena, must_fail);
   mixup_get_step(h, &step_after);
   const bool ok = s == MIXUP_STATUS_SUCCESS;
+  const auto sentinel = [](std::int32_t v) { return v == -7; };
+  if (!ok && !(std::all_of(kind_buf.begin(), kind_buf.end(), sentinel) && std::all_of(box_buf.begin(), box_buf.end(), sentinel)))
+    fuzz_fail("capi", "mixup_apply_with_draws failed but wrote its draws");
   if (step_after != step_before + (ok && !given ? 1 : 0)) fuzz_fail("capi", "the step moved although the call failed, or did not move on success");
   if (!ok) return;
 
@@ -185,6 +214,15 @@ void capi_mixup_input(FuzzBytes& in) {
       const auto l = arena.before<float>(lam_in, i);
       if (!(l >= 0.0f && l <= 1.0f)) fuzz_fail("capi", (who + "accepted lam " + std::to_string(l)).c_str());
     }
+  }
+  for (std::int64_t i = 0; with_draws && i < x.n; ++i) {
+    const std::int32_t k = draws.kind != nullptr ? draws.kind[i] : MIXUP_KIND_CUTMIX;
+    if (k < MIXUP_KIND_NONE || k > MIXUP_KIND_CUTMIX) fuzz_fail("capi", (who + "wrote kind " + std::to_string(k)).c_str());
+    if (draws.box == nullptr) continue;
+    const std::int32_t* b = draws.box + 4 * i;
+    if (!(0 <= b[0] && b[0] <= b[2] && b[2] <= x.h && 0 <= b[1] && b[1] <= b[3] && b[3] <= x.w))
+      fuzz_fail("capi", (who + "wrote a box outside the image").c_str());
+    if (k != MIXUP_KIND_CUTMIX && (b[0] | b[1] | b[2] | b[3]) != 0) fuzz_fail("capi", (who + "a box without CutMix").c_str());
   }
   if (given) {
     std::vector<bool> seen(x.n);
