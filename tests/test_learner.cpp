@@ -9,10 +9,16 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "checkpoint.hpp"
 #include "idx.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 
 namespace {
 
@@ -179,6 +185,28 @@ TEST_F(LearnerTest, BatchNormModelTrainsAndItsCheckpointReproducesPredictions) {
   Learner learn2(loaded, train(64), valid(1000), config());
   EXPECT_EQ(learn2.predict(valid(1000)), learn.predict(valid(1000)));
   fs::remove(path);
+}
+
+// The learner owns its library handles (mixup::Mixup, mixup::Loss): when a constructor step
+// after their creation throws, they are destroyed with it. Under ASan (the asan preset) the
+// leak checker runs right here and fails the test if a handle was left behind.
+TEST(LearnerConstruction, AFailingLaterStepLeaksNoHandle) {
+  std::vector<std::uint8_t> images(64 * 28 * 28, 7), labels(64, 3);
+  const ImageSet set{images.data(), labels.data(), 64, 28, 28};
+  SimpleCnn model({1, 4, 10}, {3, 3}, {2, 2}, true, 0);
+  LearnerConfig c;
+  c.progress = false;
+  c.threads = 2;
+  c.std = 0.0f;  // refused by the normaliser's set-up, the constructor's last step
+  try {
+    Learner learn(model, set, set, c);
+    ADD_FAILURE() << "a Learner with std = 0 was made";
+  } catch (const mixup::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("std[0] = 0 must be finite and > 0"), std::string::npos) << e.what();
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(__lsan_do_recoverable_leak_check(), 0) << "the failed constructor leaked (see the report above)";
+#endif
 }
 
 // fastai v1's training loader drops the last partial batch (--drop-last on); off keeps it.

@@ -18,6 +18,7 @@
 #include "idx.hpp"
 #include "interrupt.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
 #include "terminate_on_nan.hpp"
 #include "train_checks.hpp"
