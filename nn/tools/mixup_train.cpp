@@ -159,7 +159,8 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   tools::StopOnSignal signals;
   learn.add_callback(&nan_stop);
   learn.add_callback(&signals);
-  RunSummary sum{with_mixup ? "with mixup" : "without mixup"};
+  RunSummary sum;
+  sum.name = with_mixup ? "with mixup" : "without mixup";
   sum.curves.run = with_mixup ? "mixup" : "no mixup";
   where.run = sum.name;
   std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);
