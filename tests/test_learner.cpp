@@ -141,28 +141,34 @@ TEST_F(LearnerTest, LossIsRestoredAfterAnExceptionAndAnEarlyStop) {
   EXPECT_EQ(learn2.loss_fn->name(), "CrossEntropyLoss");
 }
 
-// A short real run: simple_cnn(1,16,16,10) on 6000 Fashion-MNIST images, 2 epochs, both
-// with and without mixup, must learn (chance is 10%); the test asks for 0.60 and prints what
-// it got.
+// A short real run: simple_cnn(1,16,16,10) on 2000 Fashion-MNIST images, 2 epochs, both
+// with and without mixup, must learn: accuracy above 0.45 on 500 validation images (chance is
+// 10%; this build gets 0.64 without mixup and 0.53 with), and a lower validation loss after
+// the second epoch than after the first. It is small because the ASan pass runs it too (it
+// trained on 6000 images there for two minutes): batches of 16 give it 250 steps.
 TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
   for (const bool with_mixup : {false, true}) {
     SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
-    Learner learn(model, train(6000), valid(2000), config());
+    LearnerConfig c = config();
+    c.batch_size = 16;
+    c.lr = 0.005f;
+    Learner learn(model, train(2000), valid(500), c);
     MixUpCallback mix(0.4f, 0);
     if (with_mixup) learn.add_callback(&mix);
     const auto results = learn.fit(2);
     ASSERT_EQ(results.size(), 2u);
     std::printf("short run %s mixup: accuracy %.4f, valid loss %.4f\n", with_mixup ? "with" : "without",
                 results.back().accuracy, results.back().valid_loss);
-    EXPECT_GT(results.back().accuracy, 0.60) << "with mixup: " << with_mixup;
+    EXPECT_GT(results.back().accuracy, 0.45) << "with mixup: " << with_mixup;
     EXPECT_TRUE(std::isfinite(results.back().valid_loss));
+    EXPECT_LT(results[1].valid_loss, results[0].valid_loss) << "with mixup: " << with_mixup;
 
     const std::string path = (fs::temp_directory_path() / ("ckpt_" + std::to_string(::getpid()) + ".bin")).string();
     save_checkpoint(model, path);
     EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid()))) << "no temporary file is left behind";
     SimpleCnn loaded = load_checkpoint(path);
-    Learner learn2(loaded, train(64), valid(2000), config());
-    EXPECT_EQ(learn2.predict(valid(2000)), learn.predict(valid(2000)));
+    Learner learn2(loaded, train(64), valid(500), c);
+    EXPECT_EQ(learn2.predict(valid(500)), learn.predict(valid(500)));
     for (std::size_t l = 0; l < model.layers().size(); ++l) {
       EXPECT_EQ(loaded.layers()[l].weight, model.layers()[l].weight);
       EXPECT_EQ(loaded.layers()[l].bias, model.layers()[l].bias);
