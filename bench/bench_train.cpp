@@ -12,6 +12,7 @@
 
 #include "idx.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
 #if MIXUP_NN_HAS_CUDNN
 #include <cuda_runtime_api.h>

@@ -1,6 +1,7 @@
 // fastai's Learner, in C++: fit() runs epochs of training batches and a validation pass, and
 // calls its callbacks at the same points fastai v1 does. Losses are objects the learner holds
-// by pointer, so a callback can swap one in (MixUpCallback does) and must put it back.
+// by pointer, so a callback can swap one in (MixUpCallback, mixup_callback.hpp, does) and must
+// put it back. Where the steps run, CPU or cuDNN, is the Engine's business (engine.hpp).
 #pragma once
 
 #include <cstdint>
@@ -9,44 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "batch.hpp"
 #include "data.hpp"
+#include "engine.hpp"
 #include "layers.hpp"
-#include "mixup/loss.h"
-#include "mixup/mixup.h"
-#include "optim.hpp"
-
-namespace mixup::detail {
-class ThreadPool;
-}
+#include "mixup/loss.hpp"
+#include "mixup/mixup.hpp"
 
 namespace mixup::nn {
-
-struct BatchState {
-  bool train = false;
-  std::int64_t n = 0, h = 0, w = 0;  // batch size and image size
-  std::vector<std::uint8_t> images;  // as loaded
-  std::vector<std::int32_t> labels;
-  std::vector<float> x;              // network input, normalised (and mixed, in training with mixup)
-  std::vector<std::int32_t> y_a, y_b;
-  std::vector<float> lam;
-  bool mixed = false;                // set by whoever wrote a mixed x and stacked targets
-  float loss = 0.0f;
-  // On the GPU path the batch lives on the device too (the vectors above hold the host side
-  // of images and labels only); these point at the learner's device buffers.
-  bool on_gpu = false;
-  struct Device {
-    std::uint8_t* images = nullptr;
-    std::int32_t* labels = nullptr;
-    float* x = nullptr;
-    std::int32_t* y_a = nullptr;
-    std::int32_t* y_b = nullptr;
-    float* lam = nullptr;
-  } dev;
-  // Targets where the loss reads them (host or device).
-  const std::int32_t* ya_ptr() const { return on_gpu ? dev.y_a : y_a.data(); }
-  const std::int32_t* yb_ptr() const { return on_gpu ? dev.y_b : y_b.data(); }
-  const float* lam_ptr() const { return on_gpu ? dev.lam : lam.data(); }
-};
 
 struct EpochResult {
   std::int64_t epoch;
@@ -107,8 +78,9 @@ struct LearnerConfig {
 
 class Learner {
  public:
+  // Throws mixup::Error for a configuration the library refuses (e.g. std ≤ 0), and
+  // std::runtime_error where cfg.cuda asks for a GPU this build or machine does not have.
   Learner(SimpleCnn& model, ImageSet train, ImageSet valid, LearnerConfig cfg);
-  ~Learner();
   Learner(const Learner&) = delete;
   Learner& operator=(const Learner&) = delete;
 
@@ -127,11 +99,10 @@ class Learner {
 
   SimpleCnn& model() { return model_; }
   const LearnerConfig& config() const { return cfg_; }
-  detail::ThreadPool& pool() { return *pool_; }
-  mixup_loss_t loss_handle() { return loss_handle_; }
-  bool on_gpu() const { return gpu_ != nullptr; }
-  void* gpu_stream();     // GPU path: the stream everything runs on (a cudaStream_t); else null
-  float* loss_scratch();  // GPU path: where the fused loss writes its value
+  mixup_loss_t loss_handle() { return loss_.get(); }
+  Engine& engine() { return *engine_; }
+  bool on_gpu() const { return engine_->on_gpu(); }
+  void* gpu_stream() { return engine_->stream(); }  // GPU path: the stream everything runs on (a cudaStream_t); else null
   // GPU path: throws if a device-side check (labels, λ) failed since the last poll; fit() polls
   // after every epoch. No-op on the CPU, where every call checks before it writes.
   void poll_device_checks();
@@ -142,46 +113,18 @@ class Learner {
  private:
   // meanwhile runs once the forward pass is under way (fit loads the next batch there).
   void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps, const std::function<void()>& meanwhile = nullptr);
-  // Prepares b for a forward pass: device buffers on the GPU path (upload), then callbacks.
+  // Prepares b for a forward pass: the engine's buffers (upload), then callbacks.
   void begin_batch(BatchState& b, bool train);
-  const float* forward(BatchState& b, bool train);  // logits, on the host or the device
-  const float* host_logits(const float* logits, std::int64_t n);  // a host copy when on the GPU
-
-  struct Gpu;
-  std::unique_ptr<Gpu> gpu_;
 
   SimpleCnn& model_;
   ImageSet train_, valid_;
   LearnerConfig cfg_;
-  std::unique_ptr<detail::ThreadPool> pool_;
   CrossEntropyLoss default_loss_;
-  AdamW opt_;
-  mixup_handle_t normalizer_ = nullptr;
-  mixup_loss_t loss_handle_ = nullptr;
+  // Owned, in this order: a constructor step that throws destroys what the earlier ones made.
+  mixup::Mixup normalizer_;
+  mixup::Loss loss_;
+  std::unique_ptr<Engine> engine_;
   std::vector<Callback*> callbacks_;
-};
-
-// fastai's MixUpCallback: on train begin it swaps in MixUpLoss, on each training batch it mixes
-// with libmixup_cuda (λ ~ Beta(α, α) per sample, folded), on train end it puts the original
-// loss back. Validation batches are never mixed.
-class MixUpCallback : public Callback {
- public:
-  // `mixing`: CutMix, switching and probability (mixup_set_mixing); the default is plain mixup.
-  MixUpCallback(float alpha, std::uint64_t seed, const mixup_mixing_t& mixing = mixup_mixing_default())
-      : alpha_(alpha), seed_(seed), mixing_(mixing) {}
-  ~MixUpCallback() override;
-  void on_train_begin(Learner& l) override;
-  void on_batch_begin(Learner& l, BatchState& b) override;
-  void on_epoch_end(Learner& l, const EpochResult& r) override;  // GPU: polls the deferred checks
-  void on_train_end(Learner& l) override;
-
- private:
-  float alpha_;
-  std::uint64_t seed_;
-  mixup_mixing_t mixing_;
-  mixup_handle_t handle_ = nullptr;
-  std::unique_ptr<MixUpLoss> loss_;
-  LossFunction* saved_ = nullptr;
 };
 
 }  // namespace mixup::nn

@@ -80,7 +80,9 @@ inline Drawn run_call(const CallSpec& s) {
   Handle h(s.config);
   EXPECT_EQ(mixup_set_mixing(h, &s.mixing), MIXUP_STATUS_SUCCESS) << mixup_last_error();
   EXPECT_EQ(mixup_set_step(h, s.step), MIXUP_STATUS_SUCCESS);
-  if (s.norm_channels > 0) EXPECT_EQ(mixup_set_normalize(h, s.mean, s.std, s.norm_channels), MIXUP_STATUS_SUCCESS);
+  if (s.norm_channels > 0) {
+    EXPECT_EQ(mixup_set_normalize(h, s.mean, s.std, s.norm_channels), MIXUP_STATUS_SUCCESS);
+  }
   void* out_ptr = s.in_place ? static_cast<void*>(x.ptr()) : static_cast<void*>(out.ptr());
   mixup_batch_t bx{x.ptr(), s.in, sh.n, sh.c, sh.h, sh.w, sh.layout};
   mixup_batch_t bo{out_ptr, s.out, sh.n, sh.c, sh.h, sh.w, sh.layout};

@@ -89,7 +89,9 @@ TEST_P(BetaLaw, LambdaFromLogOdds) {
       ASSERT_NEAR(l.one_minus, want_other, std::max(6e-8 * want_other, floor)) << "d " << v;
       ASSERT_GE(l.lam, 0.0f);
       ASSERT_LE(l.lam, 1.0f);
-      if (fold) ASSERT_GE(l.lam, 0.5f);
+      if (fold) {
+        ASSERT_GE(l.lam, 0.5f);
+      }
     }
   }
 }

@@ -59,7 +59,9 @@ void run_case(const Case& k) {
   mixup_config_t cfg = config_for_tests(128);
   cfg.seed = 77 + static_cast<std::uint64_t>(k.batch);
   Handle h(cfg);
-  if (k.normalize) ASSERT_EQ(mixup_set_normalize(h, kMean, kStd, 3), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  if (k.normalize) {
+    ASSERT_EQ(mixup_set_normalize(h, kMean, kStd, 3), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  }
 
   const std::vector<std::uint8_t> input = random_input(k.in, n, static_cast<std::uint32_t>(n));
   Buf<std::uint8_t> x(input.size(), 0, k.x_offset * size_of(k.in));

@@ -114,8 +114,9 @@ TEST_F(CutMix, EveryElementInOrOutOfItsBoxEveryDtypeLayoutAndShape) {
           SCOPED_TRACE(testing::Message() << "shape " << sh.n << "x" << sh.c << "x" << sh.h << "x" << sh.w << " layout "
                                           << layout << " dtype " << ty.in << "->" << ty.out << " mode " << mode);
           for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.kind[i], MIXUP_KIND_CUTMIX);
-          if (sh.h == 1 || sh.w == 1)
+          if (sh.h == 1 || sh.w == 1) {
             for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.lam[i], 1.0f) << "a line image has an empty box";
+          }
           nonempty += check_call(s, d);
         }
   EXPECT_GT(nonempty, 200) << "too few non-empty boxes: the check above proves little";
@@ -188,8 +189,12 @@ TEST_F(CutMix, PerSampleBoxesDifferPerPairAndPerBatchShare) {
     const Drawn d = run_call(s);
     ASSERT_EQ(d.status, MIXUP_STATUS_SUCCESS);
     const std::set<std::array<std::int32_t, 4>> distinct(d.box.begin(), d.box.end());
-    if (mode == MIXUP_LAMBDA_PER_SAMPLE) EXPECT_GE(distinct.size(), 24u) << "per-sample boxes should mostly differ";
-    if (mode == MIXUP_LAMBDA_PER_BATCH) EXPECT_EQ(distinct.size(), 1u) << "one box for the batch";
+    if (mode == MIXUP_LAMBDA_PER_SAMPLE) {
+      EXPECT_GE(distinct.size(), 24u) << "per-sample boxes should mostly differ";
+    }
+    if (mode == MIXUP_LAMBDA_PER_BATCH) {
+      EXPECT_EQ(distinct.size(), 1u) << "one box for the batch";
+    }
     if (mode == MIXUP_LAMBDA_PER_PAIR) {
       for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.box[i], d.box[d.perm[i]]) << "a pair shares its box";
       EXPECT_GE(distinct.size(), 12u);

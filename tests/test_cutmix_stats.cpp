@@ -107,8 +107,9 @@ TEST_F(CutMixLaw, LambdaBeforeCorrectionIsBeta) {
         const int side_hi = static_cast<int>(32.0 * std::sqrt(1.0 - down));
         const int hgt = d.box[i][2] - d.box[i][0];
         EXPECT_TRUE(hgt <= 2 * (side_hi / 2)) << "λ' " << l << " box height " << hgt;
-        if (d.box[i][0] > 0 && d.box[i][2] < 32)
+        if (d.box[i][0] > 0 && d.box[i][2] < 32) {
           EXPECT_TRUE(hgt >= 2 * (side_lo / 2) && hgt <= 2 * (side_hi / 2)) << "λ' " << l << " box height " << hgt;
+        }
       }
     }
     EXPECT_EQ(non_finite, 0);

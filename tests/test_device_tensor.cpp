@@ -16,7 +16,7 @@
 namespace {
 
 using mixup::nn::DeviceTensor;
-using mixup::nn::DType;
+using mixup::nn::ElemType;
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -34,13 +34,13 @@ TEST(DeviceTensor, CountsElementsAndRejectsBadShapes) {
   EXPECT_NE(error_of([] { DeviceTensor::count({3, -1}); }).find("negative extent in shape [3, -1]"), std::string::npos);
   const std::int64_t big = std::int64_t{1} << 40;
   EXPECT_NE(error_of([&] { DeviceTensor::count({big, big}); }).find("overflows"), std::string::npos);
-  EXPECT_EQ(mixup::nn::dtype_size(DType::f32), 4u);
-  EXPECT_EQ(mixup::nn::dtype_size(DType::i32), 4u);
-  EXPECT_EQ(mixup::nn::dtype_size(DType::u8), 1u);
+  EXPECT_EQ(mixup::nn::elem_size(ElemType::f32), 4u);
+  EXPECT_EQ(mixup::nn::elem_size(ElemType::i32), 4u);
+  EXPECT_EQ(mixup::nn::elem_size(ElemType::u8), 1u);
 }
 
 TEST(DeviceTensor, EmptyTensorNeedsNoDeviceAndChecksItsType) {
-  DeviceTensor t({0, 3}, DType::i32);
+  DeviceTensor t({0, 3}, ElemType::i32);
   EXPECT_EQ(t.numel(), 0);
   EXPECT_EQ(t.bytes(), 0u);
   EXPECT_EQ(t.shape(), (std::vector<std::int64_t>{0, 3}));
@@ -48,7 +48,7 @@ TEST(DeviceTensor, EmptyTensorNeedsNoDeviceAndChecksItsType) {
   EXPECT_EQ(error_of([&] { t.as<float>(); }), "DeviceTensor: a i32 tensor read as f32");
   DeviceTensor moved(std::move(t));
   EXPECT_EQ(moved.shape(), (std::vector<std::int64_t>{0, 3}));
-  EXPECT_EQ(moved.dtype(), DType::i32);
+  EXPECT_EQ(moved.type(), ElemType::i32);
   EXPECT_EQ(t.numel(), 0);
 }
 
@@ -57,7 +57,7 @@ TEST(DeviceTensor, AllocationFailsClearlyWithoutADevice) {
   const cudaError_t e = cudaGetDeviceCount(&devices);
   if (e == cudaSuccess && devices > 0) {
     // A GPU is here: the allocation works and a round trip keeps every byte.
-    DeviceTensor t({3, 5}, DType::f32);
+    DeviceTensor t({3, 5}, ElemType::f32);
     std::vector<float> zeros(15, 1.0f), in(15), out(15);
     t.download(zeros.data());
     for (float v : zeros) EXPECT_EQ(v, 0.0f) << "zero-filled on creation";
@@ -67,7 +67,7 @@ TEST(DeviceTensor, AllocationFailsClearlyWithoutADevice) {
     EXPECT_EQ(in, out);
     return;
   }
-  const std::string msg = error_of([] { DeviceTensor t({4, 2}, DType::f32); });
+  const std::string msg = error_of([] { DeviceTensor t({4, 2}, ElemType::f32); });
   EXPECT_NE(msg.find("cudaMalloc of [4, 2] f32"), std::string::npos) << msg;
   EXPECT_NE(msg.find(cudaGetErrorString(e == cudaSuccess ? cudaErrorNoDevice : e)), std::string::npos) << msg;
 }

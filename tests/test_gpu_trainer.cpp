@@ -17,6 +17,7 @@
 #include "gpu/gpu_cnn.hpp"
 #include "idx.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 #include "thread_pool.hpp"
 
 namespace {
@@ -56,7 +57,7 @@ TEST(GpuTrainer, CudnnNetworkMatchesTheCpuPath) {
       const std::vector<float> want = cpu.forward(x.data(), s, pool, true);
       cpu.backward(g.data(), pool);
 
-      DeviceTensor dx({s.size()}, DType::f32), dg({70}, DType::f32);
+      DeviceTensor dx({s.size()}, ElemType::f32), dg({70}, ElemType::f32);
       dx.upload(x.data());
       dg.upload(g.data());
       std::vector<float> got(want.size());
@@ -102,7 +103,7 @@ TEST(GpuTrainer, CudnnNetworkMatchesTheCpuPath) {
 
 TEST(GpuTrainer, DeviceTensorRoundTripAndTypedAccess) {
   if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
-  DeviceTensor t({2, 3}, DType::i32);
+  DeviceTensor t({2, 3}, ElemType::i32);
   const std::vector<std::int32_t> in{1, -2, 3, -4, 5, 2147483647};
   std::vector<std::int32_t> out(6, 0);
   t.upload(in.data());

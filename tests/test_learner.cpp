@@ -9,10 +9,16 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "checkpoint.hpp"
 #include "idx.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 
 namespace {
 
@@ -135,28 +141,34 @@ TEST_F(LearnerTest, LossIsRestoredAfterAnExceptionAndAnEarlyStop) {
   EXPECT_EQ(learn2.loss_fn->name(), "CrossEntropyLoss");
 }
 
-// A short real run: simple_cnn(1,16,16,10) on 6000 Fashion-MNIST images, 2 epochs, both
-// with and without mixup, must learn (chance is 10%); the test asks for 0.60 and prints what
-// it got.
+// A short real run: simple_cnn(1,16,16,10) on 2000 Fashion-MNIST images, 2 epochs, both
+// with and without mixup, must learn: accuracy above 0.45 on 500 validation images (chance is
+// 10%; this build gets 0.64 without mixup and 0.53 with), and a lower validation loss after
+// the second epoch than after the first. It is small because the ASan pass runs it too (it
+// trained on 6000 images there for two minutes): batches of 16 give it 250 steps.
 TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
   for (const bool with_mixup : {false, true}) {
     SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
-    Learner learn(model, train(6000), valid(2000), config());
+    LearnerConfig c = config();
+    c.batch_size = 16;
+    c.lr = 0.005f;
+    Learner learn(model, train(2000), valid(500), c);
     MixUpCallback mix(0.4f, 0);
     if (with_mixup) learn.add_callback(&mix);
     const auto results = learn.fit(2);
     ASSERT_EQ(results.size(), 2u);
     std::printf("short run %s mixup: accuracy %.4f, valid loss %.4f\n", with_mixup ? "with" : "without",
                 results.back().accuracy, results.back().valid_loss);
-    EXPECT_GT(results.back().accuracy, 0.60) << "with mixup: " << with_mixup;
+    EXPECT_GT(results.back().accuracy, 0.45) << "with mixup: " << with_mixup;
     EXPECT_TRUE(std::isfinite(results.back().valid_loss));
+    EXPECT_LT(results[1].valid_loss, results[0].valid_loss) << "with mixup: " << with_mixup;
 
     const std::string path = (fs::temp_directory_path() / ("ckpt_" + std::to_string(::getpid()) + ".bin")).string();
     save_checkpoint(model, path);
     EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid()))) << "no temporary file is left behind";
     SimpleCnn loaded = load_checkpoint(path);
-    Learner learn2(loaded, train(64), valid(2000), config());
-    EXPECT_EQ(learn2.predict(valid(2000)), learn.predict(valid(2000)));
+    Learner learn2(loaded, train(64), valid(500), c);
+    EXPECT_EQ(learn2.predict(valid(500)), learn.predict(valid(500)));
     for (std::size_t l = 0; l < model.layers().size(); ++l) {
       EXPECT_EQ(loaded.layers()[l].weight, model.layers()[l].weight);
       EXPECT_EQ(loaded.layers()[l].bias, model.layers()[l].bias);
@@ -179,6 +191,28 @@ TEST_F(LearnerTest, BatchNormModelTrainsAndItsCheckpointReproducesPredictions) {
   Learner learn2(loaded, train(64), valid(1000), config());
   EXPECT_EQ(learn2.predict(valid(1000)), learn.predict(valid(1000)));
   fs::remove(path);
+}
+
+// The learner owns its library handles (mixup::Mixup, mixup::Loss): when a constructor step
+// after their creation throws, they are destroyed with it. Under ASan (the asan preset) the
+// leak checker runs right here and fails the test if a handle was left behind.
+TEST(LearnerConstruction, AFailingLaterStepLeaksNoHandle) {
+  std::vector<std::uint8_t> images(64 * 28 * 28, 7), labels(64, 3);
+  const ImageSet set{images.data(), labels.data(), 64, 28, 28};
+  SimpleCnn model({1, 4, 10}, {3, 3}, {2, 2}, true, 0);
+  LearnerConfig c;
+  c.progress = false;
+  c.threads = 2;
+  c.std = 0.0f;  // refused by the normaliser's set-up, the constructor's last step
+  try {
+    Learner learn(model, set, set, c);
+    ADD_FAILURE() << "a Learner with std = 0 was made";
+  } catch (const mixup::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("std[0] = 0 must be finite and > 0"), std::string::npos) << e.what();
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(__lsan_do_recoverable_leak_check(), 0) << "the failed constructor leaked (see the report above)";
+#endif
 }
 
 // fastai v1's training loader drops the last partial batch (--drop-last on); off keeps it.

@@ -119,7 +119,9 @@ TEST_F(Targets, TenMillionLambdasAtTinyAlphaAreFiniteAndInRange) {
     }
     EXPECT_EQ(non_finite, 0) << "fold " << fold;
     EXPECT_EQ(out_of_range, 0) << "fold " << fold;
-    if (!fold) EXPECT_NEAR(static_cast<double>(below_half) / draws, 0.5, 0.005);
+    if (!fold) {
+      EXPECT_NEAR(static_cast<double>(below_half) / draws, 0.5, 0.005);
+    }
   }
 }
 

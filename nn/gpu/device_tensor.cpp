@@ -18,20 +18,20 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 
 }  // namespace
 
-std::size_t dtype_size(DType t) {
+std::size_t elem_size(ElemType t) {
   switch (t) {
-    case DType::f32: return 4;
-    case DType::i32: return 4;
-    case DType::u8: return 1;
+    case ElemType::f32: return 4;
+    case ElemType::i32: return 4;
+    case ElemType::u8: return 1;
   }
-  throw std::invalid_argument("DeviceTensor: unknown dtype");
+  throw std::invalid_argument("DeviceTensor: unknown element type");
 }
 
-const char* dtype_name(DType t) {
+const char* elem_name(ElemType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::i32: return "i32";
-    case DType::u8: return "u8";
+    case ElemType::f32: return "f32";
+    case ElemType::i32: return "i32";
+    case ElemType::u8: return "u8";
   }
   return "?";
 }
@@ -47,11 +47,11 @@ std::int64_t DeviceTensor::count(const std::vector<std::int64_t>& shape) {
   return n;
 }
 
-DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, DType dtype) : dtype_(dtype) {
+DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, ElemType type) : type_(type) {
   numel_ = count(shape);
   shape_ = std::move(shape);
   if (numel_ == 0) return;
-  cuda_ok(cudaMalloc(&data_, bytes()), "DeviceTensor: cudaMalloc of " + shape_text(shape_) + " " + dtype_name(dtype_));
+  cuda_ok(cudaMalloc(&data_, bytes()), "DeviceTensor: cudaMalloc of " + shape_text(shape_) + " " + elem_name(type_));
   const cudaError_t e = cudaMemset(data_, 0, bytes());
   if (e != cudaSuccess) {
     cudaFree(data_);
@@ -63,22 +63,22 @@ DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, DType dtype) : dtype
 DeviceTensor::~DeviceTensor() { cudaFree(data_); }
 
 DeviceTensor::DeviceTensor(DeviceTensor&& o) noexcept
-    : shape_(std::move(o.shape_)), numel_(std::exchange(o.numel_, 0)), dtype_(o.dtype_), data_(std::exchange(o.data_, nullptr)) {}
+    : shape_(std::move(o.shape_)), numel_(std::exchange(o.numel_, 0)), type_(o.type_), data_(std::exchange(o.data_, nullptr)) {}
 
 DeviceTensor& DeviceTensor::operator=(DeviceTensor&& o) noexcept {
   if (this != &o) {
     cudaFree(data_);
     shape_ = std::move(o.shape_);
     numel_ = std::exchange(o.numel_, 0);
-    dtype_ = o.dtype_;
+    type_ = o.type_;
     data_ = std::exchange(o.data_, nullptr);
   }
   return *this;
 }
 
-void DeviceTensor::check_dtype(DType want) const {
-  if (want != dtype_)
-    throw std::invalid_argument(std::string("DeviceTensor: a ") + dtype_name(dtype_) + " tensor read as " + dtype_name(want));
+void DeviceTensor::check_type(ElemType want) const {
+  if (want != type_)
+    throw std::invalid_argument(std::string("DeviceTensor: a ") + elem_name(type_) + " tensor read as " + elem_name(want));
 }
 
 void DeviceTensor::upload(const void* host) {

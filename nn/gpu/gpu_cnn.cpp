@@ -22,7 +22,7 @@ void cudnn_ok(cudnnStatus_t s, const char* what) {
 #define CU(x) cuda_ok((x), #x)
 #define DNN(x) cudnn_ok((x), #x)
 
-DeviceTensor f32(std::vector<std::int64_t> shape) { return DeviceTensor(std::move(shape), DType::f32); }
+DeviceTensor f32(std::vector<std::int64_t> shape) { return DeviceTensor(std::move(shape), ElemType::f32); }
 
 // Parameter, gradient and AdamW's two moments.
 struct Param {
@@ -99,7 +99,7 @@ struct GpuCnn::Impl {
 
   void need_workspace(std::size_t bytes) {
     if (bytes <= workspace.bytes()) return;
-    workspace = DeviceTensor({static_cast<std::int64_t>(bytes)}, DType::u8);
+    workspace = DeviceTensor({static_cast<std::int64_t>(bytes)}, ElemType::u8);
   }
 
   // Algorithms chosen once per batch size: the fastest cuDNN reports that fits.

@@ -18,6 +18,7 @@
 #include "idx.hpp"
 #include "interrupt.hpp"
 #include "learner.hpp"
+#include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
 #include "terminate_on_nan.hpp"
 #include "train_checks.hpp"
@@ -186,7 +187,8 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   tools::StopOnSignal signals;
   learn.add_callback(&nan_stop);
   learn.add_callback(&signals);
-  RunSummary sum{with_mixup ? "with mixup" : "without mixup"};
+  RunSummary sum;
+  sum.name = with_mixup ? "with mixup" : "without mixup";
   sum.curves.run = with_mixup ? mixed_run_name(o) : "no mixup";
   where.run = sum.name;
   std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);

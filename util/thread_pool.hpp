@@ -1,6 +1,7 @@
-// A fixed set of worker threads owned by a CPU handle, so a call never creates threads or
-// allocates: parallel_for splits [0, tasks) into contiguous ranges, the caller's thread
-// taking the first one.
+// A fixed set of worker threads owned by a CPU handle (and by the trainer's CPU engine), so a
+// call never creates threads or allocates: parallel_for splits [0, tasks) into contiguous
+// ranges, the caller's thread taking the first one. Internal to this repository (the
+// mixup_thread_pool target, util/CMakeLists.txt): not installed, hence namespace detail.
 #pragma once
 
 #include <condition_variable>

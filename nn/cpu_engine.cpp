@@ -1,0 +1,77 @@
+// The CPU engine: the batch stays in the BatchState's host vectors, the host SimpleCnn is the
+// model itself, and the layers run on a thread pool owned here.
+#include <numeric>
+#include <vector>
+
+#include "batch.hpp"
+#include "engine.hpp"
+#include "layers.hpp"
+#include "optim.hpp"
+#include "thread_pool.hpp"
+
+namespace mixup::nn {
+namespace {
+
+class CpuEngine final : public Engine {
+ public:
+  CpuEngine(SimpleCnn& model, const EngineConfig& c)
+      : model_(model), pool_(c.threads), opt_(0.9f, 0.99f, 1e-8f, c.weight_decay) {}
+
+  bool on_gpu() const override { return false; }
+  void* stream() override { return nullptr; }
+  void upload(BatchState&) override {}
+
+  PlainInput plain_input(BatchState& b) override {
+    ones_.assign(static_cast<std::size_t>(b.n), 1.0f);
+    self_.resize(static_cast<std::size_t>(b.n));
+    std::iota(self_.begin(), self_.end(), 0);
+    b.x.resize(b.images.size());
+    b.y_a = b.labels;
+    return PlainInput{b.images.data(), b.x.data(), ones_.data(), self_.data()};
+  }
+
+  const float* forward(BatchState& b, bool train) override {
+    return model_.forward(b.x.data(), Shape4{b.n, 1, b.h, b.w}, pool_, train).data();
+  }
+
+  float* grad(std::int64_t n) override {
+    grad_.assign(static_cast<std::size_t>(n * model_.classes()), 0.0f);
+    return grad_.data();
+  }
+  float* loss_out() override { return &loss_; }
+  float loss_value() override { return loss_; }
+
+  void backward(const float* grad) override { model_.backward(grad, pool_); }
+
+  void step(float lr, float beta1) override {
+    std::vector<std::vector<float>*> params, grads;
+    for (Conv2d& conv : model_.layers()) {
+      params.push_back(&conv.weight), grads.push_back(&conv.grad_weight);
+      params.push_back(&conv.bias), grads.push_back(&conv.grad_bias);
+    }
+    for (BatchNorm2d& bn : model_.norms()) {
+      params.push_back(&bn.gamma), grads.push_back(&bn.grad_gamma);
+      params.push_back(&bn.beta), grads.push_back(&bn.grad_beta);
+    }
+    opt_.step(params, grads, lr, beta1);
+  }
+
+  const float* host_logits(const float* logits, std::int64_t) override { return logits; }
+  void sync_model() override {}
+
+ private:
+  SimpleCnn& model_;
+  detail::ThreadPool pool_;
+  AdamW opt_;
+  std::vector<float> ones_, grad_;
+  std::vector<std::int32_t> self_;
+  float loss_ = 0.0f;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_cpu_engine(SimpleCnn& model, const EngineConfig& c) {
+  return std::make_unique<CpuEngine>(model, c);
+}
+
+}  // namespace mixup::nn

@@ -1,0 +1,54 @@
+#include "mixup_callback.hpp"
+
+namespace mixup::nn {
+
+void MixUpCallback::on_train_begin(Learner& l) {
+  if (!mix_) {
+    mixup_config_t c = mixup_config_default();
+    c.backend = l.on_gpu() ? MIXUP_BACKEND_CUDA : MIXUP_BACKEND_CPU;
+    c.alpha = alpha_;
+    c.seed = seed_;
+    c.num_classes = static_cast<std::int32_t>(l.model().classes());
+    c.max_batch = static_cast<std::int32_t>(l.config().batch_size);
+    c.cpu_threads = l.config().threads;
+    c.checks = l.on_gpu() ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;  // polled once per epoch
+    auto mix = std::make_unique<mixup::Mixup>(c);
+    mix->set_normalize(&l.config().mean, &l.config().std, 1);
+    mix->set_mixing(mixing_);
+    mix_ = std::move(mix);
+  }
+  saved_ = l.loss_fn;
+  loss_ = std::make_unique<MixUpLoss>(saved_);
+  l.loss_fn = loss_.get();
+}
+
+void MixUpCallback::on_batch_begin(Learner& l, BatchState& b) {
+  if (!b.train) return;
+  void* images = b.images.data();
+  float *x = nullptr, *lam = nullptr;
+  std::int32_t *labels = b.labels.data(), *ya = nullptr, *yb = nullptr;
+  if (b.on_gpu) {
+    images = b.dev.images, labels = b.dev.labels, x = b.dev.x, ya = b.dev.y_a, yb = b.dev.y_b, lam = b.dev.lam;
+  } else {
+    b.x.resize(b.images.size());
+    b.y_a.resize(static_cast<std::size_t>(b.n));
+    b.y_b.resize(static_cast<std::size_t>(b.n));
+    b.lam.resize(static_cast<std::size_t>(b.n));
+    x = b.x.data(), ya = b.y_a.data(), yb = b.y_b.data(), lam = b.lam.data();
+  }
+  const auto in = TensorView::images(images, mixup::DType::u8, b.n, 1, b.h, b.w);
+  const auto out = TensorView::images(x, mixup::DType::f32, b.n, 1, b.h, b.w);
+  mix_->apply(in, out, StackedTargets{labels, ya, yb, lam}, l.gpu_stream());
+  b.mixed = true;
+}
+
+void MixUpCallback::on_epoch_end(Learner& l, const EpochResult&) {
+  if (l.on_gpu() && mix_) mix_->poll_checks(l.gpu_stream());
+}
+
+void MixUpCallback::on_train_end(Learner& l) {
+  if (saved_ != nullptr) l.loss_fn = saved_;
+  saved_ = nullptr;
+}
+
+}  // namespace mixup::nn
