@@ -26,10 +26,12 @@ struct Data {
     std::mt19937 rng(1);
     std::normal_distribution<float> n(0.0f, 2.0f);
     for (auto& v : z) v = n(rng);
-    for (std::int64_t i = 0; i < p.B; ++i) ya[i] = rng() % p.C, yb[i] = rng() % p.C, lam[i] = 0.5f + (rng() % 100) / 200.0f;
+    for (std::int64_t i = 0; i < p.B; ++i)
+      ya[i] = rng() % p.C, yb[i] = rng() % p.C, lam[i] = 0.5f + (rng() % 100) / 200.0f;
     if (bf16) {
       z16.resize(z.size());
-      for (std::size_t k = 0; k < z.size(); ++k) z16[k] = mixup::core::f32_to_bf16(z[k]), z[k] = mixup::core::bf16_to_f32(z16[k]);
+      for (std::size_t k = 0; k < z.size(); ++k)
+        z16[k] = mixup::core::f32_to_bf16(z[k]), z[k] = mixup::core::bf16_to_f32(z16[k]);
     }
   }
 };
@@ -41,7 +43,8 @@ struct Unfused {
   std::vector<float> ls, g_ls, rows;
   explicit Unfused(const CeProblem& p) : ls(p.B * p.C), g_ls(p.B * p.C), rows(p.B) {}
   float run(const CeProblem& p, const Data& d, float* grad) {
-    return unfused_ce_cpu(d.z.data(), d.ya.data(), d.yb.data(), d.lam.data(), p.B, p.C, ls.data(), g_ls.data(), rows.data(), grad);
+    return unfused_ce_cpu(d.z.data(), d.ya.data(), d.yb.data(), d.lam.data(), p.B, p.C, ls.data(),
+                          g_ls.data(), rows.data(), grad);
   }
 };
 
@@ -52,7 +55,8 @@ void report_ce(benchmark::State& st, const CeProblem& p, std::size_t elem_bytes,
   st.counters["copy_GBps"] = bw / 1e9;
 }
 
-mixup_ce_args_t args_for(const CeProblem& p, const void* logits, mixup_dtype_t dt, const Data& d, float* loss, void* grad) {
+mixup_ce_args_t args_for(const CeProblem& p, const void* logits, mixup_dtype_t dt, const Data& d, float* loss,
+                         void* grad) {
   mixup_ce_args_t a = mixup_ce_args_default();
   a.logits = logits;
   a.dtype = dt;
@@ -81,14 +85,16 @@ void BM_cpu_fused(benchmark::State& st, CeProblem p, bool bf16) {
   const void* z = bf16 ? static_cast<const void*>(d.z16.data()) : d.z.data();
   const mixup_ce_args_t a = args_for(p, z, dt, d, &loss, grad.data());
   // check before timing, against the unfused baseline
-  if (mixup_cross_entropy(h, &a, nullptr) != MIXUP_STATUS_SUCCESS) return st.SkipWithError(mixup_last_error());
+  if (mixup_cross_entropy(h, &a, nullptr) != MIXUP_STATUS_SUCCESS)
+    return st.SkipWithError(mixup_last_error());
   Unfused u(p);
   std::vector<float> ref(p.B * p.C);
   const float ref_loss = u.run(p, d, ref.data());
   double worst = 0;
   for (std::size_t k = 0; k < ref.size(); ++k)
     worst = std::max(worst, double(std::fabs(load(grad.data(), dt, k) - ref[k])));
-  if (std::fabs(loss - ref_loss) > 1e-3 * (1 + std::fabs(ref_loss)) || worst > (bf16 ? 1e-2 : 1e-5) / p.B * 10)
+  if (std::fabs(loss - ref_loss) > 1e-3 * (1 + std::fabs(ref_loss)) ||
+      worst > (bf16 ? 1e-2 : 1e-5) / p.B * 10)
     return st.SkipWithError("fused and unfused disagree");
   const double bw = cpu_copy_bandwidth(p.B * p.C * eb);
   double total = 0;
@@ -126,9 +132,15 @@ void register_cuda_ce_benchmarks();  // bench_cross_entropy_cuda.cpp
 int main(int argc, char** argv) {
   for (const CeProblem& p : kCeProblems) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
-    benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/f32").c_str(), BM_cpu_fused, p, false)->UseManualTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/bf16").c_str(), BM_cpu_fused, p, true)->UseManualTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_cpu_unfused" + tail + "/f32").c_str(), BM_cpu_unfused, p)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/f32").c_str(), BM_cpu_fused, p, false)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_cpu_fused" + tail + "/bf16").c_str(), BM_cpu_fused, p, true)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_cpu_unfused" + tail + "/f32").c_str(), BM_cpu_unfused, p)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
   register_cuda_ce_benchmarks();
   benchmark::Initialize(&argc, argv);

@@ -17,7 +17,8 @@ using namespace mixup::bench;
 
 struct DeviceData {
   DeviceBuffer z, ya, yb, lam, grad, loss;
-  DeviceData(const CeProblem& p, std::size_t eb) : z(p.B * p.C * eb), ya(p.B * 4), yb(p.B * 4), lam(p.B * 4), grad(p.B * p.C * eb), loss(4) {
+  DeviceData(const CeProblem& p, std::size_t eb)
+      : z(p.B * p.C * eb), ya(p.B * 4), yb(p.B * 4), lam(p.B * 4), grad(p.B * p.C * eb), loss(4) {
     std::mt19937 rng(1);
     std::vector<float> hz(p.B * p.C), hl(p.B);
     std::vector<std::int32_t> ha(p.B), hb(p.B);
@@ -65,15 +66,18 @@ void BM_cuda_fused(benchmark::State& st, CeProblem p, bool bf16) {
   a.grad = d.grad.p;
   a.grad_dtype = a.dtype;
   // check before timing: the fused loss against the unfused kernels (f32)
-  if (mixup_cross_entropy(h, &a, nullptr) != MIXUP_STATUS_SUCCESS || mixup_loss_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
+  if (mixup_cross_entropy(h, &a, nullptr) != MIXUP_STATUS_SUCCESS ||
+      mixup_loss_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
     return st.SkipWithError(mixup_last_error());
   if (!bf16) {
     DeviceBuffer ls(p.B * p.C * 4), gls(p.B * p.C * 4), gz(p.B * p.C * 4), rows(p.B * 4), ref_loss(4);
     cuda_log_softmax(d.z.as<float>(), ls.as<float>(), p.B, p.C, nullptr);
-    cuda_nll_blend(ls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(), rows.as<float>(), p.B, p.C, nullptr);
+    cuda_nll_blend(ls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(),
+                   rows.as<float>(), p.B, p.C, nullptr);
     cuda_mean(rows.as<float>(), p.B, ref_loss.as<float>(), nullptr);
     cudaMemsetAsync(gls.p, 0, p.B * p.C * 4);
-    cuda_scatter_weights(gls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(), 1.0f / p.B, p.B, p.C, nullptr);
+    cuda_scatter_weights(gls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(),
+                         1.0f / p.B, p.B, p.C, nullptr);
     cuda_log_softmax_backward(ls.as<float>(), gls.as<float>(), gz.as<float>(), p.B, p.C, nullptr);
     std::vector<float> g1(p.B * p.C), g2(g1.size());
     float l1 = 0, l2 = 0;
@@ -83,10 +87,12 @@ void BM_cuda_fused(benchmark::State& st, CeProblem p, bool bf16) {
     cudaMemcpy(&l2, ref_loss.p, 4, cudaMemcpyDeviceToHost);
     double worst = 0;
     for (std::size_t k = 0; k < g1.size(); ++k) worst = std::max(worst, double(std::fabs(g1[k] - g2[k])));
-    if (std::fabs(l1 - l2) > 1e-3 * (1 + std::fabs(l2)) || worst > 1e-4 / p.B) return st.SkipWithError("fused and unfused disagree");
+    if (std::fabs(l1 - l2) > 1e-3 * (1 + std::fabs(l2)) || worst > 1e-4 / p.B)
+      return st.SkipWithError("fused and unfused disagree");
   }
   const double bw = device_copy_bandwidth(p.B * p.C * eb);
-  const double per = time_calls(st, [&] { return mixup_cross_entropy(h, &a, nullptr) == MIXUP_STATUS_SUCCESS; });
+  const double per = time_calls(st,
+                                [&] { return mixup_cross_entropy(h, &a, nullptr) == MIXUP_STATUS_SUCCESS; });
   report_ce(st, p, eb, bw, per);
   mixup_loss_destroy(h);
 }
@@ -97,11 +103,14 @@ void BM_cuda_unfused(benchmark::State& st, CeProblem p) {
   const double bw = device_copy_bandwidth(p.B * p.C * 4);
   const double per = time_calls(st, [&] {
     bool ok = cuda_log_softmax(d.z.as<float>(), ls.as<float>(), p.B, p.C, nullptr) == cudaSuccess;
-    ok = ok && cuda_nll_blend(ls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(), rows.as<float>(), p.B, p.C, nullptr) == cudaSuccess;
+    ok = ok && cuda_nll_blend(ls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(),
+                              d.lam.as<float>(), rows.as<float>(), p.B, p.C, nullptr) == cudaSuccess;
     ok = ok && cuda_mean(rows.as<float>(), p.B, d.loss.as<float>(), nullptr) == cudaSuccess;
     ok = ok && cudaMemsetAsync(gls.p, 0, p.B * p.C * 4) == cudaSuccess;
-    ok = ok && cuda_scatter_weights(gls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(), d.lam.as<float>(), 1.0f / p.B, p.B, p.C, nullptr) == cudaSuccess;
-    return ok && cuda_log_softmax_backward(ls.as<float>(), gls.as<float>(), d.grad.as<float>(), p.B, p.C, nullptr) == cudaSuccess;
+    ok = ok && cuda_scatter_weights(gls.as<float>(), d.ya.as<std::int32_t>(), d.yb.as<std::int32_t>(),
+                                    d.lam.as<float>(), 1.0f / p.B, p.B, p.C, nullptr) == cudaSuccess;
+    return ok && cuda_log_softmax_backward(ls.as<float>(), gls.as<float>(), d.grad.as<float>(), p.B, p.C,
+                                           nullptr) == cudaSuccess;
   });
   report_ce(st, p, 4, bw, per);
 }
@@ -112,13 +121,18 @@ void register_cuda_ce_benchmarks() {
   if (!mixup::bench::cuda_benchmarks_possible()) return;
   for (const CeProblem& p : kCeProblems) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
-    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)->UseManualTime();
-    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/bf16").c_str(), BM_cuda_fused, p, true)->UseManualTime();
-    benchmark::RegisterBenchmark(("BM_cuda_unfused" + tail + "/f32").c_str(), BM_cuda_unfused, p)->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)
+        ->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/bf16").c_str(), BM_cuda_fused, p, true)
+        ->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_unfused" + tail + "/f32").c_str(), BM_cuda_unfused, p)
+        ->UseManualTime();
   }
   for (const CeProblem& p : kCeSweep) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
-    benchmark::RegisterBenchmark(("BM_cuda_sweep_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)->UseManualTime();
-    benchmark::RegisterBenchmark(("BM_cuda_sweep_unfused" + tail + "/f32").c_str(), BM_cuda_unfused, p)->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_sweep_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)
+        ->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_sweep_unfused" + tail + "/f32").c_str(), BM_cuda_unfused, p)
+        ->UseManualTime();
   }
 }

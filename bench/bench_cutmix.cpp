@@ -75,7 +75,8 @@ void BM_cpu_cutmix_fused(benchmark::State& state, const Shape& s, const Kind& k,
   std::vector<float> lam(s.n);
   mixup_batch_t bx{x.data(), k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{out_data, k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+  mixup_targets_t t{
+      MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
   // check before timing: the baseline on the fused call's own draws gives the same output
   HostCuts d(s.n);
   mixup_targets_t checked = t;
@@ -96,7 +97,8 @@ void BM_cpu_cutmix_fused(benchmark::State& state, const Shape& s, const Kind& k,
   for (auto _ : state) {
     const auto t0 = Clock::now();
     mixup_set_step(h, kCutmixStep);  // the check call's draws again (cutmix_common.hpp)
-    if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS) return state.SkipWithError(mixup_last_error());
+    if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS)
+      return state.SkipWithError(mixup_last_error());
     const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
     state.SetIterationTime(sec);
     total += sec;
@@ -131,8 +133,11 @@ void BM_cpu_cutmix_unfused(benchmark::State& state, const Shape& s, const Kind& 
 void register_cutmix_cpu_benchmarks() {
   for (const Shape& s : kCutmixShapes) {
     const auto add = [&](const char* variant, auto fn, const Kind& k, bool in_place) {
-      const std::string name = std::string("BM_cpu_cutmix_") + variant + (in_place ? "_in_place/" : "/") + s.name + "/" + k.name;
-      benchmark::RegisterBenchmark(name.c_str(), fn, s, k, in_place)->UseManualTime()->Unit(benchmark::kMillisecond);
+      const std::string name = std::string("BM_cpu_cutmix_") + variant + (in_place ? "_in_place/" : "/") +
+                               s.name + "/" + k.name;
+      benchmark::RegisterBenchmark(name.c_str(), fn, s, k, in_place)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     };
     for (const Kind& k : kCutmixKinds) {
       add("fused", BM_cpu_cutmix_fused, k, false);

@@ -22,13 +22,15 @@ using namespace mixup::bench;
 struct CutmixBatch {
   DeviceBuffer x, out, labels, ya, yb, lam, perm, box, f, snapshot;
   CutmixBatch(const Shape& s, const Kind& k, bool in_place)
-      : x(s.elems() * bytes_of(k.in)), out(in_place ? 0 : s.elems() * bytes_of(k.out)), labels(s.n * 4), ya(s.n * 4),
-        yb(s.n * 4), lam(s.n * 4), perm(s.n * 4), box(s.n * 16), f(k.in == MIXUP_DTYPE_U8 ? s.elems() * 4 : 0),
-        snapshot(in_place ? s.elems() * 4 : 0) {
+      : x(s.elems() * bytes_of(k.in)), out(in_place ? 0 : s.elems() * bytes_of(k.out)), labels(s.n * 4),
+        ya(s.n * 4), yb(s.n * 4), lam(s.n * 4), perm(s.n * 4), box(s.n * 16),
+        f(k.in == MIXUP_DTYPE_U8 ? s.elems() * 4 : 0), snapshot(in_place ? s.elems() * 4 : 0) {
     upload(make_input(s, k));
     cudaMemset(labels.p, 0, s.n * 4);
   }
-  void upload(const std::vector<std::uint8_t>& host) { cudaMemcpy(x.p, host.data(), host.size(), cudaMemcpyHostToDevice); }
+  void upload(const std::vector<std::uint8_t>& host) {
+    cudaMemcpy(x.p, host.data(), host.size(), cudaMemcpyHostToDevice);
+  }
   void* out_data(bool in_place) const { return in_place ? x.p : out.p; }
 };
 
@@ -36,14 +38,16 @@ struct CutmixBatch {
 bool unfused_passes(CutmixBatch& b, const Shape& s, const Kind& k, bool in_place) {
   const float* src = b.x.as<float>();
   if (k.in == MIXUP_DTYPE_U8) {
-    if (cuda_u8_to_f32(b.x.as<std::uint8_t>(), b.f.as<float>(), s.elems(), nullptr) != cudaSuccess) return false;
+    if (cuda_u8_to_f32(b.x.as<std::uint8_t>(), b.f.as<float>(), s.elems(), nullptr) != cudaSuccess)
+      return false;
     src = b.f.as<float>();
   }
   // out = x.clone(); in place, the snapshot the partners are read from (torchvision's roll)
   float* copy = in_place ? b.snapshot.as<float>() : b.out.as<float>();
   if (cudaMemcpyAsync(copy, src, s.elems() * 4, cudaMemcpyDeviceToDevice) != cudaSuccess) return false;
   return cuda_paste_boxes(in_place ? copy : src, b.perm.as<std::int32_t>(), b.box.as<std::int32_t>(),
-                          static_cast<float*>(b.out_data(in_place)), s.n, s.c, s.h, s.w, nullptr) == cudaSuccess;
+                          static_cast<float*>(b.out_data(in_place)), s.n, s.c, s.h, s.w,
+                          nullptr) == cudaSuccess;
 }
 
 bool upload_cuts(CutmixBatch& b, const HostCuts& d) {
@@ -66,7 +70,8 @@ std::vector<std::uint8_t> cpu_reference(const Shape& s, const Kind& k, bool in_p
   std::vector<float> lam(s.n);
   mixup_batch_t cx{x.data(), k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t co{in_place ? x.data() : out.data(), k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t ct{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+  mixup_targets_t ct{
+      MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
   const bool ok = mixup_apply(cpu, &cx, &co, &ct, nullptr) == MIXUP_STATUS_SUCCESS;
   mixup_destroy(cpu);
   return !ok ? std::vector<std::uint8_t>{} : in_place ? x : out;
@@ -78,8 +83,8 @@ void BM_cuda_cutmix_fused(benchmark::State& state, const Shape& s, const Kind& k
   CutmixBatch b(s, k, in_place);
   mixup_batch_t bx{b.x.p, k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{b.out_data(in_place), k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
-                    b.yb.as<std::int32_t>(), b.lam.as<float>(), nullptr, nullptr};
+  mixup_targets_t t{MIXUP_TARGETS_STACKED,   b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
+                    b.yb.as<std::int32_t>(), b.lam.as<float>(),           nullptr, nullptr};
   // check before timing: against the CPU backend on the same step, bit for bit
   mixup_targets_t checked = t;
   checked.perm = b.perm.as<std::int32_t>();
@@ -89,7 +94,8 @@ void BM_cuda_cutmix_fused(benchmark::State& state, const Shape& s, const Kind& k
     return state.SkipWithError(mixup_last_error());
   const std::size_t out_bytes = s.elems() * bytes_of(k.out);
   const std::vector<std::uint8_t> got = download(b.out_data(in_place), out_bytes);
-  if (got != cpu_reference(s, k, in_place)) return state.SkipWithError("CUDA CutMix differs from the CPU backend on the same step");
+  if (got != cpu_reference(s, k, in_place))
+    return state.SkipWithError("CUDA CutMix differs from the CPU backend on the same step");
   // the baseline on the fused call's draws (left in b.perm / b.box) gives the same output
   HostCuts d(s.n);
   cudaMemcpy(d.perm.data(), b.perm.p, s.n * 4, cudaMemcpyDeviceToHost);
@@ -127,7 +133,8 @@ void BM_cuda_cutmix_unfused(benchmark::State& state, const Shape& s, const Kind&
 void register_cutmix_cuda_benchmarks() {  // called by register_cuda_benchmarks, with a device
   for (const Shape& s : kCutmixShapes) {
     const auto add = [&](const char* variant, auto fn, const Kind& k, bool in_place) {
-      const std::string name = std::string("BM_cuda_cutmix_") + variant + (in_place ? "_in_place/" : "/") + s.name + "/" + k.name;
+      const std::string name = std::string("BM_cuda_cutmix_") + variant + (in_place ? "_in_place/" : "/") +
+                               s.name + "/" + k.name;
       benchmark::RegisterBenchmark(name.c_str(), fn, s, k, in_place)->UseManualTime();
     };
     for (const Kind& k : kCutmixKinds) {

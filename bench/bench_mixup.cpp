@@ -99,7 +99,8 @@ void BM_cpu_fused(benchmark::State& state, const Shape& s, const Kind& k) {
   std::vector<float> lam(s.n);
   mixup_batch_t bx{x.data(), k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{out.data(), k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+  mixup_targets_t t{
+      MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
   // check before timing: fused on the baseline's draws equals the baseline
   std::mt19937_64 rng(1);
   HostDraws d{std::vector<float>(s.n), std::vector<std::int32_t>(s.n)};
@@ -113,7 +114,8 @@ void BM_cpu_fused(benchmark::State& state, const Shape& s, const Kind& k) {
   double total = 0;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS) return state.SkipWithError(mixup_last_error());
+    if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS)
+      return state.SkipWithError(mixup_last_error());
     const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
     state.SetIterationTime(sec);
     total += sec;
@@ -148,7 +150,8 @@ void BM_cpu_copy(benchmark::State& state, const Shape& s) {
     const auto t0 = Clock::now();
     pool().parallel_for(kCpuThreads, [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t q = b; q < e; ++q)
-        std::memcpy(dst.data() + bytes * q / kCpuThreads, src.data() + bytes * q / kCpuThreads, bytes / kCpuThreads);
+        std::memcpy(dst.data() + bytes * q / kCpuThreads, src.data() + bytes * q / kCpuThreads,
+                    bytes / kCpuThreads);
     });
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
   }
@@ -157,16 +160,22 @@ void BM_cpu_copy(benchmark::State& state, const Shape& s) {
 
 }  // namespace
 
-void register_cuda_benchmarks();         // bench_mixup_cuda.cpp
+void register_cuda_benchmarks();        // bench_mixup_cuda.cpp
 void register_cutmix_cpu_benchmarks();  // bench_cutmix.cpp
 
 int main(int argc, char** argv) {
   const auto register_shape = [](const Shape& s) {
-    benchmark::RegisterBenchmark((std::string("BM_cpu_copy/") + s.name + "/f32").c_str(), BM_cpu_copy, s)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("BM_cpu_copy/") + s.name + "/f32").c_str(), BM_cpu_copy, s)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
     for (const Kind& k : kKinds) {
       const std::string tail = std::string("/") + s.name + "/" + k.name;
-      benchmark::RegisterBenchmark(("BM_cpu_fused" + tail).c_str(), BM_cpu_fused, s, k)->UseManualTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("BM_cpu_unfused" + tail).c_str(), BM_cpu_unfused, s, k)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("BM_cpu_fused" + tail).c_str(), BM_cpu_fused, s, k)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("BM_cpu_unfused" + tail).c_str(), BM_cpu_unfused, s, k)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     }
   };
   for (const Shape& s : kShapes) register_shape(s);

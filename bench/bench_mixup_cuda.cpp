@@ -18,7 +18,8 @@ using namespace mixup::bench;
 struct Batch {
   DeviceBuffer x, out, lam, ya, yb, labels;
   Batch(const Shape& s, const Kind& k)
-      : x(s.elems() * bytes_of(k.in)), out(s.elems() * bytes_of(k.out)), lam(s.n * 4), ya(s.n * 4), yb(s.n * 4), labels(s.n * 4) {
+      : x(s.elems() * bytes_of(k.in)), out(s.elems() * bytes_of(k.out)), lam(s.n * 4), ya(s.n * 4),
+        yb(s.n * 4), labels(s.n * 4) {
     const std::vector<std::uint8_t> host = make_input(s, k);
     cudaMemcpy(x.p, host.data(), host.size(), cudaMemcpyHostToDevice);
     cudaMemset(labels.p, 0, s.n * 4);
@@ -36,10 +37,11 @@ void BM_cuda_fused(benchmark::State& state, const Shape& s, const Kind& k) {
   Batch b(s, k);
   mixup_batch_t bx{b.x.p, k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{b.out.p, k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
-                    b.yb.as<std::int32_t>(), b.lam.as<float>(), nullptr, nullptr};
+  mixup_targets_t t{MIXUP_TARGETS_STACKED,   b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
+                    b.yb.as<std::int32_t>(), b.lam.as<float>(),           nullptr, nullptr};
   // check before timing: against the CPU backend on the same step, bit for bit
-  if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS) return state.SkipWithError(mixup_last_error());
+  if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS)
+    return state.SkipWithError(mixup_last_error());
   std::vector<std::uint8_t> got(s.elems() * bytes_of(k.out)), want(got.size());
   cudaMemcpy(got.data(), b.out.p, got.size(), cudaMemcpyDeviceToHost);
   {
@@ -49,13 +51,16 @@ void BM_cuda_fused(benchmark::State& state, const Shape& s, const Kind& k) {
     std::vector<float> lam(s.n);
     mixup_batch_t cx{x.data(), k.in, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
     mixup_batch_t co{want.data(), k.out, s.n, s.c, s.h, s.w, MIXUP_LAYOUT_NCHW};
-    mixup_targets_t ct{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+    mixup_targets_t ct{
+        MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
     mixup_apply(cpu, &cx, &co, &ct, nullptr);
     mixup_destroy(cpu);
   }
   if (got != want) return state.SkipWithError("CUDA output differs from the CPU backend on the same step");
   const double bw = device_copy_bandwidth(std::max(got.size(), s.elems() * bytes_of(k.in)));
-  const double per_call = time_calls(state, [&] { return mixup_apply(h, &bx, &bo, &t, nullptr) == MIXUP_STATUS_SUCCESS; });
+  const double per_call = time_calls(state, [&] {
+    return mixup_apply(h, &bx, &bo, &t, nullptr) == MIXUP_STATUS_SUCCESS;
+  });
   report(state, s, k, bw, per_call);
   mixup_destroy(h);
 }
@@ -75,10 +80,14 @@ void BM_cuda_unfused(benchmark::State& state, const Shape& s, const Kind& k) {
       ok = ok && cuda_u8_to_f32(b.x.as<std::uint8_t>(), f.as<float>(), s.elems(), nullptr) == cudaSuccess;
       src = f.as<float>();
     }
-    ok = ok && cuda_gather_rows(src, perm.as<std::int32_t>(), xb.as<float>(), s.n, s.per(), nullptr) == cudaSuccess;
-    ok = ok && cuda_scale_rows(src, b.lam.as<float>(), false, t1.as<float>(), s.n, s.per(), nullptr) == cudaSuccess;
-    ok = ok && cuda_scale_rows(xb.as<float>(), b.lam.as<float>(), true, t2.as<float>(), s.n, s.per(), nullptr) == cudaSuccess;
-    return ok && cuda_add(t1.as<float>(), t2.as<float>(), b.out.as<float>(), s.elems(), nullptr) == cudaSuccess;
+    ok = ok &&
+         cuda_gather_rows(src, perm.as<std::int32_t>(), xb.as<float>(), s.n, s.per(), nullptr) == cudaSuccess;
+    ok = ok &&
+         cuda_scale_rows(src, b.lam.as<float>(), false, t1.as<float>(), s.n, s.per(), nullptr) == cudaSuccess;
+    ok = ok && cuda_scale_rows(xb.as<float>(), b.lam.as<float>(), true, t2.as<float>(), s.n, s.per(),
+                               nullptr) == cudaSuccess;
+    return ok &&
+           cuda_add(t1.as<float>(), t2.as<float>(), b.out.as<float>(), s.elems(), nullptr) == cudaSuccess;
   });
   report(state, s, k, bw, per_call);
 }
@@ -86,7 +95,8 @@ void BM_cuda_unfused(benchmark::State& state, const Shape& s, const Kind& k) {
 void BM_cuda_copy(benchmark::State& state, const Shape& s) {
   const std::size_t bytes = s.elems() * 4;
   DeviceBuffer a(bytes), b(bytes);
-  time_calls(state, [&] { return cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice) == cudaSuccess; });
+  time_calls(state,
+             [&] { return cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice) == cudaSuccess; });
   state.SetBytesProcessed(static_cast<std::int64_t>(2 * bytes) * state.iterations());
 }
 
@@ -104,9 +114,10 @@ void BM_cuda_pairing(benchmark::State& state, std::int64_t n) {
   Batch b(s, k);
   mixup_batch_t bx{b.x.p, k.in, s.n, 1, 1, 1, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{b.out.p, k.out, s.n, 1, 1, 1, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
-                    b.yb.as<std::int32_t>(), b.lam.as<float>(), nullptr, nullptr};
-  if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS || mixup_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
+  mixup_targets_t t{MIXUP_TARGETS_STACKED,   b.labels.as<std::int32_t>(), nullptr, b.ya.as<std::int32_t>(),
+                    b.yb.as<std::int32_t>(), b.lam.as<float>(),           nullptr, nullptr};
+  if (mixup_apply(h, &bx, &bo, &t, nullptr) != MIXUP_STATUS_SUCCESS ||
+      mixup_poll_checks(h, nullptr) != MIXUP_STATUS_SUCCESS)
     return state.SkipWithError(mixup_last_error());
   time_calls(state, [&] { return mixup_apply(h, &bx, &bo, &t, nullptr) == MIXUP_STATUS_SUCCESS; });
   state.counters["batch"] = static_cast<double>(n);
@@ -114,7 +125,8 @@ void BM_cuda_pairing(benchmark::State& state, std::int64_t n) {
 }
 
 void register_shape(const Shape& s) {
-  benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)->UseManualTime();
+  benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)
+      ->UseManualTime();
   for (const Kind& k : kKinds) {
     const std::string tail = std::string("/") + s.name + "/" + k.name;
     benchmark::RegisterBenchmark(("BM_cuda_fused" + tail).c_str(), BM_cuda_fused, s, k)->UseManualTime();
@@ -130,7 +142,8 @@ void register_cutmix_cuda_benchmarks();  // bench_cutmix_cuda.cpp
 void register_cuda_benchmarks() {
   if (!mixup::bench::cuda_benchmarks_possible()) return;
   for (const std::int64_t n : kPairingBatches)
-    benchmark::RegisterBenchmark(("BM_cuda_pairing/" + std::to_string(n)).c_str(), BM_cuda_pairing, n)->UseManualTime();
+    benchmark::RegisterBenchmark(("BM_cuda_pairing/" + std::to_string(n)).c_str(), BM_cuda_pairing, n)
+        ->UseManualTime();
   for (const Shape& s : kShapes) register_shape(s);
   for (const Shape& s : kBatchSweep) {
     if (std::string(s.name) == "256x3x32x32") continue;  // already among kShapes

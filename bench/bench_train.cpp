@@ -93,7 +93,8 @@ void BM_train_step_interleaved(benchmark::State& st, bool cuda) {
   cfg.threads = 2;
   cfg.progress = false;
   cfg.cuda = cuda;
-  SimpleCnn m0({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0), m1({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
+  SimpleCnn m0({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0),
+      m1({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 0);
   Learner plain(m0, train, train, cfg), mixed(m1, train, train, cfg);
   MixUpCallback mix(0.4f, 0);
   mixed.add_callback(&mix);
@@ -131,8 +132,16 @@ void BM_train_step_interleaved(benchmark::State& st, bool cuda) {
 
 BENCHMARK_CAPTURE(BM_cpu_train_step, no_mixup, false)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_cpu_train_step, mixup, true)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_train_step_interleaved, cpu, false)->Name("BM_cpu_train_step_interleaved")->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_train_step_interleaved, cuda, true)->Name("BM_cuda_train_step_interleaved")->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_train_step_interleaved, cpu, false)
+    ->Name("BM_cpu_train_step_interleaved")
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_train_step_interleaved, cuda, true)
+    ->Name("BM_cuda_train_step_interleaved")
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -22,10 +22,14 @@ struct Shape {
   std::int64_t per() const { return c * h * w; }
   std::int64_t elems() const { return n * per(); }
 };
-const Shape kShapes[] = {{"64x3x28x28", 64, 3, 28, 28}, {"256x3x32x32", 256, 3, 32, 32}, {"64x3x224x224", 64, 3, 224, 224}};
+const Shape kShapes[] = {{"64x3x28x28", 64, 3, 28, 28},
+                         {"256x3x32x32", 256, 3, 32, 32},
+                         {"64x3x224x224", 64, 3, 224, 224}};
 // The batch sweep at CIFAR's image size: the fixed cost per call shows as the line's offset.
-const Shape kBatchSweep[] = {{"8x3x32x32", 8, 3, 32, 32},       {"64x3x32x32", 64, 3, 32, 32},
-                             {"256x3x32x32", 256, 3, 32, 32},   {"1024x3x32x32", 1024, 3, 32, 32},
+const Shape kBatchSweep[] = {{"8x3x32x32", 8, 3, 32, 32},
+                             {"64x3x32x32", 64, 3, 32, 32},
+                             {"256x3x32x32", 256, 3, 32, 32},
+                             {"1024x3x32x32", 1024, 3, 32, 32},
                              {"4096x3x32x32", 4096, 3, 32, 32}};
 // The pairing alone (λ, partners, checks, targets): the fused call on one-element samples.
 const std::int64_t kPairingBatches[] = {8, 64, 256, 1024, 4096};
@@ -37,16 +41,20 @@ struct CeProblem {
 };
 const CeProblem kCeProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
 // The class sweep at a fixed B·C ≈ 2^23 logits (GPU only): which kernel shape serves which C.
-const CeProblem kCeSweep[] = {{838861, 10}, {83886, 100}, {8389, 1000}, {839, 10000}, {256, 32768}, {64, 131072}};
+const CeProblem kCeSweep[] = {{838861, 10}, {83886, 100}, {8389, 1000},
+                              {839, 10000}, {256, 32768}, {64, 131072}};
 
 struct Kind {
   const char* name;
   mixup_dtype_t in, out;
 };
-const Kind kKinds[] = {{"f32", MIXUP_DTYPE_F32, MIXUP_DTYPE_F32}, {"bf16", MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16},
+const Kind kKinds[] = {{"f32", MIXUP_DTYPE_F32, MIXUP_DTYPE_F32},
+                       {"bf16", MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16},
                        {"u8_to_f32", MIXUP_DTYPE_U8, MIXUP_DTYPE_F32}};
 
-inline std::size_t bytes_of(mixup_dtype_t t) { return t == MIXUP_DTYPE_F32 ? 4 : t == MIXUP_DTYPE_U8 ? 1 : 2; }
+inline std::size_t bytes_of(mixup_dtype_t t) {
+  return t == MIXUP_DTYPE_F32 ? 4 : t == MIXUP_DTYPE_U8 ? 1 : 2;
+}
 
 inline float load(const std::uint8_t* p, mixup_dtype_t t, std::int64_t i) {
   if (t == MIXUP_DTYPE_F32) return reinterpret_cast<const float*>(p)[i];
@@ -70,13 +78,16 @@ inline std::vector<std::uint8_t> make_input(const Shape& s, const Kind& k) {
 }
 
 // Largest |fused − unfused| on the same draws, relative to the output scale.
-inline double max_difference(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b, const Kind& k, std::int64_t n) {
+inline double max_difference(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b,
+                             const Kind& k, std::int64_t n) {
   double worst = 0;
-  for (std::int64_t i = 0; i < n; ++i) worst = std::max(worst, double(std::fabs(load(a.data(), k.out, i) - load(b.data(), k.out, i))));
+  for (std::int64_t i = 0; i < n; ++i)
+    worst = std::max(worst, double(std::fabs(load(a.data(), k.out, i) - load(b.data(), k.out, i))));
   return worst;
 }
 
-inline void report(benchmark::State& state, const Shape& s, const Kind& k, double floor_bw, double seconds_per_call) {
+inline void report(benchmark::State& state, const Shape& s, const Kind& k, double floor_bw,
+                   double seconds_per_call) {
   const double bytes = 2.0 * s.elems() * bytes_of(k.in) + 1.0 * s.elems() * bytes_of(k.out);
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
   state.counters["floor_ratio"] = seconds_per_call / (bytes / floor_bw);
@@ -101,7 +112,8 @@ inline double cpu_copy_bandwidth(std::size_t bytes) {
     const auto t0 = Clock::now();
     pool().parallel_for(kCpuThreads, [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t k = b; k < e; ++k)
-        std::memcpy(dst.data() + bytes * k / kCpuThreads, src.data() + bytes * k / kCpuThreads, bytes / kCpuThreads);
+        std::memcpy(dst.data() + bytes * k / kCpuThreads, src.data() + bytes * k / kCpuThreads,
+                    bytes / kCpuThreads);
     });
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     best = std::max(best, 2.0 * bytes / s);

@@ -84,7 +84,8 @@ inline bool cuda_benchmarks_possible() {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e == cudaSuccess && n > 0) return true;
-  const std::string why = std::string("no CUDA device: ") + (e != cudaSuccess ? cudaGetErrorString(e) : "count is 0");
+  const std::string why = std::string("no CUDA device: ") +
+                          (e != cudaSuccess ? cudaGetErrorString(e) : "count is 0");
   benchmark::RegisterBenchmark("BM_cuda_unavailable", [why](benchmark::State& st) {
     for (auto _ : st) {
     }

@@ -31,8 +31,10 @@ inline void draw_on_host(std::mt19937_64& rng, float alpha, HostDraws& d) {
 }
 
 // CUDA unfused passes (unfused_cuda.cu), each a separate kernel over the whole batch.
-cudaError_t cuda_gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch, std::int64_t per, cudaStream_t s);
-cudaError_t cuda_scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch, std::int64_t per, cudaStream_t s);
+cudaError_t cuda_gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch,
+                             std::int64_t per, cudaStream_t s);
+cudaError_t cuda_scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch,
+                            std::int64_t per, cudaStream_t s);
 cudaError_t cuda_add(const float* a, const float* b, float* out, std::int64_t n, cudaStream_t s);
 cudaError_t cuda_u8_to_f32(const std::uint8_t* x, float* out, std::int64_t n, cudaStream_t s);
 

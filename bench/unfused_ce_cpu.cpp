@@ -10,8 +10,8 @@
 namespace mixup::bench {
 namespace {
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void log_softmax_rows(const float* z, float* ls, std::int64_t b, std::int64_t e, std::int64_t C) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void log_softmax_rows(
+    const float* z, float* ls, std::int64_t b, std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     const float* zr = z + r * C;
     float m = -INFINITY, s = 0;
@@ -22,8 +22,8 @@ void log_softmax_rows(const float* z, float* ls, std::int64_t b, std::int64_t e,
   }
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void log_softmax_backward_rows(const float* ls, const float* g, float* gz, std::int64_t b, std::int64_t e, std::int64_t C) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void log_softmax_backward_rows(
+    const float* ls, const float* g, float* gz, std::int64_t b, std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     float s = 0;
     for (std::int64_t j = 0; j < C; ++j) s += g[r * C + j];
@@ -33,20 +33,25 @@ void log_softmax_backward_rows(const float* ls, const float* g, float* gz, std::
 
 }  // namespace
 
-float unfused_ce_cpu(const float* z, const std::int32_t* ya, const std::int32_t* yb, const float* lam, std::int64_t B,
-                     std::int32_t classes, float* ls, float* g_ls, float* rows, float* grad) {
+float unfused_ce_cpu(const float* z, const std::int32_t* ya, const std::int32_t* yb, const float* lam,
+                     std::int64_t B, std::int32_t classes, float* ls, float* g_ls, float* rows, float* grad) {
   const std::int64_t C = classes;
   pool().parallel_for(B, [&](std::int64_t b, std::int64_t e) { log_softmax_rows(z, ls, b, e, C); });
-  for (std::int64_t r = 0; r < B; ++r) rows[r] = -(lam[r] * ls[r * C + ya[r]] + (1.0f - lam[r]) * ls[r * C + yb[r]]);
+  for (std::int64_t r = 0; r < B; ++r)
+    rows[r] = -(lam[r] * ls[r * C + ya[r]] + (1.0f - lam[r]) * ls[r * C + yb[r]]);
   float loss = 0;
   for (std::int64_t r = 0; r < B; ++r) loss += rows[r];
   loss /= static_cast<float>(B);
-  pool().parallel_for(B, [&](std::int64_t b, std::int64_t e) { std::memset(g_ls + b * C, 0, (e - b) * C * sizeof(float)); });
+  pool().parallel_for(B, [&](std::int64_t b, std::int64_t e) {
+    std::memset(g_ls + b * C, 0, (e - b) * C * sizeof(float));
+  });
   for (std::int64_t r = 0; r < B; ++r) {
     g_ls[r * C + ya[r]] -= lam[r] / static_cast<float>(B);
     g_ls[r * C + yb[r]] -= (1.0f - lam[r]) / static_cast<float>(B);
   }
-  pool().parallel_for(B, [&](std::int64_t b, std::int64_t e) { log_softmax_backward_rows(ls, g_ls, grad, b, e, C); });
+  pool().parallel_for(B, [&](std::int64_t b, std::int64_t e) {
+    log_softmax_backward_rows(ls, g_ls, grad, b, e, C);
+  });
   return loss;
 }
 

@@ -29,21 +29,22 @@ __global__ void log_softmax(const float* z, float* ls, std::int64_t rows, std::i
   for (int j = lane; j < C; j += 32) ls[r * C + j] = zr[j] - lse;
 }
 
-__global__ void nll_blend(const float* ls, const std::int32_t* ya, const std::int32_t* yb, const float* lam, float* out,
-                          std::int64_t rows, std::int32_t C) {
+__global__ void nll_blend(const float* ls, const std::int32_t* ya, const std::int32_t* yb, const float* lam,
+                          float* out, std::int64_t rows, std::int32_t C) {
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r < rows) out[r] = -(lam[r] * ls[r * C + ya[r]] + (1.0f - lam[r]) * ls[r * C + yb[r]]);
 }
 
-__global__ void scatter_weights(float* g, const std::int32_t* ya, const std::int32_t* yb, const float* lam, float scale,
-                                std::int64_t rows, std::int32_t C) {
+__global__ void scatter_weights(float* g, const std::int32_t* ya, const std::int32_t* yb, const float* lam,
+                                float scale, std::int64_t rows, std::int32_t C) {
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= rows) return;
   g[r * C + ya[r]] -= scale * lam[r];
   g[r * C + yb[r]] -= scale * (1.0f - lam[r]);
 }
 
-__global__ void log_softmax_backward(const float* ls, const float* g, float* gz, std::int64_t rows, std::int32_t C) {
+__global__ void log_softmax_backward(const float* ls, const float* g, float* gz, std::int64_t rows,
+                                     std::int32_t C) {
   const std::int64_t r = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   if (r >= rows) return;
@@ -72,17 +73,18 @@ cudaError_t cuda_log_softmax(const float* z, float* ls, std::int64_t rows, std::
   log_softmax<<<warps_blocks(rows), 256, 0, s>>>(z, ls, rows, C);
   return cudaGetLastError();
 }
-cudaError_t cuda_nll_blend(const float* ls, const std::int32_t* ya, const std::int32_t* yb, const float* lam, float* out,
-                           std::int64_t rows, std::int32_t C, cudaStream_t s) {
+cudaError_t cuda_nll_blend(const float* ls, const std::int32_t* ya, const std::int32_t* yb, const float* lam,
+                           float* out, std::int64_t rows, std::int32_t C, cudaStream_t s) {
   nll_blend<<<static_cast<unsigned>((rows + 255) / 256), 256, 0, s>>>(ls, ya, yb, lam, out, rows, C);
   return cudaGetLastError();
 }
-cudaError_t cuda_scatter_weights(float* g, const std::int32_t* ya, const std::int32_t* yb, const float* lam, float scale,
-                                 std::int64_t rows, std::int32_t C, cudaStream_t s) {
+cudaError_t cuda_scatter_weights(float* g, const std::int32_t* ya, const std::int32_t* yb, const float* lam,
+                                 float scale, std::int64_t rows, std::int32_t C, cudaStream_t s) {
   scatter_weights<<<static_cast<unsigned>((rows + 255) / 256), 256, 0, s>>>(g, ya, yb, lam, scale, rows, C);
   return cudaGetLastError();
 }
-cudaError_t cuda_log_softmax_backward(const float* ls, const float* g, float* gz, std::int64_t rows, std::int32_t C, cudaStream_t s) {
+cudaError_t cuda_log_softmax_backward(const float* ls, const float* g, float* gz, std::int64_t rows,
+                                      std::int32_t C, cudaStream_t s) {
   log_softmax_backward<<<warps_blocks(rows), 256, 0, s>>>(ls, g, gz, rows, C);
   return cudaGetLastError();
 }

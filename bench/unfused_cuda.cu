@@ -8,13 +8,15 @@ namespace {
 constexpr int kThreads = 256;
 unsigned blocks_for(std::int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
-__global__ void gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch, std::int64_t per) {
+__global__ void gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch,
+                            std::int64_t per) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= batch * per) return;
   xb[i] = x[static_cast<std::int64_t>(perm[i / per]) * per + i % per];
 }
 
-__global__ void scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch, std::int64_t per) {
+__global__ void scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch,
+                           std::int64_t per) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= batch * per) return;
   const float l = w[i / per];
@@ -33,11 +35,13 @@ __global__ void u8_to_f32(const std::uint8_t* x, float* out, std::int64_t n) {
 
 }  // namespace
 
-cudaError_t cuda_gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch, std::int64_t per, cudaStream_t s) {
+cudaError_t cuda_gather_rows(const float* x, const std::int32_t* perm, float* xb, std::int64_t batch,
+                             std::int64_t per, cudaStream_t s) {
   gather_rows<<<blocks_for(batch * per), kThreads, 0, s>>>(x, perm, xb, batch, per);
   return cudaGetLastError();
 }
-cudaError_t cuda_scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch, std::int64_t per, cudaStream_t s) {
+cudaError_t cuda_scale_rows(const float* x, const float* w, bool one_minus, float* out, std::int64_t batch,
+                            std::int64_t per, cudaStream_t s) {
   scale_rows<<<blocks_for(batch * per), kThreads, 0, s>>>(x, w, one_minus, out, batch, per);
   return cudaGetLastError();
 }

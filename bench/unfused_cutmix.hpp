@@ -26,8 +26,8 @@ struct HostCuts {
 
 // timm's rand_bbox for each sample, and a partner: a shuffle, or with `involution` a random
 // matching (consecutive entries of a shuffle swap; an odd one out keeps itself).
-inline void draw_cuts_on_host(std::mt19937_64& rng, double alpha, std::int64_t h, std::int64_t w, bool involution,
-                              HostCuts& d) {
+inline void draw_cuts_on_host(std::mt19937_64& rng, double alpha, std::int64_t h, std::int64_t w,
+                              bool involution, HostCuts& d) {
   std::gamma_distribution<double> gamma(alpha, 1.0);
   const std::int64_t n = static_cast<std::int64_t>(d.perm.size());
   for (std::int64_t i = 0; i < n; ++i) {

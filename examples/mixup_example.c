@@ -13,7 +13,7 @@ int main(void) {
   int32_t labels[kBatch], y_a[kBatch], y_b[kBatch], perm[kBatch];
   for (int i = 0; i < kBatch; ++i) {
     labels[i] = i % kClasses;
-    for (int e = 0; e < kPer; ++e) x[i * kPer + e] = (float)i;  /* image i is all i */
+    for (int e = 0; e < kPer; ++e) x[i * kPer + e] = (float)i; /* image i is all i */
   }
   if (strcmp(mixup_version(), MIXUP_VERSION_STRING) != 0) {
     printf("FAILED: library %s, header %s\n", mixup_version(), MIXUP_VERSION_STRING);
@@ -45,7 +45,7 @@ int main(void) {
     const double want = lam[i] * i + (1.0 - lam[i]) * perm[i];
     bad += fabs(out[i * kPer] - want) > 1e-5 || lam[i] < 0.5f || y_b[i] != labels[perm[i]];
   }
-  printf(bad ? "FAILED: %d samples wrong (libmixup_cuda %s)\n" : "ok: %d samples wrong, libmixup_cuda %s\n", bad,
-         mixup_version());
+  printf(bad ? "FAILED: %d samples wrong (libmixup_cuda %s)\n" : "ok: %d samples wrong, libmixup_cuda %s\n",
+         bad, mixup_version());
   return bad != 0;
 }

@@ -31,8 +31,8 @@ int main() {
     for (int i = 0; i < kBatch; ++i) {
       const double want = lam[i] * i + (1.0 - lam[i]) * perm[i];
       bad += std::fabs(out[i * per_sample] - want) > 1e-5 || lam[i] < 0.5f || y_b[i] != labels[perm[i]];
-      std::printf("sample %d: %.3f x[%d] + %.3f x[%d] -> %.4f   targets (%d, %d, %.3f)\n", i, lam[i], i, 1 - lam[i],
-                  perm[i], out[i * per_sample], y_a[i], y_b[i], lam[i]);
+      std::printf("sample %d: %.3f x[%d] + %.3f x[%d] -> %.4f   targets (%d, %d, %.3f)\n", i, lam[i], i,
+                  1 - lam[i], perm[i], out[i * per_sample], y_a[i], y_b[i], lam[i]);
     }
     if (bad != 0) {
       std::printf("FAILED: %d samples wrong\n", bad);

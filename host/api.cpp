@@ -22,20 +22,25 @@ std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::
   switch (static_cast<core::CheckCode>(c.code)) {
     case core::CheckCode::kOk: return "ok";
     case core::CheckCode::kLabelOutOfRange:
-      return cat("label ", c.value, " of sample ", c.index, " is outside [0, num_classes = ", num_classes, ")");
+      return cat("label ", c.value, " of sample ", c.index, " is outside [0, num_classes = ", num_classes,
+                 ")");
     case core::CheckCode::kPermOutOfRange:
-      return cat("perm[", c.index, "] = ", c.value, " is outside [0, batch", batch >= 0 ? cat(" = ", batch) : "", ")");
+      return cat("perm[", c.index, "] = ", c.value, " is outside [0, batch",
+                 batch >= 0 ? cat(" = ", batch) : "", ")");
     case core::CheckCode::kPermNotBijective:
       return cat("perm is not a permutation: partner ", c.value, " appears again at perm[", c.index, "]");
     case core::CheckCode::kLambdaOutOfRange:
-      return cat("lam[", c.index, "] = ", core::float_of(static_cast<std::uint32_t>(c.value)), " is outside [0, 1]");
+      return cat("lam[", c.index, "] = ", core::float_of(static_cast<std::uint32_t>(c.value)),
+                 " is outside [0, 1]");
   }
   return "unknown device check";
 }
 
 std::string describe_polled_check(const core::DeviceCheck& c, std::int32_t batch, std::int32_t num_classes) {
-  return cat("device check of an earlier call failed (the first failure since the last poll; that call wrote nothing): ",
-             describe_check(c, batch, num_classes));
+  return cat(
+      "device check of an earlier call failed (the first failure since the last poll; that call wrote "
+      "nothing): ",
+      describe_check(c, batch, num_classes));
 }
 
 TestHooks& test_hooks(mixup_handle_t h) { return h->hooks; }
@@ -44,11 +49,12 @@ namespace {
 
 void check_config(const mixup_config_t& c) {
   expect_backend(c.backend);
-  MIXUP_EXPECTS(std::isfinite(c.alpha) && c.alpha > 0.0f, "config.alpha = ", c.alpha, " must be finite and > 0");
+  MIXUP_EXPECTS(std::isfinite(c.alpha) && c.alpha > 0.0f, "config.alpha = ", c.alpha,
+                " must be finite and > 0");
   MIXUP_EXPECTS(raw(c.lambda_mode) >= MIXUP_LAMBDA_PER_SAMPLE && raw(c.lambda_mode) <= MIXUP_LAMBDA_PER_PAIR,
                 "config.lambda_mode = ", raw(c.lambda_mode), " is not a lambda mode");
-  MIXUP_EXPECTS(raw(c.pairing) >= MIXUP_PAIRING_PERMUTATION && raw(c.pairing) <= MIXUP_PAIRING_FLIP, "config.pairing = ",
-                raw(c.pairing), " is not a pairing");
+  MIXUP_EXPECTS(raw(c.pairing) >= MIXUP_PAIRING_PERMUTATION && raw(c.pairing) <= MIXUP_PAIRING_FLIP,
+                "config.pairing = ", raw(c.pairing), " is not a pairing");
   MIXUP_EXPECTS(c.rank_salt < (1u << 30), "config.rank_salt = ", c.rank_salt, " must be < 2^30");
   MIXUP_EXPECTS(std::isfinite(c.label_smoothing) && c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f,
                 "config.label_smoothing = ", c.label_smoothing, " must be in [0, 1)");
@@ -57,8 +63,9 @@ void check_config(const mixup_config_t& c) {
   expect_checks_mode(c.checks);
   MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");
   MIXUP_EXPECTS(!c.graph_mode || c.backend == MIXUP_BACKEND_CUDA, "config.graph_mode needs the CUDA backend");
-  MIXUP_EXPECTS(!c.graph_mode || c.checks == MIXUP_CHECKS_DEFERRED,
-                "config.graph_mode needs config.checks = MIXUP_CHECKS_DEFERRED (a captured graph cannot sync)");
+  MIXUP_EXPECTS(
+      !c.graph_mode || c.checks == MIXUP_CHECKS_DEFERRED,
+      "config.graph_mode needs config.checks = MIXUP_CHECKS_DEFERRED (a captured graph cannot sync)");
 }
 
 bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
@@ -74,25 +81,28 @@ core::DType dtype_of(const mixup_dtype_t& field, const char* what) {
 }
 
 // Builds the request for mixup_apply / mixup_apply_given; throws on the first bad argument.
-Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* given_lam, const std::int32_t* given_perm,
-                     bool given, const mixup_batch_t* out, const mixup_targets_t* targets, const mixup_draws_t* draws) {
+Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* given_lam,
+                     const std::int32_t* given_perm, bool given, const mixup_batch_t* out,
+                     const mixup_targets_t* targets, const mixup_draws_t* draws) {
   static const mixup_targets_t kNoTargets{};
   const mixup_config_t& cfg = h.config;
   MIXUP_EXPECTS(x != nullptr, "x is NULL");
   MIXUP_EXPECTS(out != nullptr, "out is NULL");
   MIXUP_EXPECTS(x->n > 0, "x.n = ", x->n, " must be > 0");
   MIXUP_EXPECTS(x->n <= cfg.max_batch, "x.n = ", x->n, " exceeds config.max_batch = ", cfg.max_batch);
-  MIXUP_EXPECTS(x->c > 0 && x->h > 0 && x->w > 0, "x shape [", x->n, ", ", x->c, ", ", x->h, ", ", x->w, "] must be positive");
-  MIXUP_EXPECTS(raw(x->layout) == MIXUP_LAYOUT_NCHW || raw(x->layout) == MIXUP_LAYOUT_NHWC, "x.layout = ", raw(x->layout),
-                " is not a layout");
-  MIXUP_EXPECTS(out->n == x->n && out->c == x->c && out->h == x->h && out->w == x->w,
-                "out shape [", out->n, ", ", out->c, ", ", out->h, ", ", out->w, "] differs from x shape [", x->n, ", ", x->c,
-                ", ", x->h, ", ", x->w, "]");
+  MIXUP_EXPECTS(x->c > 0 && x->h > 0 && x->w > 0, "x shape [", x->n, ", ", x->c, ", ", x->h, ", ", x->w,
+                "] must be positive");
+  MIXUP_EXPECTS(raw(x->layout) == MIXUP_LAYOUT_NCHW || raw(x->layout) == MIXUP_LAYOUT_NHWC,
+                "x.layout = ", raw(x->layout), " is not a layout");
+  MIXUP_EXPECTS(out->n == x->n && out->c == x->c && out->h == x->h && out->w == x->w, "out shape [", out->n,
+                ", ", out->c, ", ", out->h, ", ", out->w, "] differs from x shape [", x->n, ", ", x->c, ", ",
+                x->h, ", ", x->w, "]");
   MIXUP_EXPECTS(raw(out->layout) == raw(x->layout), "out.layout differs from x.layout");
   const core::DType in_t = dtype_of(x->dtype, "x"), out_t = dtype_of(out->dtype, "out");
   if (in_t == core::DType::kU8) {
     if (out_t == core::DType::kU8)
-      throw Error(MIXUP_STATUS_NOT_SUPPORTED, "uint8 input needs an f32, f16 or bf16 output (it is normalised)");
+      throw Error(MIXUP_STATUS_NOT_SUPPORTED,
+                  "uint8 input needs an f32, f16 or bf16 output (it is normalised)");
   } else if (in_t != out_t) {
     throw Error(MIXUP_STATUS_NOT_SUPPORTED, "f32, f16 and bf16 input need the same output dtype");
   }
@@ -100,28 +110,32 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   MIXUP_EXPECTS(out->data != nullptr, "out.data is NULL");
   // Overflow is caught as it happens: signed overflow is undefined, so it cannot be tested after.
   std::int64_t sample = 0;
-  const bool overflow = __builtin_mul_overflow(x->c, x->h, &sample) || __builtin_mul_overflow(sample, x->w, &sample);
+  const bool overflow = __builtin_mul_overflow(x->c, x->h, &sample) ||
+                        __builtin_mul_overflow(sample, x->w, &sample);
   MIXUP_EXPECTS(!overflow && sample <= (INT64_MAX / 4) / x->n, "x is too large to index");
   const std::size_t in_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(in_t);
   const std::size_t out_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(out_t);
   const bool in_place = out->data == x->data;
   if (in_place) {
     MIXUP_EXPECTS(cfg.pairing == MIXUP_PAIRING_INVOLUTION && in_t == out_t && !given,
-                  "out aliases x: in place needs config.pairing = MIXUP_PAIRING_INVOLUTION, the same dtype, and the handle's own draws");
+                  "out aliases x: in place needs config.pairing = MIXUP_PAIRING_INVOLUTION, the same dtype, "
+                  "and the handle's own draws");
   } else {
-    MIXUP_EXPECTS(!overlaps(x->data, in_bytes, out->data, out_bytes), "out overlaps x (only involution pairing may mix in place)");
+    MIXUP_EXPECTS(!overlaps(x->data, in_bytes, out->data, out_bytes),
+                  "out overlaps x (only involution pairing may mix in place)");
   }
 
   const mixup_targets_t* t = targets != nullptr ? targets : &kNoTargets;
-  MIXUP_EXPECTS(raw(t->mode) >= MIXUP_TARGETS_NONE && raw(t->mode) <= MIXUP_TARGETS_SOFT, "targets.mode = ", raw(t->mode),
-                " is not a target mode");
+  MIXUP_EXPECTS(raw(t->mode) >= MIXUP_TARGETS_NONE && raw(t->mode) <= MIXUP_TARGETS_SOFT,
+                "targets.mode = ", raw(t->mode), " is not a target mode");
   // y_a / y_b given with another mode would be left unwritten: refused, never silently skipped
   MIXUP_EXPECTS(t->mode == MIXUP_TARGETS_STACKED || (t->y_a == nullptr && t->y_b == nullptr),
-                "targets.y_a / y_b are written only with targets.mode = MIXUP_TARGETS_STACKED (mode is ", raw(t->mode),
-                "): set the mode, or leave them NULL");
+                "targets.y_a / y_b are written only with targets.mode = MIXUP_TARGETS_STACKED (mode is ",
+                raw(t->mode), "): set the mode, or leave them NULL");
   const std::int32_t C = cfg.num_classes;
   const std::size_t n = static_cast<std::size_t>(x->n);
-  const bool wants_labels = t->mode == MIXUP_TARGETS_ONEHOT || (t->mode == MIXUP_TARGETS_STACKED && (t->y_a || t->y_b));
+  const bool wants_labels = t->mode == MIXUP_TARGETS_ONEHOT ||
+                            (t->mode == MIXUP_TARGETS_STACKED && (t->y_a || t->y_b));
   if (wants_labels) {
     MIXUP_EXPECTS(t->labels != nullptr, "targets.labels is NULL");
     MIXUP_EXPECTS(C > 0, "labels need config.num_classes > 0");
@@ -134,7 +148,8 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   }
   if (t->mode == MIXUP_TARGETS_SOFT) {
     MIXUP_EXPECTS(t->soft_in != nullptr, "targets.soft_in is NULL");
-    MIXUP_EXPECTS(!overlaps(t->soft_in, n * C * 4, t->soft_out, n * C * 4), "targets.soft_out overlaps targets.soft_in");
+    MIXUP_EXPECTS(!overlaps(t->soft_in, n * C * 4, t->soft_out, n * C * 4),
+                  "targets.soft_out overlaps targets.soft_in");
   }
   if (given) {
     MIXUP_EXPECTS(given_lam != nullptr, "lam is NULL");
@@ -189,7 +204,8 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   nm.on = in_t == core::DType::kU8;
   nm.layout = static_cast<core::Layout>(x->layout);
   if (nm.on && h.norm_set) {
-    MIXUP_EXPECTS(x->c == h.norm_channels, "normalisation was set for ", h.norm_channels, " channels but x has ", x->c);
+    MIXUP_EXPECTS(x->c == h.norm_channels, "normalisation was set for ", h.norm_channels,
+                  " channels but x has ", x->c);
     nm.channels = x->c;
     nm.plane = x->h * x->w;
     for (int c = 0; c < h.norm_channels; ++c) {
@@ -206,7 +222,8 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
 }
 
 void apply(mixup_handle_t h, const mixup_batch_t* x, const float* lam, const std::int32_t* perm, bool given,
-           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream, const mixup_draws_t* draws = nullptr) {
+           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream,
+           const mixup_draws_t* draws = nullptr) {
   MIXUP_EXPECTS(h != nullptr, "handle is NULL");
   Request r = make_request(*h, x, lam, perm, given, out, targets, draws);
   if (h->config.backend == MIXUP_BACKEND_CPU) cpu_apply(*h, r);
@@ -215,17 +232,18 @@ void apply(mixup_handle_t h, const mixup_batch_t* x, const float* lam, const std
 }
 
 core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
-  MIXUP_EXPECTS(std::isfinite(m.prob) && m.prob >= 0.0f && m.prob <= 1.0f, "mixing.prob = ", m.prob, " must be in [0, 1]");
-  MIXUP_EXPECTS(std::isfinite(m.switch_prob) && m.switch_prob >= 0.0f && m.switch_prob <= 1.0f, "mixing.switch_prob = ",
-                m.switch_prob, " must be in [0, 1]");
-  MIXUP_EXPECTS(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f, "mixing.cutmix_alpha = ", m.cutmix_alpha,
-                " must be finite and > 0");
+  MIXUP_EXPECTS(std::isfinite(m.prob) && m.prob >= 0.0f && m.prob <= 1.0f, "mixing.prob = ", m.prob,
+                " must be in [0, 1]");
+  MIXUP_EXPECTS(std::isfinite(m.switch_prob) && m.switch_prob >= 0.0f && m.switch_prob <= 1.0f,
+                "mixing.switch_prob = ", m.switch_prob, " must be in [0, 1]");
+  MIXUP_EXPECTS(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f,
+                "mixing.cutmix_alpha = ", m.cutmix_alpha, " must be finite and > 0");
   const float lo = m.cutmix_minmax[0], hi = m.cutmix_minmax[1];
   const bool minmax = !(lo == 0.0f && hi == 0.0f);
   MIXUP_EXPECTS(!minmax || (lo > 0.0f && hi <= 1.0f && lo <= hi), "mixing.cutmix_minmax = {", lo, ", ", hi,
                 "} must be {0, 0} (off) or 0 < lo <= hi <= 1");
-  MIXUP_EXPECTS(m.switch_prob == 0.0f || !cfg.stack_x,
-                "CutMix (mixing.switch_prob = ", m.switch_prob, ") needs images to paste: config.stack_x is set");
+  MIXUP_EXPECTS(m.switch_prob == 0.0f || !cfg.stack_x, "CutMix (mixing.switch_prob = ", m.switch_prob,
+                ") needs images to paste: config.stack_x is set");
   core::MixPolicy p{};
   p.prob = m.prob;
   p.switch_prob = m.switch_prob;
@@ -298,11 +316,12 @@ mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step) {
   });
 }
 
-mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels) {
+mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std,
+                                   int32_t channels) {
   return guarded([&] {
     MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
-    MIXUP_EXPECTS(channels > 0 && channels <= mixup::core::kMaxNormChannels, "channels = ", channels, " must be in [1, ",
-                  mixup::core::kMaxNormChannels, "]");
+    MIXUP_EXPECTS(channels > 0 && channels <= mixup::core::kMaxNormChannels, "channels = ", channels,
+                  " must be in [1, ", mixup::core::kMaxNormChannels, "]");
     for (int c = 0; c < channels; ++c) {
       const float m = mean ? mean[c] : 0.0f, s = std ? std[c] : 1.0f;
       MIXUP_EXPECTS(std::isfinite(m), "mean[", c, "] = ", m, " is not finite");
@@ -322,8 +341,9 @@ mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const 
   return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream); });
 }
 
-mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam, const int32_t* perm,
-                                 const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
+mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
+                                 const int32_t* perm, const mixup_batch_t* out,
+                                 const mixup_targets_t* targets, void* stream) {
   return guarded([&] { apply(handle, x, lam, perm, true, out, targets, stream); });
 }
 
@@ -346,14 +366,16 @@ mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mixing_t* mix
 }
 
 mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
-                                      const mixup_targets_t* targets, const mixup_draws_t* draws, void* stream) {
+                                      const mixup_targets_t* targets, const mixup_draws_t* draws,
+                                      void* stream) {
   return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream, draws); });
 }
 
 mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream) {
   return guarded([&] {
     MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
-    if (handle->config.backend == MIXUP_BACKEND_CUDA) cuda_poll_checks(*handle, static_cast<cudaStream_t>(stream));
+    if (handle->config.backend == MIXUP_BACKEND_CUDA)
+      cuda_poll_checks(*handle, static_cast<cudaStream_t>(stream));
   });
 }
 

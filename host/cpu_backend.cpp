@@ -30,8 +30,8 @@ struct CpuState {
   Mixes streams, rows;
   std::vector<std::uint8_t> seen;
   explicit CpuState(int threads, std::int32_t max_batch)
-      : pool(threads), keys(max_batch), order(max_batch), mate(max_batch), partner(max_batch), streams(max_batch),
-        rows(max_batch), seen(max_batch) {}
+      : pool(threads), keys(max_batch), order(max_batch), mate(max_batch), partner(max_batch),
+        streams(max_batch), rows(max_batch), seen(max_batch) {}
 };
 
 void CpuStateDelete::operator()(CpuState* s) const { delete s; }
@@ -48,7 +48,8 @@ using core::DeviceCheck;
 
 // σ: a uniform shuffle of 0..B-1 from sorted Philox keys, ties shuffled (pairing.cuh).
 void draw_order(CpuState& s, const core::StreamAddress& at, std::int32_t batch, int key_bits) {
-  for (std::int32_t i = 0; i < batch; ++i) s.keys[i] = core::perm_key(at, static_cast<std::uint32_t>(i), key_bits);
+  for (std::int32_t i = 0; i < batch; ++i)
+    s.keys[i] = core::perm_key(at, static_cast<std::uint32_t>(i), key_bits);
   std::int32_t* order = s.order.data();
   std::iota(order, order + batch, 0);
   const std::uint64_t* keys = s.keys.data();
@@ -58,7 +59,8 @@ void draw_order(CpuState& s, const core::StreamAddress& at, std::int32_t batch, 
   for (std::int32_t pos = 0; pos + 1 < batch;) {
     std::int32_t len = 1;
     while (pos + len < batch && keys[order[pos + len]] == keys[order[pos]]) ++len;
-    if (len > 1) core::shuffle_tie_run(at, static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(len), order);
+    if (len > 1)
+      core::shuffle_tie_run(at, static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(len), order);
     pos += len;
   }
 }
@@ -66,7 +68,9 @@ void draw_order(CpuState& s, const core::StreamAddress& at, std::int32_t batch, 
 // The same checks, in the same priority, as the device's decode_check.
 DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
   int first[5] = {INT_MAX, INT_MAX, INT_MAX, INT_MAX, INT_MAX};
-  const auto flag = [&](CheckCode c, int i) { first[static_cast<int>(c)] = std::min(first[static_cast<int>(c)], i); };
+  const auto flag = [&](CheckCode c, int i) {
+    first[static_cast<int>(c)] = std::min(first[static_cast<int>(c)], i);
+  };
   if (p.given_perm != nullptr) {
     std::fill(s.seen.begin(), s.seen.begin() + p.batch, 0);
     for (std::int32_t i = 0; i < p.batch; ++i) {
@@ -76,7 +80,8 @@ DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
     }
   }
   for (std::int32_t i = 0; i < p.batch; ++i) {
-    if (p.labels != nullptr && (p.labels[i] < 0 || p.labels[i] >= p.num_classes)) flag(CheckCode::kLabelOutOfRange, i);
+    if (p.labels != nullptr && (p.labels[i] < 0 || p.labels[i] >= p.num_classes))
+      flag(CheckCode::kLabelOutOfRange, i);
     if (p.given_lambda != nullptr && !(p.given_lambda[i] >= 0.0f && p.given_lambda[i] <= 1.0f))
       flag(CheckCode::kLambdaOutOfRange, i);
   }
@@ -86,9 +91,11 @@ DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
     const int i = first[code];
     c = DeviceCheck{code, i, 0, 0};
     if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) c.value = p.labels[i];
-    if (code == static_cast<int>(CheckCode::kPermOutOfRange) || code == static_cast<int>(CheckCode::kPermNotBijective))
+    if (code == static_cast<int>(CheckCode::kPermOutOfRange) ||
+        code == static_cast<int>(CheckCode::kPermNotBijective))
       c.value = p.given_perm[i];
-    if (code == static_cast<int>(CheckCode::kLambdaOutOfRange)) c.value = static_cast<std::int32_t>(core::bits_of(p.given_lambda[i]));
+    if (code == static_cast<int>(CheckCode::kLambdaOutOfRange))
+      c.value = static_cast<std::int32_t>(core::bits_of(p.given_lambda[i]));
     break;
   }
   return c;
@@ -99,14 +106,17 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
   if (p.given_perm != nullptr) {
     std::copy(p.given_perm, p.given_perm + B, s.mate.begin());
   } else if (p.pairing == core::Pairing::kFlip) {
-    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(core::Pairing::kFlip, nullptr, B, pos, s.mate.data());
+    for (std::int32_t pos = 0; pos < B; ++pos)
+      core::compose_partner(core::Pairing::kFlip, nullptr, B, pos, s.mate.data());
   } else {
     draw_order(s, p.at, B, key_bits);
-    for (std::int32_t pos = 0; pos < B; ++pos) core::compose_partner(p.pairing, s.order.data(), B, pos, s.mate.data());
+    for (std::int32_t pos = 0; pos < B; ++pos)
+      core::compose_partner(p.pairing, s.order.data(), B, pos, s.mate.data());
   }
   const auto draw_streams = [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t k = begin; k < end; ++k) {
-      const core::StreamMix m = core::draw_stream_mix<core::Philox4x32>(p.at, p.mix, p.alpha, p.fold, p.height, p.width,
+      const core::StreamMix m = core::draw_stream_mix<core::Philox4x32>(p.at, p.mix, p.alpha, p.fold,
+                                                                        p.height, p.width,
                                                                         static_cast<std::uint32_t>(k));
       s.streams.lam[k] = m.l.lam;
       s.streams.one_minus[k] = m.l.one_minus;
@@ -114,7 +124,9 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
       s.streams.box[k] = m.box;
     }
   };
-  const std::int32_t streams = p.given_lambda != nullptr ? 0 : p.lambda_mode == core::LambdaMode::kPerBatch ? 1 : B;
+  const std::int32_t streams = p.given_lambda != nullptr                      ? 0
+                               : p.lambda_mode == core::LambdaMode::kPerBatch ? 1
+                                                                              : B;
   // A λ costs about a microsecond: waking the pool only pays for large batches.
   if (streams >= 256) s.pool.parallel_for(streams, draw_streams);
   else draw_streams(0, streams);
@@ -177,10 +189,11 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
       }
       const std::int64_t partner = p.perm[row];
       if (kind == core::MixKind::kMixup) {
-        core::blend_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.lam[row], p.one_minus[row],
-                                   p.stack_x, p.norm);
+        core::blend_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.lam[row],
+                                   p.one_minus[row], p.stack_x, p.norm);
       } else {  // CutMix, or not mixed (partner = row, no box): the row itself
-        core::cut_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.geom, p.box[row], p.norm);
+        core::cut_range<In, Out>(x + row * n, x + partner * n, out + row * n, e0, e1, p.geom, p.box[row],
+                                 p.norm);
       }
     }
   };
@@ -188,7 +201,8 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
   if (p.batch * n >= 65536) pool.parallel_for(p.batch * per_row, rows);
   else rows(0, p.batch * per_row);
   if (p.target_mode != core::TargetMode::kNone) {
-    for (std::int64_t i = 0; i < p.batch; ++i) core::targets_range(p, i, p.perm[i], p.lam[i], p.one_minus[i], 0, p.num_classes);
+    for (std::int64_t i = 0; i < p.batch; ++i)
+      core::targets_range(p, i, p.perm[i], p.lam[i], p.one_minus[i], 0, p.num_classes);
   }
 }
 
@@ -210,7 +224,8 @@ void blend(ThreadPool& pool, const core::BlendParams& p) {
 void cpu_apply(mixup_handle_s& h, Request& r) {
   CpuState& s = *h.cpu;
   const DeviceCheck c = check_inputs(s, r.pairing);
-  if (c.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
+  if (c.code != 0)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
   pairing(s, r.pairing, h.hooks.key_bits);
   r.blend.perm = s.partner.data();
   r.blend.lam = s.rows.lam.data();

@@ -18,8 +18,8 @@ struct CudaState {
   float* one_minus = nullptr;
   std::int32_t* kind = nullptr;  // per λ stream: what it mixes (MixKind), and its CutMix box
   core::Box* box = nullptr;
-  std::int32_t* zeroed = nullptr;  // seen [max_batch], first_bad, arrived: zero between calls
-  core::DeviceCheck* check = nullptr;  // [0] this call's verdict, [1] first failure since the last poll
+  std::int32_t* zeroed = nullptr;       // seen [max_batch], first_bad, arrived: zero between calls
+  core::DeviceCheck* check = nullptr;   // [0] this call's verdict, [1] first failure since the last poll
   std::uint64_t* step_words = nullptr;  // graph mode: the next step, on the device
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
@@ -56,7 +56,8 @@ void alloc(T** p, std::size_t count) {
 // Reads check slot `slot` and clears the first-failure slot when it reports it (a failure is
 // reported once: here in SYNC mode, by the next poll in DEFERRED mode).
 core::DeviceCheck read_slot(CudaState& s, int slot, cudaStream_t stream) {
-  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check + slot, sizeof(core::DeviceCheck), cudaMemcpyDeviceToHost, stream));
+  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_check, s.check + slot, sizeof(core::DeviceCheck),
+                                   cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
   const core::DeviceCheck c = *s.host_check;
   if (c.code != 0) MIXUP_CUDA_CHECK(cudaMemsetAsync(s.check + 1, 0, sizeof(core::DeviceCheck), stream));
@@ -65,7 +66,8 @@ core::DeviceCheck read_slot(CudaState& s, int slot, cudaStream_t stream) {
 
 void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
   const core::DeviceCheck c = read_slot(*h.cuda, 0, stream);
-  if (c.code != 0) throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
+  if (c.code != 0)
+    throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
 }
 
 }  // namespace

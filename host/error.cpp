@@ -13,10 +13,11 @@ const char* last_error() { return g_last_error.c_str(); }
   const bool no_device = e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
                          e == cudaErrorInvalidDevice || e == cudaErrorDevicesUnavailable;
   const mixup_status_t status = e == cudaErrorMemoryAllocation ? MIXUP_STATUS_OUT_OF_MEMORY
-                                : no_device                   ? MIXUP_STATUS_NO_DEVICE
-                                                              : MIXUP_STATUS_CUDA_ERROR;
+                                : no_device                    ? MIXUP_STATUS_NO_DEVICE
+                                                               : MIXUP_STATUS_CUDA_ERROR;
   cudaGetLastError();  // clear the sticky-free error so the next call starts clean
-  throw Error(status, cat(expr, " failed: ", cudaGetErrorName(e), " (", cudaGetErrorString(e), ") at ", file, ":", line));
+  throw Error(status, cat(expr, " failed: ", cudaGetErrorName(e), " (", cudaGetErrorString(e), ") at ", file,
+                          ":", line));
 }
 
 }  // namespace mixup::detail

@@ -48,25 +48,28 @@ std::string cat(const Parts&... parts) {
 }  // namespace mixup::detail
 
 // Precondition: throws INVALID_VALUE (or the given status) with the message parts joined.
-#define MIXUP_EXPECTS(cond, ...)                                                                  \
-  do {                                                                                            \
-    if (!(cond)) throw ::mixup::detail::Error(MIXUP_STATUS_INVALID_VALUE, ::mixup::detail::cat(__VA_ARGS__)); \
+#define MIXUP_EXPECTS(cond, ...)                                                                   \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      throw ::mixup::detail::Error(MIXUP_STATUS_INVALID_VALUE, ::mixup::detail::cat(__VA_ARGS__)); \
   } while (0)
 
 namespace mixup::detail {
 
 // Config fields the mixup handle and the loss handle share, validated alike.
 inline void expect_backend(const mixup_backend_t& b) {
-  MIXUP_EXPECTS(raw(b) == MIXUP_BACKEND_CPU || raw(b) == MIXUP_BACKEND_CUDA, "config.backend = ", raw(b), " is not a backend");
+  MIXUP_EXPECTS(raw(b) == MIXUP_BACKEND_CPU || raw(b) == MIXUP_BACKEND_CUDA, "config.backend = ", raw(b),
+                " is not a backend");
 }
 inline void expect_checks_mode(const mixup_checks_t& c) {
-  MIXUP_EXPECTS(raw(c) == MIXUP_CHECKS_SYNC || raw(c) == MIXUP_CHECKS_DEFERRED, "config.checks = ", raw(c), " is not a check mode");
+  MIXUP_EXPECTS(raw(c) == MIXUP_CHECKS_SYNC || raw(c) == MIXUP_CHECKS_DEFERRED, "config.checks = ", raw(c),
+                " is not a check mode");
 }
 
 }  // namespace mixup::detail
 
-#define MIXUP_CUDA_CHECK(expr)                                                  \
-  do {                                                                          \
-    const cudaError_t mixup_e_ = (expr);                                        \
+#define MIXUP_CUDA_CHECK(expr)                                                                     \
+  do {                                                                                             \
+    const cudaError_t mixup_e_ = (expr);                                                           \
     if (mixup_e_ != cudaSuccess) ::mixup::detail::throw_cuda(mixup_e_, #expr, __FILE__, __LINE__); \
   } while (0)

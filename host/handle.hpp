@@ -22,8 +22,8 @@ struct CudaStateDelete {
 
 // One validated call: everything a backend needs, nothing left to check but device data.
 struct Request {
-  core::BlendParams blend;       // perm / lam / one_minus / check filled by the backend
-  core::PairingLaunch pairing;   // scratch, step source and outputs filled by the backend
+  core::BlendParams blend;      // perm / lam / one_minus / check filled by the backend
+  core::PairingLaunch pairing;  // scratch, step source and outputs filled by the backend
   bool advance_step;
 };
 

@@ -22,28 +22,33 @@ bool ranges_overlap(const void* a, std::size_t an, const void* b, std::size_t bn
 
 core::Reduction reduction_of(const mixup_reduction_t& field) {
   const int r = raw(field);
-  MIXUP_EXPECTS(r >= MIXUP_REDUCTION_NONE && r <= MIXUP_REDUCTION_SUM, "reduction = ", r, " is not a reduction");
+  MIXUP_EXPECTS(r >= MIXUP_REDUCTION_NONE && r <= MIXUP_REDUCTION_SUM, "reduction = ", r,
+                " is not a reduction");
   return static_cast<core::Reduction>(r);
 }
 
 core::CeParams make_params(const mixup_loss_s& h, const mixup_ce_args_t* a) {
   MIXUP_EXPECTS(a != nullptr, "args is NULL");
   MIXUP_EXPECTS(a->batch > 0, "batch = ", a->batch, " must be > 0");
-  MIXUP_EXPECTS(a->batch <= h.config.max_batch, "batch = ", a->batch, " exceeds config.max_batch = ", h.config.max_batch);
+  MIXUP_EXPECTS(a->batch <= h.config.max_batch, "batch = ", a->batch,
+                " exceeds config.max_batch = ", h.config.max_batch);
   MIXUP_EXPECTS(a->classes > 0, "classes = ", a->classes, " must be > 0");
   MIXUP_EXPECTS(a->logits != nullptr, "logits is NULL");
   MIXUP_EXPECTS(a->loss != nullptr, "loss is NULL");
-  MIXUP_EXPECTS(raw(a->dtype) >= MIXUP_DTYPE_F32 && raw(a->dtype) <= MIXUP_DTYPE_U8, "dtype = ", raw(a->dtype), " is not a dtype");
+  MIXUP_EXPECTS(raw(a->dtype) >= MIXUP_DTYPE_F32 && raw(a->dtype) <= MIXUP_DTYPE_U8,
+                "dtype = ", raw(a->dtype), " is not a dtype");
   if (a->dtype == MIXUP_DTYPE_U8) throw Error(MIXUP_STATUS_NOT_SUPPORTED, "logits must be f32, f16 or bf16");
   MIXUP_EXPECTS(std::isfinite(a->label_smoothing) && a->label_smoothing >= 0.0f && a->label_smoothing < 1.0f,
                 "label_smoothing = ", a->label_smoothing, " must be in [0, 1)");
   MIXUP_EXPECTS(std::isfinite(a->loss_scale), "loss_scale = ", a->loss_scale, " must be finite");
   const core::Reduction red = reduction_of(a->reduction);
   if (a->soft_targets != nullptr) {
-    MIXUP_EXPECTS(a->y_a == nullptr && a->y_b == nullptr && a->lam == nullptr, "soft_targets excludes y_a, y_b and lam");
+    MIXUP_EXPECTS(a->y_a == nullptr && a->y_b == nullptr && a->lam == nullptr,
+                  "soft_targets excludes y_a, y_b and lam");
   } else {
     MIXUP_EXPECTS(a->y_a != nullptr, "y_a is NULL (and no soft_targets)");
-    MIXUP_EXPECTS((a->y_b == nullptr) == (a->lam == nullptr), "y_b and lam go together: give both or neither");
+    MIXUP_EXPECTS((a->y_b == nullptr) == (a->lam == nullptr),
+                  "y_b and lam go together: give both or neither");
   }
   const std::size_t ld = a->dtype == MIXUP_DTYPE_F32 ? 4 : 2;
   const std::size_t logits_bytes = static_cast<std::size_t>(a->batch) * a->classes * ld;
@@ -131,13 +136,15 @@ mixup_status_t mixup_cross_entropy(mixup_loss_t loss, const mixup_ce_args_t* arg
   });
 }
 
-mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam, int64_t batch,
-                                    mixup_reduction_t reduction, float* out, void* stream) {
+mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam,
+                                    int64_t batch, mixup_reduction_t reduction, float* out, void* stream) {
   return guarded([&] {
     MIXUP_EXPECTS(loss != nullptr, "loss handle is NULL");
-    MIXUP_EXPECTS(l_a != nullptr && l_b != nullptr && lam != nullptr && out != nullptr, "l_a, l_b, lam and out must not be NULL");
+    MIXUP_EXPECTS(l_a != nullptr && l_b != nullptr && lam != nullptr && out != nullptr,
+                  "l_a, l_b, lam and out must not be NULL");
     MIXUP_EXPECTS(batch > 0, "batch = ", batch, " must be > 0");
-    MIXUP_EXPECTS(batch <= loss->config.max_batch, "batch = ", batch, " exceeds config.max_batch = ", loss->config.max_batch);
+    MIXUP_EXPECTS(batch <= loss->config.max_batch, "batch = ", batch,
+                  " exceeds config.max_batch = ", loss->config.max_batch);
     const core::Reduction red = reduction_of(reduction);
     if (loss->config.backend == MIXUP_BACKEND_CPU) loss_cpu_combine(*loss, l_a, l_b, lam, batch, red, out);
     else loss_cuda_combine(*loss, l_a, l_b, lam, batch, red, out, static_cast<cudaStream_t>(stream));

@@ -44,7 +44,8 @@ using core::CeParams;
 constexpr int kChunk = 512;  // long rows: logits converted to float per chunk
 constexpr int kLanes = 16;
 
-__attribute__((always_inline)) inline void load_chunk(const CeParams& p, std::int64_t base, std::int32_t j0, int n, float* buf) {
+__attribute__((always_inline)) inline void load_chunk(const CeParams& p, std::int64_t base, std::int32_t j0,
+                                                      int n, float* buf) {
   if (p.dtype == core::DType::kF32) {
     const float* z = static_cast<const float*>(p.logits) + base + j0;
     for (int k = 0; k < n; ++k) buf[k] = z[k];
@@ -57,7 +58,8 @@ __attribute__((always_inline)) inline void load_chunk(const CeParams& p, std::in
   }
 }
 
-__attribute__((always_inline)) inline void store_chunk(const CeParams& p, std::int64_t base, std::int32_t j0, int n, const float* g) {
+__attribute__((always_inline)) inline void store_chunk(const CeParams& p, std::int64_t base, std::int32_t j0,
+                                                       int n, const float* g) {
   if (p.grad_dtype == core::DType::kF32) {
     float* o = static_cast<float*>(p.grad) + base + j0;
     for (int k = 0; k < n; ++k) o[k] = g[k];
@@ -255,8 +257,10 @@ MIXUP_INLINE void sixteen_small_rows(const CeParams& p, std::int64_t r0, float s
   }
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void rows_cpu(const CeParams& p, std::int64_t begin, std::int64_t end, float scale) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void rows_cpu(const CeParams& p,
+                                                                                   std::int64_t begin,
+                                                                                   std::int64_t end,
+                                                                                   float scale) {
   alignas(64) float zbuf[kShortRow];
   alignas(64) float ex[kShortRow];
   const std::int32_t C = p.classes;
@@ -272,7 +276,8 @@ void rows_cpu(const CeParams& p, std::int64_t begin, std::int64_t end, float sca
       p.row_loss[row] = 0.0f;
       if (p.grad != nullptr) {
         std::fill(zbuf, zbuf + std::min(C, kShortRow), 0.0f);
-        for (std::int32_t j0 = 0; j0 < C; j0 += kShortRow) store_chunk(p, base, j0, std::min(kShortRow, C - j0), zbuf);
+        for (std::int32_t j0 = 0; j0 < C; j0 += kShortRow)
+          store_chunk(p, base, j0, std::min(kShortRow, C - j0), zbuf);
       }
       continue;
     }
@@ -346,17 +351,24 @@ void loss_cpu_cross_entropy(mixup_loss_s& h, CeParams& p) {
     const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
     if (!ok(p.y_a[i]) || (p.y_b != nullptr && !ok(p.y_b[i]))) {
       const std::int32_t bad = ok(p.y_a[i]) ? p.y_b[i] : p.y_a[i];
-      throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLabelOutOfRange), static_cast<std::int32_t>(i), bad, 0},
-                                                             static_cast<std::int32_t>(p.batch), p.classes));
+      throw Error(MIXUP_STATUS_INVALID_VALUE,
+                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(
+                                                       core::CheckCode::kLabelOutOfRange),
+                                                   static_cast<std::int32_t>(i), bad, 0},
+                                 static_cast<std::int32_t>(p.batch), p.classes));
     }
     if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
       throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLambdaOutOfRange), static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
+                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(
+                                                       core::CheckCode::kLambdaOutOfRange),
+                                                   static_cast<std::int32_t>(i),
+                                                   static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
                                  static_cast<std::int32_t>(p.batch), p.classes));
     valid += p.y_a[i] != p.ignore_index;
   }
   float scale = p.loss_scale;
-  if (p.reduction == core::Reduction::kMean) scale = valid > 0 ? p.loss_scale / static_cast<float>(valid) : 0.0f;
+  if (p.reduction == core::Reduction::kMean)
+    scale = valid > 0 ? p.loss_scale / static_cast<float>(valid) : 0.0f;
   float* out = p.loss_out;
   if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows.data();
   const std::int64_t work = p.batch * p.classes;
@@ -371,12 +383,15 @@ void loss_cpu_cross_entropy(mixup_loss_s& h, CeParams& p) {
   }
 }
 
-void loss_cpu_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
-                      float* out) {
+void loss_cpu_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n,
+                      core::Reduction red, float* out) {
   for (std::int64_t i = 0; i < n; ++i)
     if (!(lam[i] >= 0.0f && lam[i] <= 1.0f))
       throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(core::CheckCode::kLambdaOutOfRange), static_cast<std::int32_t>(i), static_cast<std::int32_t>(core::bits_of(lam[i])), 0},
+                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(
+                                                       core::CheckCode::kLambdaOutOfRange),
+                                                   static_cast<std::int32_t>(i),
+                                                   static_cast<std::int32_t>(core::bits_of(lam[i])), 0},
                                  static_cast<std::int32_t>(n), 0));
   float* rows = red == core::Reduction::kNone ? out : h.cpu->rows.data();
   for (std::int64_t i = 0; i < n; ++i) rows[i] = lam[i] * la[i] + (1.0f - lam[i]) * lb[i];

@@ -30,12 +30,14 @@ namespace {
 // way a reported failure is cleared, so it is reported once.
 void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::int32_t classes, bool poll) {
   LossCudaState& s = *h.cuda;
-  MIXUP_CUDA_CHECK(cudaMemcpyAsync(s.host_state, s.state, sizeof(core::CeState), cudaMemcpyDeviceToHost, stream));
+  MIXUP_CUDA_CHECK(
+      cudaMemcpyAsync(s.host_state, s.state, sizeof(core::CeState), cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
   const core::DeviceCheck c = poll ? s.host_state->first_failure : s.host_state->check;
   if (c.code == 0) return;
   MIXUP_CUDA_CHECK(cudaMemsetAsync(&s.state->first_failure, 0, sizeof(core::DeviceCheck), stream));
-  throw Error(MIXUP_STATUS_INVALID_VALUE, poll ? describe_polled_check(c, batch, classes) : describe_check(c, batch, classes));
+  throw Error(MIXUP_STATUS_INVALID_VALUE,
+              poll ? describe_polled_check(c, batch, classes) : describe_check(c, batch, classes));
 }
 
 }  // namespace
@@ -57,11 +59,12 @@ void loss_cuda_cross_entropy(mixup_loss_s& h, core::CeParams& p, cudaStream_t st
   DeviceGuard guard(s.device);
   if (p.reduction != core::Reduction::kNone) p.row_loss = s.rows;
   MIXUP_CUDA_CHECK(core::launch_cross_entropy(p, s.state, s.programmatic_launch, stream));
-  if (h.config.checks == MIXUP_CHECKS_SYNC) read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes, false);
+  if (h.config.checks == MIXUP_CHECKS_SYNC)
+    read_back(h, stream, static_cast<std::int32_t>(p.batch), p.classes, false);
 }
 
-void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n, core::Reduction red,
-                       float* out, cudaStream_t stream) {
+void loss_cuda_combine(mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n,
+                       core::Reduction red, float* out, cudaStream_t stream) {
   LossCudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
   MIXUP_CUDA_CHECK(core::launch_combine_losses(la, lb, lam, n, red, s.rows, out, s.state, stream));

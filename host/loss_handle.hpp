@@ -20,12 +20,12 @@ struct LossCudaStateDelete {
 
 void loss_cpu_create(struct ::mixup_loss_s& h);
 void loss_cpu_cross_entropy(struct ::mixup_loss_s& h, core::CeParams& p);
-void loss_cpu_combine(struct ::mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n,
-                      core::Reduction red, float* out);
+void loss_cpu_combine(struct ::mixup_loss_s& h, const float* la, const float* lb, const float* lam,
+                      std::int64_t n, core::Reduction red, float* out);
 void loss_cuda_create(struct ::mixup_loss_s& h);
 void loss_cuda_cross_entropy(struct ::mixup_loss_s& h, core::CeParams& p, cudaStream_t stream);
-void loss_cuda_combine(struct ::mixup_loss_s& h, const float* la, const float* lb, const float* lam, std::int64_t n,
-                       core::Reduction red, float* out, cudaStream_t stream);
+void loss_cuda_combine(struct ::mixup_loss_s& h, const float* la, const float* lb, const float* lam,
+                       std::int64_t n, core::Reduction red, float* out, cudaStream_t stream);
 void loss_cuda_poll(struct ::mixup_loss_s& h, cudaStream_t stream);
 
 // Deterministic sum: the same partition and tree as the device's reduce_rows.

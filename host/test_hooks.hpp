@@ -6,7 +6,7 @@
 namespace mixup::detail {
 
 struct TestHooks {
-  int key_bits = 64;  // < 64 shortens permutation keys, forcing ties (uniformity tests)
+  int key_bits = 64;             // < 64 shortens permutation keys, forcing ties (uniformity tests)
   bool serial_launches = false;  // CUDA: the blend waits for the pairing the plain way (no PDL)
 };
 

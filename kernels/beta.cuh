@@ -84,7 +84,7 @@ MIXUP_HD double beta_log_odds(double alpha, Words& words) {
 }
 
 struct Lambda {
-  float lam;      // weight of the sample itself
+  float lam;        // weight of the sample itself
   float one_minus;  // weight of its partner, computed directly (not 1 − lam)
 };
 

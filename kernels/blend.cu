@@ -20,7 +20,8 @@ constexpr int kVec = 16 / static_cast<int>(sizeof(typename In::T));
 
 // Normalises (uint8 input) and stores one vector of V values at element e.
 template <class In, class Out>
-__device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>], const Normalize& n) {
+__device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>],
+                                             const Normalize& n) {
   constexpr int V = kVec<In>;
   alignas(16) typename Out::T vo[V];
   if (n.on) {
@@ -49,8 +50,9 @@ __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e,
 }
 
 template <class In, class Out>
-__device__ __forceinline__ void blend_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o,
-                             std::int64_t e, float lam, float om, bool stack_x, const Normalize& n) {
+__device__ __forceinline__ void blend_vector(const typename In::T* a, const typename In::T* b,
+                                             typename Out::T* o, std::int64_t e, float lam, float om,
+                                             bool stack_x, const Normalize& n) {
   constexpr int V = kVec<In>;
   // 16-byte aligned locals: they are read and written as uint4
   alignas(16) typename In::T va[V];
@@ -67,7 +69,8 @@ __device__ __forceinline__ void blend_vector(const typename In::T* a, const type
 // (rows below 2^31 elements), then a walk along the image line.
 template <int V, class Index>
 __device__ __forceinline__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
-  const Index W = static_cast<Index>(g.width), H = static_cast<Index>(g.height), C = static_cast<Index>(g.channels);
+  const Index W = static_cast<Index>(g.width), H = static_cast<Index>(g.height),
+              C = static_cast<Index>(g.channels);
   Index y, x, c = 0;
   if (g.layout == Layout::kNCHW) {
     const Index pixel = e % (H * W);
@@ -95,10 +98,12 @@ __device__ __forceinline__ unsigned box_mask(const Geometry& g, const Box& box, 
 
 // CutMix: the row with its partner's box pasted; each side is loaded only where it is used.
 template <class In, class Out>
-__device__ __forceinline__ void cut_vector(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t e,
-                           const Geometry& g, const Box& box, bool small_rows, const Normalize& n) {
+__device__ __forceinline__ void cut_vector(const typename In::T* a, const typename In::T* b,
+                                           typename Out::T* o, std::int64_t e, const Geometry& g,
+                                           const Box& box, bool small_rows, const Normalize& n) {
   constexpr int V = kVec<In>;
-  const unsigned mask = small_rows ? box_mask<V>(g, box, static_cast<std::uint32_t>(e)) : box_mask<V>(g, box, e);
+  const unsigned mask = small_rows ? box_mask<V>(g, box, static_cast<std::uint32_t>(e))
+                                   : box_mask<V>(g, box, e);
   alignas(16) typename In::T va[V];
   alignas(16) typename In::T vb[V];
   if (mask != (1u << V) - 1u) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
@@ -146,7 +151,8 @@ __device__ RowMix resolve_row(const BlendParams& p, std::int64_t row, std::int64
 template <class In, class Out>
 __device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typename In::T* a,
                                const typename In::T* b, typename Out::T* o, std::int64_t e) {
-  if (rm.kind == MixKind::kMixup) blend_range<In, Out>(a, b, o, e, e + 1, rm.l.lam, rm.l.one_minus, p.stack_x, p.norm);
+  if (rm.kind == MixKind::kMixup)
+    blend_range<In, Out>(a, b, o, e, e + 1, rm.l.lam, rm.l.one_minus, p.stack_x, p.norm);
   else cut_range<In, Out>(a, b, o, e, e + 1, p.geom, rm.box, p.norm);
 }
 
@@ -158,7 +164,8 @@ template <class In>
 constexpr int kBlendMinBlocks = std::is_same_v<In, U8> ? 2 : 3;
 
 template <class In, class Out>
-__global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>) blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
+__global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
+    blend_kernel(BlendParams p, std::int64_t chunks_per_row) {
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
   const std::int64_t n = p.sample_elems;
@@ -166,7 +173,8 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>) blend_kern
   const typename In::T* a = x + row * n;
   if (p.after_pairing && !p.stack_x) {
     const std::int64_t bytes = n * static_cast<std::int64_t>(sizeof(typename In::T));
-    const std::int64_t chunk_bytes = blend_chunk_elems(p.in_type) * static_cast<std::int64_t>(sizeof(typename In::T));
+    const std::int64_t chunk_bytes = blend_chunk_elems(p.in_type) *
+                                     static_cast<std::int64_t>(sizeof(typename In::T));
     prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
   }
   pdl_wait();
@@ -209,7 +217,8 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>) blend_kern
   } else {
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
-    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x) scalar_element<In, Out>(p, rm, a, b, o, e);
+    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
+      scalar_element<In, Out>(p, rm, a, b, o, e);
   }
 }
 
@@ -229,7 +238,8 @@ __device__ std::int64_t box_element(const Geometry& g, const Box& b, std::int64_
 // one read + one write of both rows. Otherwise (CutMix, or kept whole) only the boxes' elements
 // move: the blocks walk the elements of the row's box, then those of the mate's box outside it.
 template <class T>
-__global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
+__global__ void __launch_bounds__(kBlendThreads)
+    blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
   pdl_wait();
   if (p.check->code != 0) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
@@ -247,8 +257,8 @@ __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParam
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
     for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
-      pair_in_place_range<T>(ra, rb, e, e + 1, p.geom, ma.kind, mb.kind, ma.l, mb.l, ma.box, mb.box, p.stack_x,
-                             mate == row);
+      pair_in_place_range<T>(ra, rb, e, e + 1, p.geom, ma.kind, mb.kind, ma.l, mb.l, ma.box, mb.box,
+                             p.stack_x, mate == row);
     return;
   }
   if (mate == row) return;
@@ -275,8 +285,8 @@ __global__ void __launch_bounds__(kBlendThreads) blend_pairs_in_place(BlendParam
 template <class Kernel>
 cudaError_t launch(Kernel kernel, const BlendParams& p, std::int64_t blocks, std::int64_t chunks_per_row,
                    cudaStream_t stream) {
-  return launch_dependent(p.after_pairing, dim3(static_cast<unsigned>(blocks)), dim3(kBlendThreads), 0, stream, kernel, p,
-                          chunks_per_row);
+  return launch_dependent(p.after_pairing, dim3(static_cast<unsigned>(blocks)), dim3(kBlendThreads), 0,
+                          stream, kernel, p, chunks_per_row);
 }
 
 template <class In, class Out>
@@ -293,9 +303,7 @@ cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
 
 }  // namespace
 
-bool blend_waits_for_pairing() {
-  return waits_for_previous_grid(blend_kernel<F32, F32>);
-}
+bool blend_waits_for_pairing() { return waits_for_previous_grid(blend_kernel<F32, F32>); }
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;

@@ -23,10 +23,10 @@ enum class TargetMode : int { kNone = 0, kOneHot = 1, kSoft = 2 };
 constexpr int kMaxNormChannels = 16;
 
 struct Normalize {
-  bool on;          // uint8 input only: out = v·scale[c] + shift[c]
+  bool on;  // uint8 input only: out = v·scale[c] + shift[c]
   Layout layout;
   std::int64_t channels;
-  std::int64_t plane;  // H·W
+  std::int64_t plane;             // H·W
   float scale[kMaxNormChannels];  // 1 / (255·std_c)
   float shift[kMaxNormChannels];  // −mean_c / std_c
 };
@@ -71,7 +71,7 @@ struct BlendParams {
   float* lam_out;
   std::int32_t* kind_out;  // [B] MixKind
   Box* box_out;            // [B]
-  bool after_pairing;  // launched with programmatic stream serialization after the pairing
+  bool after_pairing;      // launched with programmatic stream serialization after the pairing
   // targets
   TargetMode target_mode;
   const std::int32_t* labels;
@@ -94,8 +94,8 @@ MIXUP_HD std::int64_t channel_of(const Normalize& n, std::int64_t e) {
 // found once per run, not divided out per element.
 template <class In, class Out>
 MIXUP_HD void blend_range(const typename In::T* a, const typename In::T* b, typename Out::T* o,
-                          std::int64_t begin, std::int64_t end, float lam, float one_minus,
-                          bool stack_x, const Normalize& n) {
+                          std::int64_t begin, std::int64_t end, float lam, float one_minus, bool stack_x,
+                          const Normalize& n) {
   if (n.on && n.layout == Layout::kNCHW) {
     for (std::int64_t e0 = begin; e0 < end;) {
       const std::int64_t c = e0 / n.plane;
@@ -108,7 +108,8 @@ MIXUP_HD void blend_range(const typename In::T* a, const typename In::T* b, type
   } else if (n.on) {
     std::int64_t c = begin % n.channels;
     for (std::int64_t e = begin; e < end; ++e) {
-      o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x) * n.scale[c] + n.shift[c]);
+      o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x) * n.scale[c] +
+                        n.shift[c]);
       c = c + 1 == n.channels ? 0 : c + 1;
     }
   } else {
@@ -193,8 +194,9 @@ MIXUP_HD Segment next_box_segment(const Geometry& g, const Box& box, std::int64_
 
 // Row a with the box of row b pasted (a whole when the box is empty), elements [begin, end).
 template <class In, class Out>
-MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typename Out::T* o, std::int64_t begin,
-                        std::int64_t end, const Geometry& g, const Box& box, const Normalize& n) {
+MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typename Out::T* o,
+                        std::int64_t begin, std::int64_t end, const Geometry& g, const Box& box,
+                        const Normalize& n) {
   for (std::int64_t e0 = begin; e0 < end;) {
     const Segment c = next_box_segment(g, box, e0, end);
     copy_range<In, Out>(a, o, e0, c.s0, n);
@@ -209,8 +211,8 @@ MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typena
 // overlap).
 template <class T>
 MIXUP_HD void pair_in_place_range(typename T::T* ra, typename T::T* rb, std::int64_t begin, std::int64_t end,
-                                  const Geometry& g, MixKind ka, MixKind kb, Lambda la, Lambda lb, const Box& ba,
-                                  const Box& bb, bool stack_x, bool same_row) {
+                                  const Geometry& g, MixKind ka, MixKind kb, Lambda la, Lambda lb,
+                                  const Box& ba, const Box& bb, bool stack_x, bool same_row) {
   if (ka == MixKind::kMixup || kb == MixKind::kMixup) {
     for (std::int64_t e = begin; e < end; ++e) {
       const typename T::T ta = ra[e], tb = rb[e];
@@ -233,7 +235,9 @@ MIXUP_HD void pair_in_place_range(typename T::T* ra, typename T::T* rb, std::int
   const auto copy = [](typename T::T* dst, const typename T::T* src, std::int64_t lo, std::int64_t hi) {
     for (std::int64_t e = lo; e < hi; ++e) dst[e] = src[e];
   };
-  const auto clamp = [](std::int64_t v, std::int64_t lo, std::int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); };
+  const auto clamp = [](std::int64_t v, std::int64_t lo, std::int64_t hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+  };
   for (std::int64_t e0 = begin; e0 < end;) {
     const LineCut ca = line_cut(g, pa, e0, end), cb = line_cut(g, pb, e0, end);
     const std::int64_t o0 = ca.s0 > cb.s0 ? ca.s0 : cb.s0, o1 = ca.s1 < cb.s1 ? ca.s1 : cb.s1;
@@ -252,8 +256,8 @@ MIXUP_HD void pair_in_place_range(typename T::T* ra, typename T::T* rb, std::int
 
 // Target row i (partner j), classes [begin, end): label-smoothed one-hot of y_a and y_b, or
 // the caller's soft rows, blended with the row's λ.
-MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t j, float lam, float om, std::int32_t begin,
-                            std::int32_t end) {
+MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t j, float lam, float om,
+                            std::int32_t begin, std::int32_t end) {
   const std::int64_t C = p.num_classes;
   float* t = p.targets_out + i * C;
   if (p.target_mode == TargetMode::kOneHot) {
@@ -273,7 +277,8 @@ MIXUP_HD void targets_range(const BlendParams& p, std::int64_t i, std::int32_t j
 constexpr int kBlendThreads = 256;
 constexpr int kBlendVecsPerThread = 4;
 MIXUP_HD std::int64_t blend_chunk_elems(DType in) {
-  return static_cast<std::int64_t>(kBlendThreads) * kBlendVecsPerThread * (16 / static_cast<std::int64_t>(dtype_size(in)));
+  return static_cast<std::int64_t>(kBlendThreads) * kBlendVecsPerThread *
+         (16 / static_cast<std::int64_t>(dtype_size(in)));
 }
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream);

@@ -81,7 +81,7 @@ MIXUP_HD double log_d(double x) {
   if (x > 1.7976931348623157e308) return x;  // +inf
   int e = 0;
   std::uint64_t u = bits_of(x);
-  if ((u >> 52) == 0) {  // subnormal: scale into the normal range first
+  if ((u >> 52) == 0) {           // subnormal: scale into the normal range first
     x = x * 18014398509481984.0;  // 2^54
     u = bits_of(x);
     e = -54;
@@ -156,7 +156,7 @@ MIXUP_HD std::uint16_t f32_to_f16(float f) {
   const std::uint32_t u = bits_of(f);
   const std::uint32_t sign = (u >> 16) & 0x8000u;
   const std::uint32_t a = u & 0x7FFFFFFFu;
-  if (a > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);  // NaN
+  if (a > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);   // NaN
   if (a >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // rounds to inf
   if (a < 0x38800000u) {  // subnormal half (or zero): shift the significand in, round to even
     if (a < 0x33000000u) return static_cast<std::uint16_t>(sign);  // below half of the least

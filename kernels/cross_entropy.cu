@@ -83,7 +83,8 @@ __device__ float grad_scale(const CeParams& p, const CeState* st) {
   return st->valid_rows > 0 ? p.loss_scale / static_cast<float>(st->valid_rows) : 0.0f;
 }
 
-__device__ float target_of(const CeParams& p, const RowTarget& t, std::int64_t row, std::int32_t j, float soft_mass) {
+__device__ float target_of(const CeParams& p, const RowTarget& t, std::int64_t row, std::int32_t j,
+                           float soft_mass) {
   const float C = static_cast<float>(p.classes);
   if (p.soft != nullptr) return (1.0f - p.eps) * p.soft[row * p.classes + j] + p.eps * soft_mass / C;
   return hard_target(t, p.eps, C, j);
@@ -107,7 +108,8 @@ __device__ void reduce_if_last(const CeParams& p, CeState* st) {
   for (int t = threadIdx.x; t < kReduceThreads; t += blockDim.x) {
     float acc = 0.0f;
 #pragma unroll 8
-    for (std::int64_t i = t; i < p.batch; i += kReduceThreads) acc += __ldcg(p.row_loss + i);  // L2: other blocks wrote them
+    for (std::int64_t i = t; i < p.batch; i += kReduceThreads)
+      acc += __ldcg(p.row_loss + i);  // L2: other blocks wrote them
     part[t] = acc;
   }
   __syncthreads();
@@ -117,7 +119,9 @@ __device__ void reduce_if_last(const CeParams& p, CeState* st) {
   }
   if (threadIdx.x == 0) {
     const float sum = part[0];
-    *p.loss_out = p.reduction == Reduction::kMean ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f) : sum;
+    *p.loss_out = p.reduction == Reduction::kMean
+                      ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f)
+                      : sum;
     st->arrived = 0;
   }
 }
@@ -138,7 +142,8 @@ __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeStat
   __syncthreads();
   int my_valid = 0;
   const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * kCheckThreads * kCheckRowsPerThread;
-  const std::int64_t end = min(p.batch, begin + static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread);
+  const std::int64_t end = min(p.batch,
+                               begin + static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread);
   for (std::int64_t i = begin + threadIdx.x; i < end; i += kCheckThreads) {
     if (p.soft != nullptr) {
       ++my_valid;
@@ -146,7 +151,8 @@ __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeStat
     }
     const std::int32_t ya = p.y_a[i];
     const bool ya_ok = ya == p.ignore_index || (ya >= 0 && ya < p.classes);
-    const bool yb_ok = p.y_b == nullptr || p.y_b[i] == p.ignore_index || (p.y_b[i] >= 0 && p.y_b[i] < p.classes);
+    const bool yb_ok = p.y_b == nullptr || p.y_b[i] == p.ignore_index ||
+                       (p.y_b[i] >= 0 && p.y_b[i] < p.classes);
     const int mark = INT_MAX - static_cast<int>(i);
     if (!ya_ok || !yb_ok) atomicMax(&first_bad[static_cast<int>(CheckCode::kLabelOutOfRange)], mark);
     if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
@@ -247,11 +253,12 @@ __global__ void __launch_bounds__(kRowThreads) ce_group_rows(CeParams p, CeState
     mass = group_sum<G>(mass);
   }
 
-  pdl_wait();  // nothing is written before the whole batch is known to be valid
+  pdl_wait();                       // nothing is written before the whole batch is known to be valid
   if (st->check.code != 0) return;  // the same verdict for every thread of the grid
   const float fc = static_cast<float>(C);
   if (active && lane == 0)
-    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc) : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
+    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc)
+                           : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
   if (active && p.grad != nullptr) {
     const bool zero = !soft && t.ignored;  // loss 0, gradient 0, even for a row of −∞
     const float scale = grad_scale(p, st), inv_s = 1.0f / s;
@@ -347,8 +354,8 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   }
   m = m_row;
   const float fc = static_cast<float>(C);
-  const float u = fc * (m - z0) - sz;           // Σ(m − z)
-  const float dot = mass * (m - z0) - sdot;     // Σ t_j (m − z_j)
+  const float u = fc * (m - z0) - sz;        // Σ(m − z)
+  const float dot = mass * (m - z0) - sdot;  // Σ t_j (m − z_j)
   const float da = t.ya >= 0 && t.ya < C ? m - In::load(z_row[t.ya]) : 0.0f;
   const float db = t.yb >= 0 && t.yb < C ? m - In::load(z_row[t.yb]) : 0.0f;
 
@@ -356,7 +363,8 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   if (st->check.code != 0) return;
   __syncthreads();  // z_ya, z_yb and z0 read by every thread before any gradient overwrites them (in place)
   if (threadIdx.x == 0)
-    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc) : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
+    p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc)
+                           : hard_row_loss(t, p.eps, logf(s), da, db, u, fc);
   if (p.grad != nullptr) {
     const bool zero = !soft && t.ignored;
     const float scale = grad_scale(p, st), inv_s = 1.0f / s;
@@ -374,8 +382,8 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
 }
 
 template <class Kernel>
-cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned blocks, unsigned threads, bool programmatic,
-                        cudaStream_t stream, int shared_bytes = 0) {
+cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned blocks, unsigned threads,
+                        bool programmatic, cudaStream_t stream, int shared_bytes = 0) {
   if (shared_bytes > 48 * 1024) {  // a residency cap only: dropped where the device allows less
     int device = 0, optin = 0;
     cudaError_t e = cudaGetDevice(&device);
@@ -384,11 +392,12 @@ cudaError_t launch_rows(Kernel kernel, const CeParams& p, CeState* st, unsigned 
     if (shared_bytes + 8 * 1024 > optin) shared_bytes = 0;
   }
   if (shared_bytes > 48 * 1024) {
-    const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared_bytes);
+    const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               shared_bytes);
     if (e != cudaSuccess) return e;
   }
-  return launch_dependent(programmatic, dim3(blocks), dim3(threads), static_cast<std::size_t>(shared_bytes), stream, kernel,
-                          p, st);
+  return launch_dependent(programmatic, dim3(blocks), dim3(threads), static_cast<std::size_t>(shared_bytes),
+                          stream, kernel, p, st);
 }
 
 bool aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; }
@@ -396,8 +405,9 @@ bool aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) %
 template <class In, class Out, int G, int CHUNKS, int W>
 cudaError_t launch_group(const CeParams& p, CeState* st, bool programmatic, cudaStream_t stream) {
   const std::int64_t threads = p.batch * G;
-  return launch_rows(ce_group_rows<In, Out, G, CHUNKS, W>, p, st, static_cast<unsigned>((threads + kRowThreads - 1) / kRowThreads),
-                     kRowThreads, programmatic, stream);
+  return launch_rows(ce_group_rows<In, Out, G, CHUNKS, W>, p, st,
+                     static_cast<unsigned>((threads + kRowThreads - 1) / kRowThreads), kRowThreads,
+                     programmatic, stream);
 }
 
 // The kernel for (C, alignment): small C by scalar lanes, several rows per warp; aligned C up
@@ -411,21 +421,24 @@ cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cuda
   if (C <= 32) return launch_group<In, Out, 32, 1, 1>(p, st, programmatic, stream);
   const bool vec_out_ok = p.grad == nullptr || (aligned16(p.grad) && (V * sizeof(typename Out::T)) % 16 == 0);
   const bool vec = C % V == 0 && aligned16(p.logits) && vec_out_ok;
-  const bool long_rows = static_cast<std::int64_t>(C) * static_cast<std::int64_t>(sizeof(typename In::T)) >= kLongRowBytes;
+  const bool long_rows = static_cast<std::int64_t>(C) * static_cast<std::int64_t>(sizeof(typename In::T)) >=
+                         kLongRowBytes;
   const int cap = long_rows ? kCapSharedBytes : 0;
   if (vec) {
     if (C <= 32 * V) return launch_group<In, Out, 32, 1, V>(p, st, programmatic, stream);
     if (C <= 64 * V) return launch_group<In, Out, 32, 2, V>(p, st, programmatic, stream);
     if (C <= 128 * V) return launch_group<In, Out, 32, 4, V>(p, st, programmatic, stream);
     if (C <= 256 * V) return launch_group<In, Out, 32, 8, V>(p, st, programmatic, stream);
-    return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream, cap);
+    return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
+                       programmatic, stream, cap);
   }
-  return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads, programmatic, stream, cap);
+  return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
+                     programmatic, stream, cap);
 }
 
 // ---- combine_losses (not the fast path: three short launches) ----
-__global__ void __launch_bounds__(kReduceThreads) reduce_rows(const float* rows, std::int64_t n, Reduction red,
-                                                              const CeState* st, float* out) {
+__global__ void __launch_bounds__(kReduceThreads)
+    reduce_rows(const float* rows, std::int64_t n, Reduction red, const CeState* st, float* out) {
   if (st->check.code != 0) return;
   __shared__ float part[kReduceThreads];
   part[threadIdx.x] = strided_partial(rows, n, threadIdx.x);
@@ -436,11 +449,13 @@ __global__ void __launch_bounds__(kReduceThreads) reduce_rows(const float* rows,
   }
   if (threadIdx.x == 0) {
     const float sum = part[0];
-    *out = red == Reduction::kMean ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f) : sum;
+    *out = red == Reduction::kMean ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f)
+                                   : sum;
   }
 }
 
-__global__ void combine_kernel(const float* la, const float* lb, const float* lam, std::int64_t n, float* rows, const CeState* st) {
+__global__ void combine_kernel(const float* la, const float* lb, const float* lam, std::int64_t n,
+                               float* rows, const CeState* st) {
   if (st->check.code != 0) return;
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) rows[i] = lam[i] * la[i] + (1.0f - lam[i]) * lb[i];
@@ -455,8 +470,8 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
   __syncthreads();
   if (threadIdx.x == 0) {
     publish_check(first == INT_MAX ? DeviceCheck{0, 0, 0, 0}
-                                   : DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), first,
-                                                 static_cast<std::int32_t>(bits_of(lam[first])), 0},
+                                   : DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange),
+                                                 first, static_cast<std::int32_t>(bits_of(lam[first])), 0},
                   &st->check, &st->first_failure);
     st->valid_rows = static_cast<std::int32_t>(n);
   }
@@ -464,21 +479,21 @@ __global__ void combine_check(const float* lam, std::int64_t n, CeState* st) {
 
 }  // namespace
 
-bool loss_rows_wait_for_check() {
-  return waits_for_previous_grid(ce_group_rows<F32, F32, 32, 1, 4>);
-}
+bool loss_rows_wait_for_check() { return waits_for_previous_grid(ce_group_rows<F32, F32, 32, 1, 4>); }
 
 cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;
   if (p.batch > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
   const std::int64_t rows_per_block = static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread;
-  check_kernel<<<static_cast<unsigned>((p.batch + rows_per_block - 1) / rows_per_block), kCheckThreads, 0, stream>>>(p, state);
+  check_kernel<<<static_cast<unsigned>((p.batch + rows_per_block - 1) / rows_per_block), kCheckThreads, 0,
+                 stream>>>(p, state);
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   const bool f32_grad = p.grad == nullptr || p.grad_dtype == DType::kF32;
   switch (p.dtype) {
     case DType::kF16:
-      return f32_grad ? launch_typed<F16, F32>(p, state, programmatic, stream) : launch_typed<F16, F16>(p, state, programmatic, stream);
+      return f32_grad ? launch_typed<F16, F32>(p, state, programmatic, stream)
+                      : launch_typed<F16, F16>(p, state, programmatic, stream);
     case DType::kBF16:
       return f32_grad ? launch_typed<BF16, F32>(p, state, programmatic, stream)
                       : launch_typed<BF16, BF16>(p, state, programmatic, stream);
@@ -487,12 +502,15 @@ cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool program
 }
 
 cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,
-                                  Reduction reduction, float* row_scratch, float* out, CeState* state, cudaStream_t stream) {
+                                  Reduction reduction, float* row_scratch, float* out, CeState* state,
+                                  cudaStream_t stream) {
   if (batch <= 0) return cudaSuccess;
   combine_check<<<1, 1024, 0, stream>>>(lam, batch, state);
   float* rows = reduction == Reduction::kNone ? out : row_scratch;
-  combine_kernel<<<static_cast<unsigned>((batch + 255) / 256), 256, 0, stream>>>(la, lb, lam, batch, rows, state);
-  if (reduction != Reduction::kNone) reduce_rows<<<1, kReduceThreads, 0, stream>>>(rows, batch, reduction, state, out);
+  combine_kernel<<<static_cast<unsigned>((batch + 255) / 256), 256, 0, stream>>>(la, lb, lam, batch, rows,
+                                                                                 state);
+  if (reduction != Reduction::kNone)
+    reduce_rows<<<1, kReduceThreads, 0, stream>>>(rows, batch, reduction, state, out);
   return cudaGetLastError();
 }
 

@@ -122,7 +122,8 @@ MIXUP_HD float fast_exp(float x) {
 // Loss of one row, written relative to the row max m so that huge logits (±1e4) cancel
 // exactly: loss = T·log Σe^{z−m} + Σ_j t_j·(m − z_j). Hard targets: da = m − z_ya, db = m − z_yb;
 // soft: dot = Σ t_j·(m − z_j), mass = Σ t_j; u = Σ_j (m − z_j) carries the ε/C part.
-MIXUP_HD float hard_row_loss(const RowTarget& t, float eps, float log_s, float da, float db, float u, float classes) {
+MIXUP_HD float hard_row_loss(const RowTarget& t, float eps, float log_s, float da, float db, float u,
+                             float classes) {
   if (t.ignored) return 0.0f;
   const float mass = kept_weight(t);
   float loss = mass * log_s;
@@ -154,6 +155,7 @@ cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool program
 // code for sm_90 or later): only then may they be launched programmatically.
 bool loss_rows_wait_for_check();
 cudaError_t launch_combine_losses(const float* la, const float* lb, const float* lam, std::int64_t batch,
-                                  Reduction reduction, float* row_scratch, float* out, CeState* state, cudaStream_t stream);
+                                  Reduction reduction, float* row_scratch, float* out, CeState* state,
+                                  cudaStream_t stream);
 
 }  // namespace mixup::core

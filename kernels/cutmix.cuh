@@ -41,7 +41,7 @@ struct MixPolicy {
   double prob;         // chance a stream is mixed at all
   double switch_prob;  // chance a mixed stream takes CutMix (0: mixup only, 1: CutMix only)
   double cutmix_alpha;
-  bool minmax;         // box sides uniform in [lo, hi] instead of from a Beta λ
+  bool minmax;  // box sides uniform in [lo, hi] instead of from a Beta λ
   double lo, hi;
   bool correct_lam;
 };
@@ -83,8 +83,10 @@ MIXUP_HD StreamMix draw_cutmix(const MixPolicy& m, std::int32_t height, std::int
     std::int32_t h_lo, h_span, w_lo, w_span;
     side_range(height, h_lo, h_span);
     side_range(width, w_lo, w_span);
-    const std::int32_t side_h = h_lo + static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(h_span)));
-    const std::int32_t side_w = w_lo + static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(w_span)));
+    const std::int32_t side_h = h_lo +
+                                static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(h_span)));
+    const std::int32_t side_w = w_lo +
+                                static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(w_span)));
     r.box.y0 = static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(height - side_h + 1)));
     r.box.x0 = static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(width - side_w + 1)));
     r.box.y1 = r.box.y0 + side_h;
@@ -99,7 +101,8 @@ MIXUP_HD StreamMix draw_cutmix(const MixPolicy& m, std::int32_t height, std::int
   const double e = exp_nonpos_d(d < 0.0 ? d : -d);
   const double one_minus = d >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
   const double ratio = sqrt(one_minus);  // correctly rounded on both sides
-  clipped_side(cy, static_cast<std::int32_t>(static_cast<double>(height) * ratio), height, r.box.y0, r.box.y1);
+  clipped_side(cy, static_cast<std::int32_t>(static_cast<double>(height) * ratio), height, r.box.y0,
+               r.box.y1);
   clipped_side(cx, static_cast<std::int32_t>(static_cast<double>(width) * ratio), width, r.box.x0, r.box.x1);
   r.l = cutmix_lambda(r.box, height, width, m.correct_lam, d);
   return r;
@@ -112,7 +115,8 @@ MIXUP_HD StreamMix draw_stream_mix(const StreamAddress& at, const MixPolicy& m, 
   MixKind kind = MixKind::kMixup;
   if (!m.plain) {
     Words g(at.seed, subsequence_of(at.salt, Purpose::kMixChoice, stream), offset_of(at.step));
-    if (m.prob < 1.0 && !(open_unit(g.next()) < m.prob)) return StreamMix{MixKind::kNone, Lambda{1.0f, 0.0f}, Box{0, 0, 0, 0}};
+    if (m.prob < 1.0 && !(open_unit(g.next()) < m.prob))
+      return StreamMix{MixKind::kNone, Lambda{1.0f, 0.0f}, Box{0, 0, 0, 0}};
     if (m.switch_prob >= 1.0) kind = MixKind::kCutMix;
     else if (m.switch_prob > 0.0 && open_unit(g.next()) < m.switch_prob) kind = MixKind::kCutMix;
     if (kind == MixKind::kCutMix) return draw_cutmix(m, height, width, g);

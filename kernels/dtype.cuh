@@ -17,7 +17,12 @@
 
 namespace mixup::core {
 
-enum class DType : int { kF32 = MIXUP_DTYPE_F32, kF16 = MIXUP_DTYPE_F16, kBF16 = MIXUP_DTYPE_BF16, kU8 = MIXUP_DTYPE_U8 };
+enum class DType : int {
+  kF32 = MIXUP_DTYPE_F32,
+  kF16 = MIXUP_DTYPE_F16,
+  kBF16 = MIXUP_DTYPE_BF16,
+  kU8 = MIXUP_DTYPE_U8
+};
 static_assert(static_cast<int>(DType::kF32) == 0 && static_cast<int>(DType::kF16) == 1 &&
                   static_cast<int>(DType::kBF16) == 2 && static_cast<int>(DType::kU8) == 3,
               "the C ABI's dtype values are fixed: changing them breaks every compiled user");

@@ -71,8 +71,8 @@ __device__ void flag_repeats(const PairingLaunch& p) {
 __device__ void draw_lambda(const PairingLaunch& p, const StreamAddress& at, int stream) {
   if (p.given_lambda != nullptr) return;
   if (p.lambda_mode == LambdaMode::kPerBatch && stream != 0) return;
-  const StreamMix m =
-      draw_stream_mix<CurandWords>(at, p.mix, p.alpha, p.fold, p.height, p.width, static_cast<std::uint32_t>(stream));
+  const StreamMix m = draw_stream_mix<CurandWords>(at, p.mix, p.alpha, p.fold, p.height, p.width,
+                                                   static_cast<std::uint32_t>(stream));
   p.lam[stream] = m.l.lam;
   p.one_minus[stream] = m.l.one_minus;
   if (!p.mix.plain) {
@@ -90,7 +90,8 @@ __device__ DeviceCheck decode_check(const PairingLaunch& p, const int* first) {
     c.code = code;
     c.index = i;
     if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) c.value = p.labels[i];
-    if (code == static_cast<int>(CheckCode::kPermOutOfRange) || code == static_cast<int>(CheckCode::kPermNotBijective))
+    if (code == static_cast<int>(CheckCode::kPermOutOfRange) ||
+        code == static_cast<int>(CheckCode::kPermNotBijective))
       c.value = p.given_perm[i];
     if (code == static_cast<int>(CheckCode::kLambdaOutOfRange))
       c.value = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
@@ -148,7 +149,8 @@ __global__ void __launch_bounds__(kBlockThreads, 2) pairing_rank_kernel(PairingL
     if (s < end) draw_lambda(p, at, s);
   } else {
     if (p.given_perm == nullptr && p.pairing != Pairing::kFlip) {
-      for (int j = tid; j < batch; j += kRankThreads) keys[j] = perm_key(at, static_cast<std::uint32_t>(j), p.key_bits);
+      for (int j = tid; j < batch; j += kRankThreads)
+        keys[j] = perm_key(at, static_cast<std::uint32_t>(j), p.key_bits);
       rank_warps_barrier();
       const int i = begin + tid / kGroup;
       RankCount c;
@@ -179,7 +181,8 @@ std::size_t align_up(std::size_t n) { return (n + 255) & ~static_cast<std::size_
 std::size_t sort_temp_bytes(std::int32_t batch) {
   std::size_t bytes = 0;
   cub::DeviceRadixSort::SortPairs(nullptr, bytes, static_cast<const std::uint64_t*>(nullptr),
-                                  static_cast<std::uint64_t*>(nullptr), static_cast<const std::int32_t*>(nullptr),
+                                  static_cast<std::uint64_t*>(nullptr),
+                                  static_cast<const std::int32_t*>(nullptr),
                                   static_cast<std::int32_t*>(nullptr), batch);
   return bytes;
 }
@@ -255,14 +258,16 @@ cudaError_t launch_pairing(const PairingLaunch& p, cudaStream_t stream) {
     pairing_rank_kernel<<<blocks, kBlockThreads, 0, stream>>>(p);
     return cudaGetLastError();
   }
-  if (p.workspace == nullptr || p.workspace_bytes < pairing_workspace_bytes(p.batch)) return cudaErrorInvalidValue;
+  if (p.workspace == nullptr || p.workspace_bytes < pairing_workspace_bytes(p.batch))
+    return cudaErrorInvalidValue;
   const unsigned blocks = static_cast<unsigned>((p.batch + kTailThreads - 1) / kTailThreads);
   if (draw_perm) {
     Scratch s = carve(p.workspace, p.batch);
     keys_kernel<<<blocks, kTailThreads, 0, stream>>>(p, s);
     const int end_bit = p.key_bits >= 64 ? 64 : p.key_bits;
-    const cudaError_t e = cub::DeviceRadixSort::SortPairs(s.sort_temp, s.sort_temp_bytes, s.keys_in, s.keys_out, s.idx_in,
-                                                          p.sigma, p.batch, 0, end_bit, stream);
+    const cudaError_t e = cub::DeviceRadixSort::SortPairs(s.sort_temp, s.sort_temp_bytes, s.keys_in,
+                                                          s.keys_out, s.idx_in, p.sigma, p.batch, 0, end_bit,
+                                                          stream);
     if (e != cudaSuccess) return e;
     ties_kernel<<<blocks, kTailThreads, 0, stream>>>(p, s);
   }

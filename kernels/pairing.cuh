@@ -28,7 +28,8 @@ enum class Pairing : int { kPermutation = 0, kInvolution = 1, kFlip = 2 };
 enum class LambdaMode : int { kPerSample = 0, kPerBatch = 1, kPerPair = 2 };
 
 MIXUP_HD std::uint64_t perm_key(const StreamAddress& at, std::uint32_t i, int key_bits) {
-  Philox4x32 g = Philox4x32::at_aligned(at.seed, subsequence_of(at.salt, Purpose::kPermKeys, i), offset_of(at.step));
+  Philox4x32 g = Philox4x32::at_aligned(at.seed, subsequence_of(at.salt, Purpose::kPermKeys, i),
+                                        offset_of(at.step));
   const std::uint32_t hi = g.next();
   const std::uint32_t lo = g.next();
   const std::uint64_t k = u64_from_words(hi, lo);
@@ -67,8 +68,8 @@ MIXUP_HD void count_keys(const std::uint64_t* keys, std::int32_t begin, std::int
 // Writes sample i's place in σ (and rank = σ⁻¹) from its counts. A sample with a unique key
 // takes position lt. A run of equal keys is written by its lowest index alone: its members in
 // index order (the sorted order), then the tie shuffle — the same steps as the CPU's sort.
-MIXUP_HD void place_sample(const StreamAddress& at, const std::uint64_t* keys, std::int32_t batch, std::int32_t i,
-                           const RankCount& c, std::int32_t* sigma, std::int32_t* rank) {
+MIXUP_HD void place_sample(const StreamAddress& at, const std::uint64_t* keys, std::int32_t batch,
+                           std::int32_t i, const RankCount& c, std::int32_t* sigma, std::int32_t* rank) {
   if (c.eq == 1) {
     sigma[c.lt] = i;
     rank[i] = static_cast<std::int32_t>(c.lt);
@@ -108,8 +109,8 @@ MIXUP_HD std::uint32_t lambda_stream(LambdaMode mode, std::int32_t i, std::int32
 struct PairsView {
   const std::int32_t* sigma;
   const std::int32_t* rank;
-  const float* lam;        // [stream]
-  const float* one_minus;  // [stream], computed directly, not as 1 − lam
+  const float* lam;                // [stream]
+  const float* one_minus;          // [stream], computed directly, not as 1 − lam
   const std::int32_t* given_perm;  // or partners already composed (the CPU backend's)
   const float* given_lambda;
   const std::int32_t* kind;  // [stream] MixKind; null: every stream is mixup (MixPolicy::plain)
@@ -140,8 +141,8 @@ struct RowMix {
   std::int32_t partner;  // what perm and y_b report: i itself when its stream is not mixed
   std::int32_t mate;     // the pairing's partner (in place: the row written together with i)
   MixKind kind;
-  Lambda l;              // {1, 0} when not mixed
-  Box box;               // CutMix only
+  Lambda l;  // {1, 0} when not mixed
+  Box box;   // CutMix only
 };
 
 // A caller's λ and permutation are always mixup: the mixing policy shapes the handle's draws.
@@ -160,7 +161,7 @@ MIXUP_HD RowMix row_mix(const PairsView& v, std::int32_t i) {
 
 struct PairingLaunch {
   StreamAddress at;
-  std::uint64_t* device_step;        // graph mode: read here, and advanced by one; else null
+  std::uint64_t* device_step;  // graph mode: read here, and advanced by one; else null
   std::int32_t batch;
   Pairing pairing;
   LambdaMode lambda_mode;
@@ -177,14 +178,14 @@ struct PairingLaunch {
   // handle scratch (device memory, max_batch entries); what the blend reads (PairsView)
   std::int32_t* sigma;
   std::int32_t* rank;
-  float* lam;        // per λ stream
-  float* one_minus;  // per λ stream
+  float* lam;          // per λ stream
+  float* one_minus;    // per λ stream
   std::int32_t* kind;  // per λ stream (MixKind), unused when mix.plain
   Box* box;            // per λ stream
   // handle scratch that is all zero between calls (each call's last block restores it)
-  std::int32_t* seen;         // [max_batch] per value of a given permutation: INT_MAX − its first index
-  std::int32_t* first_bad;    // [kNumCheckCodes] INT_MAX − first offending index; 0 = none
-  std::uint32_t* arrived;     // blocks of this call that are done
+  std::int32_t* seen;          // [max_batch] per value of a given permutation: INT_MAX − its first index
+  std::int32_t* first_bad;     // [kNumCheckCodes] INT_MAX − first offending index; 0 = none
+  std::uint32_t* arrived;      // blocks of this call that are done
   DeviceCheck* check;          // this call's verdict (the blend reads it)
   DeviceCheck* first_failure;  // the first failed verdict since the last poll; kept until then
   // caller outputs, each optional: on the CPU written by the pairing step, on the GPU by the
@@ -205,7 +206,7 @@ constexpr std::int32_t kRankMax = 4096;
 
 MIXUP_HD PairsView pairs_view(const PairingLaunch& p) {
   const std::int32_t* kind = p.mix.plain ? nullptr : p.kind;
-  return PairsView{p.sigma, p.rank, p.lam, p.one_minus, p.given_perm, p.given_lambda,
+  return PairsView{p.sigma, p.rank, p.lam,     p.one_minus,   p.given_perm, p.given_lambda,
                    kind,    p.box,  p.pairing, p.lambda_mode, p.batch};
 }
 

@@ -27,8 +27,8 @@ __device__ __forceinline__ void pdl_wait() {
 // Launches `kernel` behind the previous kernel on the stream; with `programmatic` it may start
 // before that kernel ends (it must call pdl_wait before reading its results).
 template <class Kernel, class... Args>
-cudaError_t launch_dependent(bool programmatic, dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
-                             Kernel kernel, Args... args) {
+cudaError_t launch_dependent(bool programmatic, dim3 grid, dim3 block, std::size_t shared_bytes,
+                             cudaStream_t stream, Kernel kernel, Args... args) {
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;

@@ -26,8 +26,7 @@ struct Philox4x32 {
   static constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   static constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
 
-  MIXUP_HD static void block(const std::uint32_t c_in[4], const std::uint32_t k_in[2],
-                             std::uint32_t r[4]) {
+  MIXUP_HD static void block(const std::uint32_t c_in[4], const std::uint32_t k_in[2], std::uint32_t r[4]) {
     std::uint32_t c0 = c_in[0], c1 = c_in[1], c2 = c_in[2], c3 = c_in[3];
     std::uint32_t k0 = k_in[0], k1 = k_in[1];
     for (int round = 0; round < 10; ++round) {
@@ -42,7 +41,10 @@ struct Philox4x32 {
       k0 += kW0;
       k1 += kW1;
     }
-    r[0] = c0; r[1] = c1; r[2] = c2; r[3] = c3;
+    r[0] = c0;
+    r[1] = c1;
+    r[2] = c2;
+    r[3] = c3;
   }
 
   Philox4x32() = default;

@@ -12,10 +12,10 @@ struct BatchState {
   std::int64_t n = 0, h = 0, w = 0;  // batch size and image size
   std::vector<std::uint8_t> images;  // as loaded
   std::vector<std::int32_t> labels;
-  std::vector<float> x;              // network input, normalised (and mixed, in training with mixup)
+  std::vector<float> x;  // network input, normalised (and mixed, in training with mixup)
   std::vector<std::int32_t> y_a, y_b;
   std::vector<float> lam;
-  bool mixed = false;                // set by whoever wrote a mixed x and stacked targets
+  bool mixed = false;  // set by whoever wrote a mixed x and stacked targets
   float loss = 0.0f;
   // On the GPU path the batch lives on the device too (the vectors above hold the host side
   // of images and labels only); these point at the engine's device buffers.

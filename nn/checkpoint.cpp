@@ -80,13 +80,16 @@ SimpleCnn load_checkpoint(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw CheckpointError(path + ": cannot open");
   const std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (b.size() < 8 + 12 + 8 || std::memcmp(b.data(), kMagic, 8) != 0) throw CheckpointError(path + ": not a mixup checkpoint (bad magic)");
+  if (b.size() < 8 + 12 + 8 || std::memcmp(b.data(), kMagic, 8) != 0)
+    throw CheckpointError(path + ": not a mixup checkpoint (bad magic)");
   std::uint64_t stored;
   std::memcpy(&stored, b.data() + b.size() - 8, 8);
-  if (fnv1a(b, b.size() - 8) != stored) throw CheckpointError(path + ": checksum mismatch (corrupt or truncated)");
+  if (fnv1a(b, b.size() - 8) != stored)
+    throw CheckpointError(path + ": checksum mismatch (corrupt or truncated)");
   Reader r{b, 8, path};
   const std::uint32_t version = r.get<std::uint32_t>();
-  if (version != 1 && version != kVersion) throw CheckpointError(path + ": version " + std::to_string(version) + " is not supported");
+  if (version != 1 && version != kVersion)
+    throw CheckpointError(path + ": version " + std::to_string(version) + " is not supported");
   const std::uint32_t layers = r.get<std::uint32_t>();
   const std::uint32_t flags = r.get<std::uint32_t>();
   const bool last_relu = (flags & 1u) != 0, bn = version >= 2 && (flags & 2u) != 0;
@@ -106,9 +109,11 @@ SimpleCnn load_checkpoint(const std::string& path) {
     if (params > floats_left) throw CheckpointError(path + ": wrong size for its layers");
   };
   for (std::uint32_t i = 0; i < layers; ++i) {
-    const std::int64_t in = r.get<std::int64_t>(), out = r.get<std::int64_t>(), k = r.get<std::int64_t>(), s = r.get<std::int64_t>();
+    const std::int64_t in = r.get<std::int64_t>(), out = r.get<std::int64_t>(), k = r.get<std::int64_t>(),
+                       s = r.get<std::int64_t>();
     if (in <= 0 || out <= 0 || k <= 0 || s <= 0)
-      throw CheckpointError(path + ": layer " + std::to_string(i) + " has a channel count, kernel or stride <= 0");
+      throw CheckpointError(path + ": layer " + std::to_string(i) +
+                            " has a channel count, kernel or stride <= 0");
     if (i == 0) actns.push_back(in);
     else if (in != actns.back()) throw CheckpointError(path + ": layer shapes do not chain");
     actns.push_back(out), kernels.push_back(k), strides.push_back(s);

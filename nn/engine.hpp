@@ -16,19 +16,19 @@ struct BatchState;
 class SimpleCnn;
 
 struct EngineConfig {
-  std::int64_t max_batch = 0;  // the most samples one batch holds
-  std::int64_t pixels = 0;     // the most pixels one image holds (train and valid sets)
+  std::int64_t max_batch = 0;          // the most samples one batch holds
+  std::int64_t pixels = 0;             // the most pixels one image holds (train and valid sets)
   std::int64_t height = 0, width = 0;  // the training images' size
-  int threads = 1;             // CPU worker threads, the caller's included
-  float weight_decay = 0.0f;   // AdamW's decoupled weight decay
+  int threads = 1;                     // CPU worker threads, the caller's included
+  float weight_decay = 0.0f;           // AdamW's decoupled weight decay
 };
 
 // The arguments of the plain normalising pass (λ = 1, every sample its own partner), in the
 // memory the engine computes in.
 struct PlainInput {
-  const void* images = nullptr;  // u8 [n, pixels]
-  float* x = nullptr;            // f32 [n, pixels], written
-  const float* ones = nullptr;   // λ = 1, [n]
+  const void* images = nullptr;        // u8 [n, pixels]
+  float* x = nullptr;                  // f32 [n, pixels], written
+  const float* ones = nullptr;         // λ = 1, [n]
   const std::int32_t* self = nullptr;  // 0, 1, …, n − 1
 };
 

@@ -28,8 +28,8 @@ MIXUP_INLINE void store(float* p, v16 v) { *reinterpret_cast<v16*>(p) = v; }
 
 // R output rows × 16 columns in registers, the depth loop innermost.
 template <int R>
-MIXUP_INLINE void wx_block(const float* w, const float* bias, const float* x, float* y, std::int64_t o0, std::int64_t depth,
-                           std::int64_t j, std::int64_t ld) {
+MIXUP_INLINE void wx_block(const float* w, const float* bias, const float* x, float* y, std::int64_t o0,
+                           std::int64_t depth, std::int64_t j, std::int64_t ld) {
   v16 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = v16{} + bias[o0 + r];
   for (std::int64_t k = 0; k < depth; ++k) {
@@ -41,8 +41,8 @@ MIXUP_INLINE void wx_block(const float* w, const float* bias, const float* x, fl
 
 // RO × RK dot products over the columns, 16 lanes each; the lanes are added in lane order.
 template <int RO, int RK>
-MIXUP_INLINE void dyx_block(const float* dy, const float* x, float* g, std::int64_t o0, std::int64_t k0, std::int64_t depth,
-                            std::int64_t n, std::int64_t ld) {
+MIXUP_INLINE void dyx_block(const float* dy, const float* x, float* g, std::int64_t o0, std::int64_t k0,
+                            std::int64_t depth, std::int64_t n, std::int64_t ld) {
   v16 acc[RO][RK];
   for (int a = 0; a < RO; ++a)
     for (int b = 0; b < RK; ++b) acc[a][b] = v16{};
@@ -63,8 +63,8 @@ MIXUP_INLINE void dyx_block(const float* dy, const float* x, float* g, std::int6
 
 // R rows of dx × 16 columns in registers, the sum over output channels innermost.
 template <int R>
-MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t k0, std::int64_t depth,
-                             std::int64_t j, std::int64_t ld) {
+MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t k0,
+                             std::int64_t depth, std::int64_t j, std::int64_t ld) {
   v16 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = v16{};
   for (std::int64_t o = 0; o < rows; ++o) {
@@ -76,37 +76,45 @@ MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::in
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth, std::int64_t n,
-               std::int64_t ld) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wx_plus_b(
+    const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth,
+    std::int64_t n, std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
-    in_blocks_of_4(rows, [&](std::int64_t o0, auto r) __attribute__((always_inline)) {
-      wx_block<decltype(r)::value>(w, bias, x, y, o0, depth, j, ld);
-    });
+    in_blocks_of_4(
+        rows, [&](std::int64_t o0, auto r) __attribute__((always_inline)) {
+          wx_block<decltype(r)::value>(w, bias, x, y, o0, depth, j, ld);
+        });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
-  in_blocks_of_4(rows, [&](std::int64_t o0, auto ro) __attribute__((always_inline)) {
-    in_blocks_of_4(depth, [&](std::int64_t k0, auto rk) __attribute__((always_inline)) {
-      dyx_block<decltype(ro)::value, decltype(rk)::value>(dy, x, g, o0, k0, depth, n, ld);
-    });
-  });
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_dy_xt(
+    const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n,
+    std::int64_t ld) {
+  in_blocks_of_4(
+      rows, [&](std::int64_t o0, auto ro) __attribute__((always_inline)) {
+        in_blocks_of_4(
+            depth, [&](std::int64_t k0, auto rk) __attribute__((always_inline)) {
+              dyx_block<decltype(ro)::value, decltype(rk)::value>(dy, x, g, o0, k0, depth, n, ld);
+            });
+      });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void wt_dy(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wt_dy(
+    const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n,
+    std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
-    in_blocks_of_4(depth, [&](std::int64_t k0, auto r) __attribute__((always_inline)) {
-      wtdy_block<decltype(r)::value>(w, dy, dx, rows, k0, depth, j, ld);
-    });
+    in_blocks_of_4(
+        depth, [&](std::int64_t k0, auto r) __attribute__((always_inline)) {
+          wtdy_block<decltype(r)::value>(w, dy, dx, rows, k0, depth, j, ld);
+        });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void acc_row_sums(const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld) {
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_row_sums(
+    const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld) {
   for (std::int64_t o = 0; o < rows; ++o) {
     v16 acc{};
-    for (std::int64_t j = 0; j < n; j += 16) acc += *reinterpret_cast<const v16*>(dy + o * ld + j);  // not load(): clang refuses a v16 return in the default clone
+    for (std::int64_t j = 0; j < n; j += 16)
+      acc += *reinterpret_cast<const v16*>(dy + o * ld +
+                                           j);  // not load(): clang refuses a v16 return in the default clone
     float s = 0.0f;
     for (int l = 0; l < 16; ++l) s += acc[l];
     g[o] += s;

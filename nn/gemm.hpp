@@ -10,11 +10,11 @@
 namespace mixup::nn::gemm {
 
 // y[o, :] = bias[o] + Σ_k w[o, k] · x[k, :]                 w: [rows, depth]
-void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth,
-               std::int64_t n, std::int64_t ld);
+void wx_plus_b(const float* w, const float* bias, const float* x, float* y, std::int64_t rows,
+               std::int64_t depth, std::int64_t n, std::int64_t ld);
 // g[o, k] += Σ_j dy[o, j] · x[k, j]                          g: [rows, depth]
-void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n,
-               std::int64_t ld);
+void acc_dy_xt(const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth,
+               std::int64_t n, std::int64_t ld);
 // dx[k, :] = Σ_o w[o, k] · dy[o, :]                          w: [rows, depth]
 void wt_dy(const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n,
            std::int64_t ld);

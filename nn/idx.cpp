@@ -48,12 +48,15 @@ IdxArray read_idx(const std::string& path, int expect_dims) {
   if (read_some(f.get(), magic, 4, path) != 4) throw IdxError(path + ": too short for an IDX header");
   if (magic[0] != 0 || magic[1] != 0)
     throw IdxError(path + ": not an IDX file (magic must start with two zero bytes)");
-  if (magic[2] != 0x08) throw IdxError(path + ": IDX type code " + std::to_string(magic[2]) + " is not unsigned byte (0x08)");
+  if (magic[2] != 0x08)
+    throw IdxError(path + ": IDX type code " + std::to_string(magic[2]) + " is not unsigned byte (0x08)");
   const int ndims = magic[3];
-  if (ndims < 1 || ndims > 4) throw IdxError(path + ": IDX with " + std::to_string(ndims) + " dimensions is not supported");
+  if (ndims < 1 || ndims > 4)
+    throw IdxError(path + ": IDX with " + std::to_string(ndims) + " dimensions is not supported");
   if (expect_dims > 0 && ndims != expect_dims)
-    throw IdxError(path + ": the IDX header declares " + std::to_string(ndims) + " dimensions, this file must have " +
-                   std::to_string(expect_dims) + " (wrong magic for its name?)");
+    throw IdxError(path + ": the IDX header declares " + std::to_string(ndims) +
+                   " dimensions, this file must have " + std::to_string(expect_dims) +
+                   " (wrong magic for its name?)");
   IdxArray a;
   a.path = path;
   std::int64_t total = 1;
@@ -79,7 +82,8 @@ IdxArray read_idx(const std::string& path, int expect_dims) {
     if (r < chunk) break;
   }
   if (got != want)
-    throw IdxError(path + ": truncated: header declares " + std::to_string(total) + " bytes of data, file has " + std::to_string(got));
+    throw IdxError(path + ": truncated: header declares " + std::to_string(total) +
+                   " bytes of data, file has " + std::to_string(got));
   unsigned char extra;
   if (read_some(f.get(), &extra, 1, path) != 0)
     throw IdxError(path + ": wrong size: more data than the header's " + std::to_string(total) + " bytes");
@@ -102,7 +106,8 @@ IdxDataset load_idx_dataset(const std::string& dir) {
     if (img.dims.size() != 3) throw IdxError(dir + ": " + split + " images must have 3 dimensions");
     if (lab.dims.size() != 1) throw IdxError(dir + ": " + split + " labels must have 1 dimension");
     if (img.count() != lab.count())
-      throw IdxError(dir + ": " + split + " has " + std::to_string(img.count()) + " images but " + std::to_string(lab.count()) + " labels");
+      throw IdxError(dir + ": " + split + " has " + std::to_string(img.count()) + " images but " +
+                     std::to_string(lab.count()) + " labels");
   };
   check_pair(d.train_images, d.train_labels, "train");
   check_pair(d.test_images, d.test_labels, "t10k");

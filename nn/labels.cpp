@@ -13,8 +13,9 @@ std::int64_t label_classes(const IdxArray& labels) {
 void check_labels(const IdxArray& labels, std::int64_t classes) {
   for (std::size_t i = 0; i < labels.data.size(); ++i) {
     if (labels.data[i] < classes) continue;
-    throw IdxError(labels.path + ": label " + std::to_string(labels.data[i]) + " at index " + std::to_string(i) +
-                   " is not one of the model's " + std::to_string(classes) + " classes (0 to " + std::to_string(classes - 1) + ")");
+    throw IdxError(labels.path + ": label " + std::to_string(labels.data[i]) + " at index " +
+                   std::to_string(i) + " is not one of the model's " + std::to_string(classes) +
+                   " classes (0 to " + std::to_string(classes - 1) + ")");
   }
 }
 

@@ -23,18 +23,21 @@ std::int64_t round16(std::int64_t n) { return (n + 15) / 16 * 16; }
 
 // The image with a zero border of `pad` on every side: [C, H + 2·pad, W + 2·pad]. The patch
 // loops then need no bounds checks (small planes: the copy is cheap next to the GEMMs).
-void pad_image(const float* in, std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t pad, float* out) {
+void pad_image(const float* in, std::int64_t C, std::int64_t H, std::int64_t W, std::int64_t pad,
+               float* out) {
   const std::int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
   std::fill(out, out + C * Hp * Wp, 0.0f);
   for (std::int64_t c = 0; c < C; ++c)
-    for (std::int64_t y = 0; y < H; ++y) std::copy(in + (c * H + y) * W, in + (c * H + y + 1) * W, out + (c * Hp + y + pad) * Wp + pad);
+    for (std::int64_t y = 0; y < H; ++y)
+      std::copy(in + (c * H + y) * W, in + (c * H + y + 1) * W, out + (c * Hp + y + pad) * Wp + pad);
 }
 
 // The padded image's patches as columns [0, Ho·Wo) of col, whose rows are ld apart. S is the
 // stride when it is a compile-time constant (1 and 2: the copies vectorise), 0 otherwise.
 template <int S>
-void im2col_s(const float* __restrict padded, std::int64_t C, std::int64_t Hp, std::int64_t Wp, std::int64_t k, std::int64_t stride,
-              std::int64_t Ho, std::int64_t Wo, float* __restrict col, std::int64_t ld) {
+void im2col_s(const float* __restrict padded, std::int64_t C, std::int64_t Hp, std::int64_t Wp,
+              std::int64_t k, std::int64_t stride, std::int64_t Ho, std::int64_t Wo, float* __restrict col,
+              std::int64_t ld) {
   const std::int64_t s = S > 0 ? S : stride;
   for (std::int64_t c = 0; c < C; ++c)
     for (std::int64_t ky = 0; ky < k; ++ky)
@@ -46,8 +49,8 @@ void im2col_s(const float* __restrict padded, std::int64_t C, std::int64_t Hp, s
       }
 }
 
-void im2col(const float* padded, std::int64_t C, std::int64_t Hp, std::int64_t Wp, std::int64_t k, std::int64_t s, std::int64_t Ho,
-            std::int64_t Wo, float* col, std::int64_t ld) {
+void im2col(const float* padded, std::int64_t C, std::int64_t Hp, std::int64_t Wp, std::int64_t k,
+            std::int64_t s, std::int64_t Ho, std::int64_t Wo, float* col, std::int64_t ld) {
   if (s == 2) return im2col_s<2>(padded, C, Hp, Wp, k, s, Ho, Wo, col, ld);
   if (s == 1) return im2col_s<1>(padded, C, Hp, Wp, k, s, Ho, Wo, col, ld);
   im2col_s<0>(padded, C, Hp, Wp, k, s, Ho, Wo, col, ld);
@@ -55,8 +58,9 @@ void im2col(const float* padded, std::int64_t C, std::int64_t Hp, std::int64_t W
 
 // The transpose: adds the columns back into a padded image (zeroed by the caller).
 template <int S>
-void col2im_add_s(const float* __restrict col, std::int64_t ld, std::int64_t C, std::int64_t Hp, std::int64_t Wp, std::int64_t k,
-                  std::int64_t stride, std::int64_t Ho, std::int64_t Wo, float* __restrict padded) {
+void col2im_add_s(const float* __restrict col, std::int64_t ld, std::int64_t C, std::int64_t Hp,
+                  std::int64_t Wp, std::int64_t k, std::int64_t stride, std::int64_t Ho, std::int64_t Wo,
+                  float* __restrict padded) {
   const std::int64_t s = S > 0 ? S : stride;
   for (std::int64_t c = 0; c < C; ++c)
     for (std::int64_t ky = 0; ky < k; ++ky)
@@ -68,8 +72,8 @@ void col2im_add_s(const float* __restrict col, std::int64_t ld, std::int64_t C, 
       }
 }
 
-void col2im_add(const float* col, std::int64_t ld, std::int64_t C, std::int64_t Hp, std::int64_t Wp, std::int64_t k, std::int64_t s,
-                std::int64_t Ho, std::int64_t Wo, float* padded) {
+void col2im_add(const float* col, std::int64_t ld, std::int64_t C, std::int64_t Hp, std::int64_t Wp,
+                std::int64_t k, std::int64_t s, std::int64_t Ho, std::int64_t Wo, float* padded) {
   if (s == 2) return col2im_add_s<2>(col, ld, C, Hp, Wp, k, s, Ho, Wo, padded);
   if (s == 1) return col2im_add_s<1>(col, ld, C, Hp, Wp, k, s, Ho, Wo, padded);
   col2im_add_s<0>(col, ld, C, Hp, Wp, k, s, Ho, Wo, padded);
@@ -85,7 +89,8 @@ void zero_tail(float* m, std::int64_t rows, std::int64_t used, std::int64_t ld) 
 Conv2d::Conv2d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s)
     : in_ch(in), out_ch(out), kernel(k), stride(s), pad(k / 2), weight(out * in * k * k), bias(out),
       grad_weight(weight.size()), grad_bias(out) {
-  if (in <= 0 || out <= 0 || k <= 0 || s <= 0) throw std::invalid_argument("Conv2d: channels, kernel and stride must be > 0");
+  if (in <= 0 || out <= 0 || k <= 0 || s <= 0)
+    throw std::invalid_argument("Conv2d: channels, kernel and stride must be > 0");
 }
 
 Shape4 Conv2d::output_shape(const Shape4& in) const {
@@ -100,7 +105,8 @@ struct Group {
   std::int64_t n0, cnt, ld, offset;  // offset: where its patches sit in a patch cache
 };
 
-std::vector<Group> partition(std::int64_t n, std::int64_t P, std::int64_t K, std::vector<std::int64_t>& slice_begin) {
+std::vector<Group> partition(std::int64_t n, std::int64_t P, std::int64_t K,
+                             std::vector<std::int64_t>& slice_begin) {
   const std::int64_t group = std::max<std::int64_t>(1, kGroupColumns / P);
   std::vector<Group> gs;
   slice_begin.assign(kSlices + 1, 0);
@@ -120,8 +126,8 @@ std::vector<Group> partition(std::int64_t n, std::int64_t P, std::int64_t K, std
 
 }  // namespace
 
-void Conv2d::patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld, float* col,
-                     float* padded) const {
+void Conv2d::patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld,
+                     float* col, float* padded) const {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w, Hp = s.h + 2 * pad, Wp = s.w + 2 * pad;
   for (std::int64_t i = 0; i < cnt; ++i) {
@@ -131,7 +137,8 @@ void Conv2d::patches(const float* in, const Shape4& s, std::int64_t n0, std::int
   zero_tail(col, K, cnt * P, ld);
 }
 
-void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool, bool keep_patches) const {
+void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool,
+                     bool keep_patches) const {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w;
   // The backward pass's partition, so a training forward can keep every group's patches for
@@ -163,15 +170,16 @@ void Conv2d::forward(const float* in, const Shape4& s, float* out, detail::Threa
   if (keep_patches) patches_of_ = in, patches_shape_ = s;
 }
 
-void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool) {
+void Conv2d::backward(const float* in, const Shape4& s, const float* d_out, float* d_in,
+                      detail::ThreadPool& pool) {
   const Shape4 o = output_shape(s);
   const std::int64_t K = in_ch * kernel * kernel, P = o.h * o.w, Hp = s.h + 2 * pad, Wp = s.w + 2 * pad;
   // Fixed slices and groups that depend only on the shapes: the gradient sums are the same bits
   // for any number of threads.
   std::vector<std::int64_t> slice_begin;
   const std::vector<Group> gs = partition(s.n, P, K, slice_begin);
-  const bool cached = patches_of_ == in && patches_shape_.n == s.n && patches_shape_.c == s.c && patches_shape_.h == s.h &&
-                      patches_shape_.w == s.w;
+  const bool cached = patches_of_ == in && patches_shape_.n == s.n && patches_shape_.c == s.c &&
+                      patches_shape_.h == s.h && patches_shape_.w == s.w;
   std::vector<float> partial(static_cast<std::size_t>(kSlices * (out_ch * K + out_ch)), 0.0f);
   pool.parallel_for(kSlices, [&](std::int64_t sb, std::int64_t se) {
     thread_local std::vector<float> col, dy, dcol, padded;
@@ -240,7 +248,8 @@ void BatchNorm2d::forward(const float* x, const Shape4& s, float* y, bool train)
         }
       var = sq / m;
       running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
-      running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * (m > 1 ? sq / (m - 1) : var));
+      running_var[c] = static_cast<float>((1 - momentum) * running_var[c] +
+                                          momentum * (m > 1 ? sq / (m - 1) : var));
     } else {
       mean = running_mean[c];
       var = running_var[c];
@@ -310,7 +319,8 @@ void kaiming_uniform(Conv2d& conv, std::uint64_t seed) {
   const double gain = std::sqrt(2.0 / (1.0 + 5.0));
   const double bound = gain * std::sqrt(3.0 / fan_in);
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> w(-bound, bound), b(-1.0 / std::sqrt(fan_in), 1.0 / std::sqrt(fan_in));
+  std::uniform_real_distribution<double> w(-bound, bound),
+      b(-1.0 / std::sqrt(fan_in), 1.0 / std::sqrt(fan_in));
   for (float& v : conv.weight) v = static_cast<float>(w(rng));
   for (float& v : conv.bias) v = static_cast<float>(b(rng));
 }
@@ -328,7 +338,8 @@ SimpleCnn::SimpleCnn(const std::vector<std::int64_t>& actns, const std::vector<s
     : last_relu_(last_relu) {
   const std::size_t n = actns.size() - 1;
   if (actns.size() < 2 || kernels.size() != n || strides.size() != n)
-    throw std::invalid_argument("simple_cnn: need at least two channel counts, and one kernel size and stride per conv");
+    throw std::invalid_argument(
+        "simple_cnn: need at least two channel counts, and one kernel size and stride per conv");
   for (std::size_t i = 0; i < n; ++i) {
     convs_.emplace_back(actns[i], actns[i + 1], kernels[i], strides[i]);
     kaiming_uniform(convs_.back(), seed * 1000003u + i);
@@ -342,7 +353,8 @@ std::vector<std::int64_t> SimpleCnn::spec() const {
   return a;
 }
 
-const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, detail::ThreadPool& pool, bool train) {
+const std::vector<float>& SimpleCnn::forward(const float* x, const Shape4& s, detail::ThreadPool& pool,
+                                             bool train) {
   in_shape_ = s;
   input_ = x;
   shapes_.resize(convs_.size());

@@ -31,13 +31,14 @@ struct Conv2d {
   // keep_patches: the im2col matrices are kept for the next backward with the same input
   // pointer and shape, which then skips building them again (the input must not change in
   // between). The output is the same either way.
-  void forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool, bool keep_patches = false) const;
+  void forward(const float* in, const Shape4& s, float* out, detail::ThreadPool& pool,
+               bool keep_patches = false) const;
   // Accumulates grad_weight / grad_bias (zero them first) and writes d_in (if not null).
   void backward(const float* in, const Shape4& s, const float* d_out, float* d_in, detail::ThreadPool& pool);
 
  private:
-  void patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld, float* col,
-               float* padded) const;
+  void patches(const float* in, const Shape4& s, std::int64_t n0, std::int64_t cnt, std::int64_t ld,
+               float* col, float* padded) const;
   mutable std::vector<float> patch_cache_;
   mutable const float* patches_of_ = nullptr;
   mutable Shape4 patches_shape_{};
@@ -50,7 +51,8 @@ struct BatchNorm2d {
   float eps = 1e-5f, momentum = 0.1f;
   std::vector<float> gamma, beta, grad_gamma, grad_beta, running_mean, running_var;
   explicit BatchNorm2d(std::int64_t c)
-      : channels(c), gamma(c, 1.0f), beta(c, 0.0f), grad_gamma(c), grad_beta(c), running_mean(c, 0.0f), running_var(c, 1.0f) {}
+      : channels(c), gamma(c, 1.0f), beta(c, 0.0f), grad_gamma(c), grad_beta(c), running_mean(c, 0.0f),
+        running_var(c, 1.0f) {}
   // train: batch statistics (and the running ones updated); otherwise the running ones.
   void forward(const float* x, const Shape4& s, float* y, bool train);
   // After a training forward: accumulates grad_gamma / grad_beta, writes dx.
@@ -82,7 +84,8 @@ class SimpleCnn {
   std::int64_t classes() const { return convs_.back().out_ch; }
   // logits [N, classes]; keeps what backward needs.
   // train selects BatchNorm's batch statistics (no effect without bn).
-  const std::vector<float>& forward(const float* x, const Shape4& s, detail::ThreadPool& pool, bool train = true);
+  const std::vector<float>& forward(const float* x, const Shape4& s, detail::ThreadPool& pool,
+                                    bool train = true);
   // from dL/dlogits: fills every layer's gradient
   void backward(const float* d_logits, detail::ThreadPool& pool);
   std::vector<Conv2d>& layers() { return convs_; }
@@ -99,9 +102,9 @@ class SimpleCnn {
   bool last_relu_;
   Shape4 in_shape_{};
   const float* input_ = nullptr;
-  std::vector<Shape4> shapes_;             // output shape of each conv
-  std::vector<std::vector<float>> acts_;   // output of each conv (after ReLU where there is one)
-  std::vector<std::vector<float>> normed_; // output of each BatchNorm
+  std::vector<Shape4> shapes_;              // output shape of each conv
+  std::vector<std::vector<float>> acts_;    // output of each conv (after ReLU where there is one)
+  std::vector<std::vector<float>> normed_;  // output of each BatchNorm
   std::vector<float> logits_, grad_a_, grad_b_;
 };
 

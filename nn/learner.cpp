@@ -14,8 +14,8 @@ namespace mixup::nn {
 namespace {
 
 // The fused loss on the learner's backend: mean reduction, gradient in f32.
-float fused_loss(Learner& l, const float* logits, std::int64_t n, std::int64_t classes, const std::int32_t* ya,
-                 const std::int32_t* yb, const float* lam, float* grad) {
+float fused_loss(Learner& l, const float* logits, std::int64_t n, std::int64_t classes,
+                 const std::int32_t* ya, const std::int32_t* yb, const float* lam, float* grad) {
   mixup_ce_args_t a = mixup_ce_args_default();
   a.logits = logits;
   a.batch = n;
@@ -69,7 +69,8 @@ mixup_loss_config_t loss_config(const LearnerConfig& cfg, const SimpleCnn& model
   return lc;
 }
 
-std::unique_ptr<Engine> make_engine(SimpleCnn& model, const ImageSet& train, const ImageSet& valid, const LearnerConfig& cfg) {
+std::unique_ptr<Engine> make_engine(SimpleCnn& model, const ImageSet& train, const ImageSet& valid,
+                                    const LearnerConfig& cfg) {
   EngineConfig ec;
   ec.max_batch = normalizer_config(cfg, model).max_batch;
   ec.pixels = std::max(train.h * train.w, valid.h * valid.w);
@@ -100,7 +101,8 @@ void Learner::normalize(BatchState& b) {
   const PlainInput p = engine_->plain_input(b);
   const mixup_batch_t in{const_cast<void*>(p.images), MIXUP_DTYPE_U8, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
   const mixup_batch_t out{p.x, MIXUP_DTYPE_F32, b.n, 1, b.h, b.w, MIXUP_LAYOUT_NCHW};
-  check(mixup_apply_given(normalizer_.get(), &in, p.ones, p.self, &out, nullptr, gpu_stream()));  // no targets
+  check(
+      mixup_apply_given(normalizer_.get(), &in, p.ones, p.self, &out, nullptr, gpu_stream()));  // no targets
   b.mixed = false;
 }
 
@@ -113,7 +115,8 @@ void Learner::begin_batch(BatchState& b, bool train) {
   if (!b.mixed) normalize(b);
 }
 
-void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps, const std::function<void()>& meanwhile) {
+void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps,
+                          const std::function<void()>& meanwhile) {
   begin_batch(b, true);
   const float* logits = engine_->forward(b, true);
   // On the GPU the forward pass is only queued: the host loads the next batch while it runs,
@@ -145,7 +148,8 @@ std::pair<double, double> Learner::validate(const ImageSet& set) {
     loss_sum += static_cast<double>((*loss_fn)(*this, logits, b, nullptr)) * b.n;
     const float* z = engine_->host_logits(logits, b.n);
     const std::int64_t C = model_.classes();
-    for (std::int64_t i = 0; i < b.n; ++i) correct += (std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C)) == b.labels[i];
+    for (std::int64_t i = 0; i < b.n; ++i)
+      correct += (std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C)) == b.labels[i];
   }
   return {loss_sum / set.count, correct / set.count};
 }
@@ -169,7 +173,8 @@ std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
   return out;
 }
 
-std::vector<EpochResult> Learner::fit(std::int64_t epochs, const std::function<void(const EpochResult&)>& on_epoch) {
+std::vector<EpochResult> Learner::fit(std::int64_t epochs,
+                                      const std::function<void(const EpochResult&)>& on_epoch) {
   std::vector<EpochResult> results;
   Loader loader(train_, cfg_.batch_size, true, cfg_.seed, cfg_.drop_last);
   const std::int64_t total = epochs * loader.batches();

@@ -85,7 +85,8 @@ class Learner {
   Learner& operator=(const Learner&) = delete;
 
   // Trains for `epochs`; on_train_end runs whatever happens (early stop, exception).
-  std::vector<EpochResult> fit(std::int64_t epochs, const std::function<void(const EpochResult&)>& on_epoch = nullptr);
+  std::vector<EpochResult> fit(std::int64_t epochs,
+                               const std::function<void(const EpochResult&)>& on_epoch = nullptr);
   // Validation loss (mean plain cross-entropy) and accuracy over `set`.
   std::pair<double, double> validate(const ImageSet& set);
   // Predicted class of each image in `set` (for checkpoint round trips).
@@ -102,7 +103,9 @@ class Learner {
   mixup_loss_t loss_handle() { return loss_.get(); }
   Engine& engine() { return *engine_; }
   bool on_gpu() const { return engine_->on_gpu(); }
-  void* gpu_stream() { return engine_->stream(); }  // GPU path: the stream everything runs on (a cudaStream_t); else null
+  void* gpu_stream() {
+    return engine_->stream();
+  }  // GPU path: the stream everything runs on (a cudaStream_t); else null
   // GPU path: throws if a device-side check (labels, λ) failed since the last poll; fit() polls
   // after every epoch. No-op on the CPU, where every call checks before it writes.
   void poll_device_checks();
@@ -112,7 +115,8 @@ class Learner {
 
  private:
   // meanwhile runs once the forward pass is under way (fit loads the next batch there).
-  void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps, const std::function<void()>& meanwhile = nullptr);
+  void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps,
+                   const std::function<void()>& meanwhile = nullptr);
   // Prepares b for a forward pass: the engine's buffers (upload), then callbacks.
   void begin_batch(BatchState& b, bool train);
 

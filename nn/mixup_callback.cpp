@@ -28,7 +28,8 @@ void MixUpCallback::on_batch_begin(Learner& l, BatchState& b) {
   float *x = nullptr, *lam = nullptr;
   std::int32_t *labels = b.labels.data(), *ya = nullptr, *yb = nullptr;
   if (b.on_gpu) {
-    images = b.dev.images, labels = b.dev.labels, x = b.dev.x, ya = b.dev.y_a, yb = b.dev.y_b, lam = b.dev.lam;
+    images = b.dev.images, labels = b.dev.labels, x = b.dev.x, ya = b.dev.y_a, yb = b.dev.y_b,
+    lam = b.dev.lam;
   } else {
     b.x.resize(b.images.size());
     b.y_a.resize(static_cast<std::size_t>(b.n));

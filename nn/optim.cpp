@@ -5,8 +5,8 @@
 
 namespace mixup::nn {
 
-void AdamW::step(const std::vector<std::vector<float>*>& params, const std::vector<std::vector<float>*>& grads, float lr,
-                 float beta1_now) {
+void AdamW::step(const std::vector<std::vector<float>*>& params,
+                 const std::vector<std::vector<float>*>& grads, float lr, float beta1_now) {
   if (params.size() != grads.size()) throw std::invalid_argument("AdamW: params and grads differ in count");
   if (m_.empty()) {
     for (const auto* p : params) m_.emplace_back(p->size(), 0.0f), v_.emplace_back(p->size(), 0.0f);
@@ -30,19 +30,25 @@ void AdamW::step(const std::vector<std::vector<float>*>& params, const std::vect
 }
 
 namespace {
-float cos_anneal(float from, float to, float pct) { return to + (from - to) / 2.0f * (1.0f + std::cos(3.14159265f * pct)); }
+float cos_anneal(float from, float to, float pct) {
+  return to + (from - to) / 2.0f * (1.0f + std::cos(3.14159265f * pct));
+}
 }  // namespace
 
 float OneCycle::lr(std::int64_t step) const {
   const std::int64_t warm = static_cast<std::int64_t>(0.3 * total_steps);
-  if (step < warm) return cos_anneal(max_lr / 25.0f, max_lr, static_cast<float>(step) / std::max<std::int64_t>(1, warm));
-  return cos_anneal(max_lr, max_lr / 25e4f, static_cast<float>(step - warm) / std::max<std::int64_t>(1, total_steps - warm));
+  if (step < warm)
+    return cos_anneal(max_lr / 25.0f, max_lr, static_cast<float>(step) / std::max<std::int64_t>(1, warm));
+  return cos_anneal(max_lr, max_lr / 25e4f,
+                    static_cast<float>(step - warm) / std::max<std::int64_t>(1, total_steps - warm));
 }
 
 float OneCycle::momentum(std::int64_t step) const {
   const std::int64_t warm = static_cast<std::int64_t>(0.3 * total_steps);
-  if (step < warm) return cos_anneal(0.95f, 0.85f, static_cast<float>(step) / std::max<std::int64_t>(1, warm));
-  return cos_anneal(0.85f, 0.95f, static_cast<float>(step - warm) / std::max<std::int64_t>(1, total_steps - warm));
+  if (step < warm)
+    return cos_anneal(0.95f, 0.85f, static_cast<float>(step) / std::max<std::int64_t>(1, warm));
+  return cos_anneal(0.85f, 0.95f,
+                    static_cast<float>(step - warm) / std::max<std::int64_t>(1, total_steps - warm));
 }
 
 }  // namespace mixup::nn

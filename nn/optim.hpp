@@ -12,8 +12,8 @@ class AdamW {
   AdamW(float beta1 = 0.9f, float beta2 = 0.99f, float eps = 1e-8f, float weight_decay = 1e-2f)
       : beta1_(beta1), beta2_(beta2), eps_(eps), wd_(weight_decay) {}
   // One step for all tensors: p ← p − lr·wd·p − lr·m̂/(√v̂ + ε). beta1 may be overridden (one-cycle momentum).
-  void step(const std::vector<std::vector<float>*>& params, const std::vector<std::vector<float>*>& grads, float lr,
-            float beta1_now = -1.0f);
+  void step(const std::vector<std::vector<float>*>& params, const std::vector<std::vector<float>*>& grads,
+            float lr, float beta1_now = -1.0f);
   std::int64_t steps() const { return t_; }
   std::vector<std::vector<float>>& first_moments() { return m_; }
   std::vector<std::vector<float>>& second_moments() { return v_; }

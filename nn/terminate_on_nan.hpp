@@ -21,8 +21,9 @@ class TerminateOnNaN : public Callback {
   void on_batch_end(Learner&, BatchState& b) override {
     if (!b.train) return;
     if (!std::isfinite(b.loss))
-      throw NonFiniteLoss("the training loss is " + std::to_string(b.loss) + " at epoch " + std::to_string(epoch_) +
-                          ", batch " + std::to_string(batch_) + ": training stopped (try a lower --lr)");
+      throw NonFiniteLoss("the training loss is " + std::to_string(b.loss) + " at epoch " +
+                          std::to_string(epoch_) + ", batch " + std::to_string(batch_) +
+                          ": training stopped (try a lower --lr)");
     ++batch_;
   }
 

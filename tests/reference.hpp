@@ -49,7 +49,9 @@ inline double epsilon_of(mixup_dtype_t t) {
 
 // Spacing of the output format's subnormals: the absolute floor of its rounding error.
 inline double subnormal_spacing(mixup_dtype_t t) {
-  return t == MIXUP_DTYPE_F16 ? std::ldexp(1.0, -24) : t == MIXUP_DTYPE_BF16 ? std::ldexp(1.0, -133) : std::ldexp(1.0, -149);
+  return t == MIXUP_DTYPE_F16    ? std::ldexp(1.0, -24)
+         : t == MIXUP_DTYPE_BF16 ? std::ldexp(1.0, -133)
+                                 : std::ldexp(1.0, -149);
 }
 
 inline std::size_t size_of(mixup_dtype_t t) { return t == MIXUP_DTYPE_F32 ? 4 : t == MIXUP_DTYPE_U8 ? 1 : 2; }

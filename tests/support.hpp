@@ -30,7 +30,8 @@ constexpr mixup_backend_t kBackend = MIXUP_TEST_BACKEND;
 inline std::string cuda_unavailable_reason() {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return std::string("no CUDA device: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+  if (e != cudaSuccess)
+    return std::string("no CUDA device: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
   if (n == 0) return "no CUDA device: cudaGetDeviceCount returned 0";
   return "";
 }
@@ -128,8 +129,9 @@ inline ::testing::AssertionResult all_close(const std::vector<double>& got, cons
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << got.size() << " elements out of tolerance; worst at index "
-                                       << worst << ": got " << got[worst] << ", want " << want[worst];
+  return ::testing::AssertionFailure()
+         << bad << " of " << got.size() << " elements out of tolerance; worst at index " << worst << ": got "
+         << got[worst] << ", want " << want[worst];
 }
 
 }  // namespace mixup::test

@@ -29,7 +29,9 @@ double cdf_log_odds(double t, double alpha) {
 }
 
 // P(|d| ≤ t), t ≥ 0: the folded form
-double cdf_abs_log_odds(double t, double alpha) { return 1.0 - 2.0 * boost::math::ibeta(alpha, alpha, sigmoid_neg_abs(t)); }
+double cdf_abs_log_odds(double t, double alpha) {
+  return 1.0 - 2.0 * boost::math::ibeta(alpha, alpha, sigmoid_neg_abs(t));
+}
 
 template <class Cdf>
 double ks_statistic(std::vector<double> xs, Cdf cdf) {
@@ -46,7 +48,8 @@ double ks_statistic(std::vector<double> xs, Cdf cdf) {
 std::vector<double> draws(double alpha, std::size_t n, std::uint64_t seed) {
   const core::StreamAddress at{seed, 0, 0};
   std::vector<double> d(n);
-  for (std::size_t i = 0; i < n; ++i) d[i] = core::draw_log_odds<core::Philox4x32>(at, alpha, static_cast<std::uint32_t>(i));
+  for (std::size_t i = 0; i < n; ++i)
+    d[i] = core::draw_log_odds<core::Philox4x32>(at, alpha, static_cast<std::uint32_t>(i));
   return d;
 }
 

@@ -22,8 +22,8 @@ struct Case {
 std::string describe(const Case& k) {
   const char* names[] = {"f32", "f16", "bf16", "u8"};
   std::ostringstream s;
-  s << names[k.in] << "->" << names[k.out] << (k.layout == MIXUP_LAYOUT_NCHW ? " NCHW" : " NHWC") << " [" << k.batch
-    << "," << k.c << "," << k.h << "," << k.w << "] x+" << k.x_offset << " out+" << k.out_offset
+  s << names[k.in] << "->" << names[k.out] << (k.layout == MIXUP_LAYOUT_NCHW ? " NCHW" : " NHWC") << " ["
+    << k.batch << "," << k.c << "," << k.h << "," << k.w << "] x+" << k.x_offset << " out+" << k.out_offset
     << (k.normalize ? " normalized" : "");
   return s.str();
 }
@@ -45,8 +45,10 @@ std::vector<std::uint8_t> random_input(mixup_dtype_t t, std::size_t n, std::uint
       // f16 / bf16: sign, a mid-range exponent and a random significand, written directly
       const std::uint32_t r = rng();
       const std::uint16_t h = t == MIXUP_DTYPE_F16
-                                  ? static_cast<std::uint16_t>((r & 0x8000u) | ((12u + (r >> 20) % 5u) << 10) | (r & 0x3FFu))
-                                  : static_cast<std::uint16_t>((r & 0x8000u) | ((124u + (r >> 20) % 5u) << 7) | (r & 0x7Fu));
+                                  ? static_cast<std::uint16_t>((r & 0x8000u) |
+                                                               ((12u + (r >> 20) % 5u) << 10) | (r & 0x3FFu))
+                                  : static_cast<std::uint16_t>((r & 0x8000u) |
+                                                               ((124u + (r >> 20) % 5u) << 7) | (r & 0x7Fu));
       std::memcpy(&bytes[i * 2], &h, 2);
     }
   }
@@ -55,7 +57,8 @@ std::vector<std::uint8_t> random_input(mixup_dtype_t t, std::size_t n, std::uint
 
 void run_case(const Case& k) {
   SCOPED_TRACE(describe(k));
-  const std::size_t per = static_cast<std::size_t>(k.c * k.h * k.w), n = static_cast<std::size_t>(k.batch) * per;
+  const std::size_t per = static_cast<std::size_t>(k.c * k.h * k.w),
+                    n = static_cast<std::size_t>(k.batch) * per;
   mixup_config_t cfg = config_for_tests(128);
   cfg.seed = 77 + static_cast<std::uint64_t>(k.batch);
   Handle h(cfg);
@@ -67,7 +70,8 @@ void run_case(const Case& k) {
   Buf<std::uint8_t> x(input.size(), 0, k.x_offset * size_of(k.in));
   x.host = input;
   x.upload();
-  Buf<std::uint8_t> out(n * size_of(k.out), 0xFF, k.out_offset * size_of(k.out));  // all-ones: NaN in every float format
+  Buf<std::uint8_t> out(n * size_of(k.out), 0xFF,
+                        k.out_offset * size_of(k.out));  // all-ones: NaN in every float format
   Buf<float> lam(k.batch, -1.0f);
   Buf<std::int32_t> perm(k.batch, -1);
   mixup_batch_t bx{x.ptr(), k.in, k.batch, k.c, k.h, k.w, k.layout};
@@ -88,7 +92,8 @@ void run_case(const Case& k) {
     ASSERT_GE(L[i], 0.5f);
     ASSERT_LE(L[i], 1.0f);
     for (std::size_t e = 0; e < per; ++e) {
-      const double a = decode(input.data(), k.in, i * per + e), b = decode(input.data(), k.in, P[i] * per + e);
+      const double a = decode(input.data(), k.in, i * per + e),
+                   b = decode(input.data(), k.in, P[i] * per + e);
       double want = L[i] * a + (1.0 - L[i]) * b;
       double scale = std::fabs(a) + std::fabs(b);
       if (k.in == MIXUP_DTYPE_U8) {
@@ -113,9 +118,12 @@ void run_case(const Case& k) {
 class Blend : public BackendTest {};
 
 TEST_F(Blend, EveryDtypeLayoutBatchAndShapeAgainstDoubleReference) {
-  const std::pair<mixup_dtype_t, mixup_dtype_t> dtypes[] = {
-      {MIXUP_DTYPE_F32, MIXUP_DTYPE_F32}, {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16}, {MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16},
-      {MIXUP_DTYPE_U8, MIXUP_DTYPE_F32},  {MIXUP_DTYPE_U8, MIXUP_DTYPE_F16},  {MIXUP_DTYPE_U8, MIXUP_DTYPE_BF16}};
+  const std::pair<mixup_dtype_t, mixup_dtype_t> dtypes[] = {{MIXUP_DTYPE_F32, MIXUP_DTYPE_F32},
+                                                            {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16},
+                                                            {MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16},
+                                                            {MIXUP_DTYPE_U8, MIXUP_DTYPE_F32},
+                                                            {MIXUP_DTYPE_U8, MIXUP_DTYPE_F16},
+                                                            {MIXUP_DTYPE_U8, MIXUP_DTYPE_BF16}};
   const std::int64_t shapes[][3] = {{3, 5, 7}, {3, 4, 4}, {1, 1, 1}, {3, 28, 28}, {3, 1, 2049}};
   for (const auto& [in, out] : dtypes)
     for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
@@ -123,17 +131,20 @@ TEST_F(Blend, EveryDtypeLayoutBatchAndShapeAgainstDoubleReference) {
         for (const auto& s : shapes) {
           const bool normalize = in == MIXUP_DTYPE_U8 && s[0] == 3;
           run_case(Case{in, out, layout, batch, s[0], s[1], s[2], 0, 0, normalize});
-          if (in == MIXUP_DTYPE_U8 && s[0] == 3) run_case(Case{in, out, layout, batch, s[0], s[1], s[2], 0, 0, false});
+          if (in == MIXUP_DTYPE_U8 && s[0] == 3)
+            run_case(Case{in, out, layout, batch, s[0], s[1], s[2], 0, 0, false});
         }
 }
 
 TEST_F(Blend, MisalignedPointers) {
-  const std::pair<mixup_dtype_t, mixup_dtype_t> dtypes[] = {
-      {MIXUP_DTYPE_F32, MIXUP_DTYPE_F32}, {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16}, {MIXUP_DTYPE_U8, MIXUP_DTYPE_F32}};
+  const std::pair<mixup_dtype_t, mixup_dtype_t> dtypes[] = {{MIXUP_DTYPE_F32, MIXUP_DTYPE_F32},
+                                                            {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16},
+                                                            {MIXUP_DTYPE_U8, MIXUP_DTYPE_F32}};
   for (const auto& [in, out] : dtypes)
     for (const std::size_t xo : {0, 1, 3})
       for (const std::size_t oo : {0, 1, 2})
-        for (const std::int64_t w : {16, 33, 1000}) run_case(Case{in, out, MIXUP_LAYOUT_NCHW, 7, 1, 1, w, xo, oo, false});
+        for (const std::int64_t w : {16, 33, 1000})
+          run_case(Case{in, out, MIXUP_LAYOUT_NCHW, 7, 1, 1, w, xo, oo, false});
 }
 
 // A caller's λ and permutation are used as given: the reference needs no draw at all.
@@ -154,11 +165,13 @@ TEST_F(Blend, GivenLambdaAndPermutation) {
   mixup_targets_t t{};
   t.lam = lam_out.ptr();
   t.perm = perm_out.ptr();
-  ASSERT_EQ(mixup_apply_given(h, &bx, lam.ptr(), perm.ptr(), &bo, &t, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  ASSERT_EQ(mixup_apply_given(h, &bx, lam.ptr(), perm.ptr(), &bo, &t, nullptr), MIXUP_STATUS_SUCCESS)
+      << mixup_last_error();
   std::vector<double> got, want;
   for (int i = 0; i < B; ++i)
     for (int e = 0; e < per; ++e) {
-      want.push_back(lam.host[i] * double(x.host[i * per + e]) + (1.0 - lam.host[i]) * double(x.host[perm.host[i] * per + e]));
+      want.push_back(lam.host[i] * double(x.host[i * per + e]) +
+                     (1.0 - lam.host[i]) * double(x.host[perm.host[i] * per + e]));
       got.push_back(out.download()[i * per + e]);
     }
   EXPECT_TRUE(all_close(got, want, 1e-6, 1e-6));

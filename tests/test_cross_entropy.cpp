@@ -23,9 +23,9 @@ struct Problem {
   mixup_dtype_t dtype;
   std::vector<std::uint8_t> logits;  // raw storage in dtype
   std::vector<std::int32_t> ya, yb;
-  std::vector<float> lam, soft;      // soft: [B, C] when used
+  std::vector<float> lam, soft;  // soft: [B, C] when used
   float eps = 0.0f;
-  bool mixed = true;                 // pass y_b and λ
+  bool mixed = true;  // pass y_b and λ
   bool use_soft = false;
   double z(std::int64_t i, std::int32_t j) const { return decode(logits.data(), dtype, i * C + j); }
 };
@@ -33,14 +33,22 @@ struct Problem {
 void set_logit(Problem& p, std::int64_t idx, float v) {
   if (p.dtype == MIXUP_DTYPE_F32) std::memcpy(&p.logits[idx * 4], &v, 4);
   else {
-    const std::uint16_t h = p.dtype == MIXUP_DTYPE_F16 ? mixup::core::f32_to_f16(v) : mixup::core::f32_to_bf16(v);
+    const std::uint16_t h = p.dtype == MIXUP_DTYPE_F16 ? mixup::core::f32_to_f16(v)
+                                                       : mixup::core::f32_to_bf16(v);
     std::memcpy(&p.logits[idx * 2], &h, 2);
   }
 }
 
 Problem make_problem(std::int64_t B, std::int32_t C, mixup_dtype_t dt, float eps, std::uint32_t seed) {
-  Problem p{B, C, dt, std::vector<std::uint8_t>(B * C * size_of(dt)), std::vector<std::int32_t>(B), std::vector<std::int32_t>(B),
-            std::vector<float>(B), {}, eps};
+  Problem p{B,
+            C,
+            dt,
+            std::vector<std::uint8_t>(B * C * size_of(dt)),
+            std::vector<std::int32_t>(B),
+            std::vector<std::int32_t>(B),
+            std::vector<float>(B),
+            {},
+            eps};
   std::mt19937 rng(seed);
   std::normal_distribution<float> n(0.0f, 3.0f);
   for (std::int64_t k = 0; k < B * C; ++k) set_logit(p, k, n(rng));
@@ -49,7 +57,7 @@ Problem make_problem(std::int64_t B, std::int32_t C, mixup_dtype_t dt, float eps
     p.ya[i] = static_cast<std::int32_t>(rng() % C);
     p.yb[i] = i % 5 == 2 ? p.ya[i] : static_cast<std::int32_t>(rng() % C);  // some ya = yb
     p.lam[i] = lams[i % 3];
-    if (B > 3 && i % 7 == 3) p.ya[i] = kIgnore;  // ignored rows
+    if (B > 3 && i % 7 == 3) p.ya[i] = kIgnore;   // ignored rows
     if (B > 3 && i % 11 == 5) p.yb[i] = kIgnore;  // only the partner's term dropped
   }
   return p;
@@ -115,7 +123,8 @@ Ref reference(const Problem& p) {
     const double lse = m + std::log(s);
     r.row_loss[i] = row_loss_of(p, i, z);
     r.mass[i] = mass;
-    for (int j = 0; j < p.C; ++j) r.grad[i * p.C + j] = mass == 0.0 ? 0.0 : std::exp(z[j] - lse) * mass - t[j];
+    for (int j = 0; j < p.C; ++j)
+      r.grad[i * p.C + j] = mass == 0.0 ? 0.0 : std::exp(z[j] - lse) * mass - t[j];
     r.valid += p.use_soft || p.ya[i] != kIgnore;
   }
   return r;
@@ -127,8 +136,8 @@ struct Out {
   mixup_status_t status;
 };
 
-Out run(const Problem& p, mixup_reduction_t red, mixup_dtype_t grad_dtype, float loss_scale = 1.0f, bool in_place = false,
-        std::size_t offset_elems = 0) {
+Out run(const Problem& p, mixup_reduction_t red, mixup_dtype_t grad_dtype, float loss_scale = 1.0f,
+        bool in_place = false, std::size_t offset_elems = 0) {
   mixup_loss_config_t c = mixup_loss_config_default();
   c.backend = kBackend;
   c.max_batch = 4096;
@@ -172,7 +181,8 @@ Out run(const Problem& p, mixup_reduction_t red, mixup_dtype_t grad_dtype, float
 }
 
 // Checks one run against the reference: the loss (reduced as asked) and every gradient element.
-::testing::AssertionResult matches(const Problem& p, const Out& o, mixup_reduction_t red, mixup_dtype_t gd, float loss_scale) {
+::testing::AssertionResult matches(const Problem& p, const Out& o, mixup_reduction_t red, mixup_dtype_t gd,
+                                   float loss_scale) {
   const Ref r = reference(p);
   double sum = 0, scale_mag = 0;
   for (double v : r.row_loss) sum += v, scale_mag += std::fabs(v);
@@ -180,11 +190,13 @@ Out run(const Problem& p, mixup_reduction_t red, mixup_dtype_t grad_dtype, float
     for (std::int64_t i = 0; i < p.B; ++i) {
       const double tol = 2e-5 * (1.0 + std::fabs(r.row_loss[i]));
       if (!(std::fabs(o.loss[i] - r.row_loss[i]) <= tol))
-        return ::testing::AssertionFailure() << "row " << i << " loss " << o.loss[i] << " want " << r.row_loss[i];
+        return ::testing::AssertionFailure()
+               << "row " << i << " loss " << o.loss[i] << " want " << r.row_loss[i];
     }
   } else {
     const double want = red == MIXUP_REDUCTION_SUM ? sum : (r.valid ? sum / r.valid : 0.0);
-    const double tol = 2e-5 * (1.0 + (red == MIXUP_REDUCTION_SUM ? scale_mag : scale_mag / std::max(1, r.valid)));
+    const double tol = 2e-5 *
+                       (1.0 + (red == MIXUP_REDUCTION_SUM ? scale_mag : scale_mag / std::max(1, r.valid)));
     if (!(std::fabs(o.loss[0] - want) <= tol))
       return ::testing::AssertionFailure() << "reduced loss " << o.loss[0] << " want " << want;
   }
@@ -192,9 +204,11 @@ Out run(const Problem& p, mixup_reduction_t red, mixup_dtype_t grad_dtype, float
   for (std::int64_t k = 0; k < p.B * p.C; ++k) {
     const double want = s * r.grad[k];
     const double got = decode(o.grad.data(), gd, k);
-    const double tol = std::fabs(s) * 2e-6 * (1.0 + r.mass[k / p.C]) + epsilon_of(gd) * std::fabs(want) + subnormal_spacing(gd);
+    const double tol = std::fabs(s) * 2e-6 * (1.0 + r.mass[k / p.C]) + epsilon_of(gd) * std::fabs(want) +
+                       subnormal_spacing(gd);
     if (!(std::fabs(got - want) <= tol))
-      return ::testing::AssertionFailure() << "grad[" << k / p.C << "][" << k % p.C << "] = " << got << " want " << want;
+      return ::testing::AssertionFailure()
+             << "grad[" << k / p.C << "][" << k % p.C << "] = " << got << " want " << want;
   }
   return ::testing::AssertionSuccess();
 }
@@ -207,7 +221,8 @@ TEST_F(CrossEntropy, AgainstDoubleReferenceAcrossShapesDtypesAndReductions) {
   int cases = 0;
   for (const std::int32_t C : classes)
     for (const std::int64_t B : batches) {
-      if (B * C > 600000 && !(B <= 7)) continue;  // keep the double reference quick: big C with small B, big B with small C
+      if (B * C > 600000 && !(B <= 7))
+        continue;  // keep the double reference quick: big C with small B, big B with small C
       for (const mixup_dtype_t dt : {MIXUP_DTYPE_F32, MIXUP_DTYPE_F16, MIXUP_DTYPE_BF16})
         for (const float eps : {0.0f, 0.1f}) {
           Problem p = make_problem(B, C, dt, eps, static_cast<std::uint32_t>(B * 131 + C));
@@ -215,7 +230,8 @@ TEST_F(CrossEntropy, AgainstDoubleReferenceAcrossShapesDtypesAndReductions) {
           const mixup_reduction_t red = static_cast<mixup_reduction_t>((cases++) % 3);
           const mixup_dtype_t gd = (cases % 2) ? dt : MIXUP_DTYPE_F32;
           const Out o = run(p, red, gd, 1.0f);
-          ASSERT_TRUE(matches(p, o, red, gd, 1.0f)) << "B " << B << " C " << C << " dtype " << dt << " eps " << eps << " red " << red;
+          ASSERT_TRUE(matches(p, o, red, gd, 1.0f))
+              << "B " << B << " C " << C << " dtype " << dt << " eps " << eps << " red " << red;
         }
     }
   EXPECT_GT(cases, 150);
@@ -274,8 +290,10 @@ TEST_F(CrossEntropy, SmallRowsGroupedEqualRowByRow) {
         }
         for (std::int64_t r = 1; r < B; ++r) {
           for (std::int64_t src = 0; src < B; ++src)
-            ASSERT_EQ(loss_bits[r * B + src], loss_bits[src]) << "C " << C << " dtype " << dt << " eps " << eps << " row " << src;
-          ASSERT_EQ(grads[r], grads[0]) << "C " << C << " dtype " << dt << " eps " << eps << " rotation " << r;
+            ASSERT_EQ(loss_bits[r * B + src], loss_bits[src])
+                << "C " << C << " dtype " << dt << " eps " << eps << " row " << src;
+          ASSERT_EQ(grads[r], grads[0])
+              << "C " << C << " dtype " << dt << " eps " << eps << " rotation " << r;
         }
       }
 }
@@ -330,7 +348,8 @@ TEST_F(CrossEntropy, GradientMatchesFiniteDifferences) {
       zp[j] += h, zm[j] -= h;
       const double fd = (row_loss_of(p, i, zp) - row_loss_of(p, i, zm)) / (2 * h);
       ASSERT_NEAR(r.grad[i * p.C + j], fd, 1e-7) << "reference, row " << i << " class " << j;
-      ASSERT_NEAR(decode(o.grad.data(), MIXUP_DTYPE_F32, i * p.C + j), fd, 2e-6) << "kernel, row " << i << " class " << j;
+      ASSERT_NEAR(decode(o.grad.data(), MIXUP_DTYPE_F32, i * p.C + j), fd, 2e-6)
+          << "kernel, row " << i << " class " << j;
     }
   }
 }
@@ -342,12 +361,13 @@ TEST_F(CrossEntropy, ExtremeLogitsStayFiniteAndCorrect) {
     p.yb = {2, 3, 4, 5};
     for (int j = 0; j < C; ++j) {
       set_logit(p, 0 * C + j, j % 2 ? 1e4f : -1e4f);  // ±1e4
-      set_logit(p, 2 * C + j, 0.25f);                // all equal
+      set_logit(p, 2 * C + j, 0.25f);                 // all equal
     }
     set_logit(p, 1 * C + 7, -INFINITY);  // one −∞ logit, not a label
     const Out o = run(p, MIXUP_REDUCTION_NONE, MIXUP_DTYPE_F32);
     for (float l : o.loss) ASSERT_TRUE(std::isfinite(l)) << "C " << C;
-    for (std::int64_t k = 0; k < p.B * C; ++k) ASSERT_TRUE(std::isfinite(decode(o.grad.data(), MIXUP_DTYPE_F32, k))) << k;
+    for (std::int64_t k = 0; k < p.B * C; ++k)
+      ASSERT_TRUE(std::isfinite(decode(o.grad.data(), MIXUP_DTYPE_F32, k))) << k;
     EXPECT_TRUE(matches(p, o, MIXUP_REDUCTION_NONE, MIXUP_DTYPE_F32, 1.0f)) << "C " << C;
     EXPECT_NEAR(o.loss[2], std::log(static_cast<double>(C)), 1e-5) << "all-equal logits: loss is log C";
   }
@@ -396,7 +416,8 @@ TEST_F(CrossEntropy, MisalignedRows) {
 
 TEST_F(CrossEntropy, ReductionIsDeterministic) {
   Problem p = make_problem(4096, 10, MIXUP_DTYPE_F32, 0.1f, 99);
-  const Out a = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32), b = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32);
+  const Out a = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32),
+            b = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32);
   EXPECT_EQ(std::memcmp(a.loss.data(), b.loss.data(), 4), 0);
   EXPECT_EQ(a.grad, b.grad);
 }
@@ -409,9 +430,12 @@ TEST_F(CrossEntropy, CombineLosses) {
   ASSERT_EQ(mixup_loss_create(&c, &h), MIXUP_STATUS_SUCCESS);
   const int B = 65;
   Buf<float> la(B), lb(B), lam(B), out(B, NAN), red(1, NAN);
-  for (int i = 0; i < B; ++i) la.host[i] = 0.1f * i, lb.host[i] = 3.0f - 0.05f * i, lam.host[i] = (i % 4) / 3.0f;
+  for (int i = 0; i < B; ++i)
+    la.host[i] = 0.1f * i, lb.host[i] = 3.0f - 0.05f * i, lam.host[i] = (i % 4) / 3.0f;
   la.upload(), lb.upload(), lam.upload();
-  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_NONE, out.ptr(), nullptr), MIXUP_STATUS_SUCCESS);
+  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_NONE, out.ptr(),
+                                 nullptr),
+            MIXUP_STATUS_SUCCESS);
   double sum = 0;
   std::vector<double> want(B), got(B);
   for (int i = 0; i < B; ++i) {
@@ -420,9 +444,13 @@ TEST_F(CrossEntropy, CombineLosses) {
     sum += want[i];
   }
   EXPECT_TRUE(all_close(got, want, 1e-6, 1e-6));
-  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_MEAN, red.ptr(), nullptr), MIXUP_STATUS_SUCCESS);
+  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_MEAN, red.ptr(),
+                                 nullptr),
+            MIXUP_STATUS_SUCCESS);
   EXPECT_NEAR(red.download()[0], sum / B, 1e-5);
-  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_SUM, red.ptr(), nullptr), MIXUP_STATUS_SUCCESS);
+  ASSERT_EQ(mixup_combine_losses(h, la.ptr(), lb.ptr(), lam.ptr(), B, MIXUP_REDUCTION_SUM, red.ptr(),
+                                 nullptr),
+            MIXUP_STATUS_SUCCESS);
   EXPECT_NEAR(red.download()[0], sum, 1e-4);
   mixup_loss_destroy(h);
 }

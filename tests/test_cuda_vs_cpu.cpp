@@ -19,13 +19,15 @@ struct Result {
   std::vector<std::int32_t> perm;
 };
 
-Result run_backend(mixup_config_t c, mixup_backend_t backend, std::int32_t B, std::int32_t per, std::uint64_t step) {
+Result run_backend(mixup_config_t c, mixup_backend_t backend, std::int32_t B, std::int32_t per,
+                   std::uint64_t step) {
   c.backend = backend;
   mixup_handle_t h = nullptr;
   EXPECT_EQ(mixup_create(&c, &h), MIXUP_STATUS_SUCCESS) << mixup_last_error();
   EXPECT_EQ(mixup_set_step(h, step), MIXUP_STATUS_SUCCESS);
   std::vector<float> x(static_cast<std::size_t>(B) * per);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 977) / 97.0f - 5.0f;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>((i * 2654435761u) % 977) / 97.0f - 5.0f;
   Result r{std::vector<float>(x.size()), std::vector<float>(B), std::vector<std::int32_t>(B)};
   void *dx = nullptr, *dout = nullptr, *dlam = nullptr, *dperm = nullptr;
   void *px = x.data(), *pout = r.out.data(), *plam = r.lam.data(), *pperm = r.perm.data();
@@ -56,7 +58,8 @@ Result run_backend(mixup_config_t c, mixup_backend_t backend, std::int32_t B, st
 class CudaVsCpu : public BackendTest {};
 
 TEST_F(CudaVsCpu, SamePartnersLambdasAndBlend) {
-  for (const mixup_pairing_t pairing : {MIXUP_PAIRING_PERMUTATION, MIXUP_PAIRING_INVOLUTION, MIXUP_PAIRING_FLIP})
+  for (const mixup_pairing_t pairing :
+       {MIXUP_PAIRING_PERMUTATION, MIXUP_PAIRING_INVOLUTION, MIXUP_PAIRING_FLIP})
     for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR})
       for (const std::int32_t B : {1, 7, 65, 4096, 4097, 20000}) {
         mixup_config_t c = config_for_tests(20000);
@@ -128,9 +131,9 @@ struct Mixed {
   std::vector<std::int32_t> perm, kind, box;
 };
 
-Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backend, std::int32_t B, std::int32_t C,
-                std::int32_t H, std::int32_t W, mixup_layout_t layout, mixup_dtype_t t, bool in_place, std::uint64_t step,
-                cudaStream_t stream = nullptr, int replays = 1) {
+Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backend, std::int32_t B,
+                std::int32_t C, std::int32_t H, std::int32_t W, mixup_layout_t layout, mixup_dtype_t t,
+                bool in_place, std::uint64_t step, cudaStream_t stream = nullptr, int replays = 1) {
   c.backend = backend;
   mixup_handle_t h = nullptr;
   EXPECT_EQ(mixup_create(&c, &h), MIXUP_STATUS_SUCCESS) << mixup_last_error();
@@ -144,10 +147,10 @@ Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backe
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 11);
   if (t == MIXUP_DTYPE_F32)  // keep the floats finite: clear each one's top exponent bit
     for (std::size_t i = 3; i < x.size(); i += 4) x[i] &= 0xBF;
-  Mixed r{std::vector<std::uint8_t>(in_place ? in_bytes : out_bytes), std::vector<float>(B), std::vector<std::int32_t>(B),
-          std::vector<std::int32_t>(B), std::vector<std::int32_t>(4 * B)};
-  void *px = x.data(), *pout = r.out.data(), *plam = r.lam.data(), *pperm = r.perm.data(), *pkind = r.kind.data(),
-       *pbox = r.box.data();
+  Mixed r{std::vector<std::uint8_t>(in_place ? in_bytes : out_bytes), std::vector<float>(B),
+          std::vector<std::int32_t>(B), std::vector<std::int32_t>(B), std::vector<std::int32_t>(4 * B)};
+  void *px = x.data(), *pout = r.out.data(), *plam = r.lam.data(), *pperm = r.perm.data(),
+       *pkind = r.kind.data(), *pbox = r.box.data();
   if (backend == MIXUP_BACKEND_CUDA) {
     cudaMalloc(&px, in_bytes);
     if (!in_place) cudaMalloc(&pout, out_bytes);
@@ -168,7 +171,8 @@ Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backe
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS)
+        << mixup_last_error();
     EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
     EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
     for (int k = 0; k < replays; ++k) EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
@@ -177,7 +181,8 @@ Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backe
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
   } else {
-    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS)
+        << mixup_last_error();
   }
   if (backend == MIXUP_BACKEND_CUDA) {
     cudaMemcpy(r.out.data(), pout, r.out.size(), cudaMemcpyDeviceToHost);
@@ -185,7 +190,8 @@ Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backe
     cudaMemcpy(r.perm.data(), pperm, B * 4, cudaMemcpyDeviceToHost);
     cudaMemcpy(r.kind.data(), pkind, B * 4, cudaMemcpyDeviceToHost);
     cudaMemcpy(r.box.data(), pbox, B * 16, cudaMemcpyDeviceToHost);
-    cudaFree(px), cudaFree(in_place ? nullptr : pout), cudaFree(plam), cudaFree(pperm), cudaFree(pkind), cudaFree(pbox);
+    cudaFree(px), cudaFree(in_place ? nullptr : pout), cudaFree(plam), cudaFree(pperm), cudaFree(pkind),
+        cudaFree(pbox);
   } else if (in_place) {
     r.out = x;
   }
@@ -206,8 +212,10 @@ TEST_F(CudaVsCpu, CutMixSameDrawsAndBitsAsTheCpu) {
     float prob, switch_prob, minmax_hi;
     mixup_lambda_mode_t mode;
   };
-  const Case cases[] = {{1.0f, 1.0f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE}, {0.6f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE},
-                        {1.0f, 1.0f, 0.7f, MIXUP_LAMBDA_PER_PAIR}, {0.8f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_BATCH}};
+  const Case cases[] = {{1.0f, 1.0f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE},
+                        {0.6f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_SAMPLE},
+                        {1.0f, 1.0f, 0.7f, MIXUP_LAMBDA_PER_PAIR},
+                        {0.8f, 0.5f, 0.0f, MIXUP_LAMBDA_PER_BATCH}};
   for (const Case& k : cases)
     for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
       for (const mixup_dtype_t t : {MIXUP_DTYPE_F32, MIXUP_DTYPE_BF16, MIXUP_DTYPE_U8})
@@ -224,9 +232,11 @@ TEST_F(CudaVsCpu, CutMixSameDrawsAndBitsAsTheCpu) {
             const std::int32_t H = B > 64 ? 8 : 29, W = B > 64 ? 8 : 31;
             const Mixed gpu = run_mixed(c, m, MIXUP_BACKEND_CUDA, B, 3, H, W, layout, t, in_place, 3);
             const Mixed cpu = run_mixed(c, m, MIXUP_BACKEND_CPU, B, 3, H, W, layout, t, in_place, 3);
-            expect_same(gpu, cpu, testing::PrintToString(std::vector<float>{k.prob, k.switch_prob, k.minmax_hi}) +
-                                      " mode " + std::to_string(k.mode) + " layout " + std::to_string(layout) + " dtype " +
-                                      std::to_string(t) + (in_place ? " in place" : "") + " B " + std::to_string(B));
+            expect_same(gpu, cpu,
+                        testing::PrintToString(std::vector<float>{k.prob, k.switch_prob, k.minmax_hi}) +
+                            " mode " + std::to_string(k.mode) + " layout " + std::to_string(layout) +
+                            " dtype " + std::to_string(t) + (in_place ? " in place" : "") + " B " +
+                            std::to_string(B));
           }
 }
 
@@ -243,13 +253,13 @@ TEST_F(CudaVsCpu, CutMixGraphReplayDrawsFreshBoxes) {
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
   std::vector<std::vector<std::int32_t>> boxes;
   for (const int replays : {2, 3}) {
-    const Mixed gpu = run_mixed(c, m, MIXUP_BACKEND_CUDA, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32, false, 0,
-                                stream, replays);
+    const Mixed gpu = run_mixed(c, m, MIXUP_BACKEND_CUDA, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32,
+                                false, 0, stream, replays);
     mixup_config_t cpu = c;
     cpu.graph_mode = 0;
     cpu.checks = MIXUP_CHECKS_SYNC;
-    const Mixed want = run_mixed(cpu, m, MIXUP_BACKEND_CPU, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32, false,
-                                 static_cast<std::uint64_t>(replays - 1));
+    const Mixed want = run_mixed(cpu, m, MIXUP_BACKEND_CPU, 64, 3, 16, 16, MIXUP_LAYOUT_NCHW, MIXUP_DTYPE_F32,
+                                 false, static_cast<std::uint64_t>(replays - 1));
     expect_same(gpu, want, "after " + std::to_string(replays) + " replays");
     boxes.push_back(gpu.box);
   }
@@ -311,9 +321,11 @@ TEST_F(CudaVsCpu, LossDeferredChecksReportTheFirstFailureOnce) {
     EXPECT_NEAR(out.download()[0], std::log(3.0), 1e-6) << "equal logits: log C";
     if (mode == MIXUP_CHECKS_DEFERRED) {
       ASSERT_EQ(mixup_loss_poll_checks(loss, nullptr), MIXUP_STATUS_INVALID_VALUE);
-      EXPECT_NE(std::string(mixup_last_error()).find("earlier call"), std::string::npos) << mixup_last_error();
+      EXPECT_NE(std::string(mixup_last_error()).find("earlier call"), std::string::npos)
+          << mixup_last_error();
     }
-    EXPECT_EQ(mixup_loss_poll_checks(loss, nullptr), MIXUP_STATUS_SUCCESS) << "reported once: " << mixup_last_error();
+    EXPECT_EQ(mixup_loss_poll_checks(loss, nullptr), MIXUP_STATUS_SUCCESS)
+        << "reported once: " << mixup_last_error();
     mixup_loss_destroy(loss);
   }
 }

@@ -21,14 +21,16 @@ mixup_mixing_t cutmix_only(float alpha = 1.0f) {
 }
 
 // The reference value of element e of sample i, from what the call says it drew.
-double want_element(const CallSpec& s, const Drawn& d, std::int64_t i, std::int64_t c, std::int64_t y, std::int64_t x) {
+double want_element(const CallSpec& s, const Drawn& d, std::int64_t i, std::int64_t c, std::int64_t y,
+                    std::int64_t x) {
   const Shape& sh = s.shape;
   const std::int64_t e = element_at(sh, c, y, x);
   const std::int64_t p = d.perm[i];
   const double a = d.x[i * sh.per() + e], b = d.x[p * sh.per() + e];
   double v = a;
   if (d.kind[i] == MIXUP_KIND_CUTMIX && inside(d.box[i], y, x)) v = b;
-  if (d.kind[i] == MIXUP_KIND_MIXUP) v = static_cast<double>(d.lam[i]) * a + (1.0 - static_cast<double>(d.lam[i])) * b;
+  if (d.kind[i] == MIXUP_KIND_MIXUP)
+    v = static_cast<double>(d.lam[i]) * a + (1.0 - static_cast<double>(d.lam[i])) * b;
   if (s.in == MIXUP_DTYPE_U8) {
     v /= 255.0;
     if (s.norm_channels > 0) v = (v - s.mean[c]) / s.std[c];
@@ -57,10 +59,12 @@ int check_call(const CallSpec& s, const Drawn& d) {
       nonempty += area(b) > 0;
       if (s.mixing.correct_lam || s.mixing.cutmix_minmax[1] > 0.0f) {
         const double kept = (pixels - static_cast<double>(area(b))) / pixels;
-        EXPECT_LE(std::fabs(d.lam[i] - kept), std::ldexp(1.0, -24)) << "sample " << i << ": λ is not the kept fraction";
+        EXPECT_LE(std::fabs(d.lam[i] - kept), std::ldexp(1.0, -24))
+            << "sample " << i << ": λ is not the kept fraction";
       }
     } else {
-      EXPECT_EQ(b, (std::array<std::int32_t, 4>{0, 0, 0, 0})) << "sample " << i << " is not CutMix but has a box";
+      EXPECT_EQ(b, (std::array<std::int32_t, 4>{0, 0, 0, 0}))
+          << "sample " << i << " is not CutMix but has a box";
     }
     if (d.kind[i] == MIXUP_KIND_NONE) {
       EXPECT_EQ(d.perm[i], i) << "an unmixed sample is its own partner";
@@ -89,33 +93,38 @@ int check_call(const CallSpec& s, const Drawn& d) {
 }
 
 TEST_F(CutMix, EveryElementInOrOutOfItsBoxEveryDtypeLayoutAndShape) {
-  const Shape shapes[] = {{5, 3, 8, 6}, {1, 3, 7, 7}, {8, 1, 1, 9}, {6, 2, 9, 1}, {17, 3, 32, 32}, {4, 3, 13, 5}};
+  const Shape shapes[] = {{5, 3, 8, 6}, {1, 3, 7, 7},    {8, 1, 1, 9},
+                          {6, 2, 9, 1}, {17, 3, 32, 32}, {4, 3, 13, 5}};
   struct Types {
     mixup_dtype_t in, out;
     int norm;
   };
-  const Types types[] = {{MIXUP_DTYPE_F32, MIXUP_DTYPE_F32, 0}, {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16, 0},
+  const Types types[] = {{MIXUP_DTYPE_F32, MIXUP_DTYPE_F32, 0},   {MIXUP_DTYPE_F16, MIXUP_DTYPE_F16, 0},
                          {MIXUP_DTYPE_BF16, MIXUP_DTYPE_BF16, 0}, {MIXUP_DTYPE_U8, MIXUP_DTYPE_F32, 3},
-                         {MIXUP_DTYPE_U8, MIXUP_DTYPE_BF16, 0}, {MIXUP_DTYPE_U8, MIXUP_DTYPE_F16, 3}};
+                         {MIXUP_DTYPE_U8, MIXUP_DTYPE_BF16, 0},   {MIXUP_DTYPE_U8, MIXUP_DTYPE_F16, 3}};
   int nonempty = 0, calls = 0;
   for (Shape sh : shapes)
     for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
       for (const Types& ty : types)
-        for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH}) {
+        for (const mixup_lambda_mode_t mode :
+             {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH}) {
           if (ty.norm > 0 && sh.c != ty.norm) continue;
           sh.layout = layout;
           CallSpec s{config_for_tests(64), cutmix_only(), sh, ty.in, ty.out};
           s.config.lambda_mode = mode;
-          s.config.pairing = mode == MIXUP_LAMBDA_PER_PAIR ? MIXUP_PAIRING_INVOLUTION : MIXUP_PAIRING_PERMUTATION;
+          s.config.pairing = mode == MIXUP_LAMBDA_PER_PAIR ? MIXUP_PAIRING_INVOLUTION
+                                                           : MIXUP_PAIRING_PERMUTATION;
           s.norm_channels = ty.norm;
           s.step = static_cast<std::uint64_t>(calls++);
           const Drawn d = run_call(s);
           ASSERT_EQ(d.status, MIXUP_STATUS_SUCCESS);
-          SCOPED_TRACE(testing::Message() << "shape " << sh.n << "x" << sh.c << "x" << sh.h << "x" << sh.w << " layout "
-                                          << layout << " dtype " << ty.in << "->" << ty.out << " mode " << mode);
+          SCOPED_TRACE(testing::Message()
+                       << "shape " << sh.n << "x" << sh.c << "x" << sh.h << "x" << sh.w << " layout "
+                       << layout << " dtype " << ty.in << "->" << ty.out << " mode " << mode);
           for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.kind[i], MIXUP_KIND_CUTMIX);
           if (sh.h == 1 || sh.w == 1) {
-            for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.lam[i], 1.0f) << "a line image has an empty box";
+            for (std::int64_t i = 0; i < sh.n; ++i)
+              EXPECT_EQ(d.lam[i], 1.0f) << "a line image has an empty box";
           }
           nonempty += check_call(s, d);
         }
@@ -165,7 +174,8 @@ TEST_F(CutMix, OneHotTargetsCarryTheLambdaUsed) {
   t.perm = perm.ptr();
   t.soft_out = soft.ptr();
   mixup_draws_t dr{kind.ptr(), nullptr};
-  ASSERT_EQ(mixup_apply_with_draws(h, &bx, &bo, &t, &dr, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+  ASSERT_EQ(mixup_apply_with_draws(h, &bx, &bo, &t, &dr, nullptr), MIXUP_STATUS_SUCCESS)
+      << mixup_last_error();
   lam.download(), perm.download(), soft.download(), kind.download();
   std::vector<double> got, want;
   for (std::int64_t i = 0; i < B; ++i)
@@ -182,7 +192,8 @@ TEST_F(CutMix, OneHotTargetsCarryTheLambdaUsed) {
 
 TEST_F(CutMix, PerSampleBoxesDifferPerPairAndPerBatchShare) {
   const Shape sh{32, 1, 32, 32};
-  for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH}) {
+  for (const mixup_lambda_mode_t mode :
+       {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH}) {
     CallSpec s{config_for_tests(64), cutmix_only(), sh};
     s.config.lambda_mode = mode;
     s.config.pairing = MIXUP_PAIRING_INVOLUTION;
@@ -196,7 +207,8 @@ TEST_F(CutMix, PerSampleBoxesDifferPerPairAndPerBatchShare) {
       EXPECT_EQ(distinct.size(), 1u) << "one box for the batch";
     }
     if (mode == MIXUP_LAMBDA_PER_PAIR) {
-      for (std::int64_t i = 0; i < sh.n; ++i) EXPECT_EQ(d.box[i], d.box[d.perm[i]]) << "a pair shares its box";
+      for (std::int64_t i = 0; i < sh.n; ++i)
+        EXPECT_EQ(d.box[i], d.box[d.perm[i]]) << "a pair shares its box";
       EXPECT_GE(distinct.size(), 12u);
     }
   }
@@ -204,7 +216,8 @@ TEST_F(CutMix, PerSampleBoxesDifferPerPairAndPerBatchShare) {
 
 // Involution pairing in place moves only the boxes; the result equals the out-of-place call.
 TEST_F(CutMix, InPlaceEqualsOutOfPlace) {
-  for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
+  for (const mixup_lambda_mode_t mode :
+       {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
     for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
       for (const mixup_dtype_t t : {MIXUP_DTYPE_F32, MIXUP_DTYPE_BF16})
         for (const float prob : {1.0f, 0.7f})
@@ -220,8 +233,8 @@ TEST_F(CutMix, InPlaceEqualsOutOfPlace) {
             s.in_place = true;
             const Drawn in = run_call(s);
             ASSERT_EQ(in.status, MIXUP_STATUS_SUCCESS);
-            EXPECT_EQ(in.out, apart.out) << "mode " << mode << " layout " << layout << " dtype " << t << " prob " << prob
-                                         << " switch " << sw;
+            EXPECT_EQ(in.out, apart.out) << "mode " << mode << " layout " << layout << " dtype " << t
+                                         << " prob " << prob << " switch " << sw;
             EXPECT_EQ(in.kind, apart.kind);
             check_call(s, in);
           }
@@ -249,7 +262,8 @@ TEST_F(CutMix, DefaultPolicyIsPlainMixup) {
   mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, 33, 3, 8, 8, MIXUP_LAYOUT_NCHW};
   ASSERT_EQ(mixup_apply(h, &bx, &bo, nullptr, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
   out.download();
-  for (std::size_t e = 0; e < plain.out.size(); ++e) ASSERT_EQ(decode(out.host.data(), MIXUP_DTYPE_F32, e), plain.out[e]);
+  for (std::size_t e = 0; e < plain.out.size(); ++e)
+    ASSERT_EQ(decode(out.host.data(), MIXUP_DTYPE_F32, e), plain.out[e]);
 }
 
 TEST_F(CutMix, MinmaxBoxesLieInsideWithSidesInRange) {
@@ -317,7 +331,8 @@ TEST_F(CutMix, BadPoliciesAreRefusedAndChangeNothing) {
     mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, 8, 3, 6, 6, MIXUP_LAYOUT_NCHW};
     mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, 8, 3, 6, 6, MIXUP_LAYOUT_NCHW};
     mixup_draws_t dr{kind.ptr(), box.ptr()};
-    ASSERT_EQ(mixup_apply_with_draws(h, &bx, &bo, nullptr, &dr, nullptr), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    ASSERT_EQ(mixup_apply_with_draws(h, &bx, &bo, nullptr, &dr, nullptr), MIXUP_STATUS_SUCCESS)
+        << mixup_last_error();
     EXPECT_EQ(kind.download(), want.kind) << "after refusing " << b.field;
     out.download();
     for (std::size_t e = 0; e < want.out.size(); ++e)

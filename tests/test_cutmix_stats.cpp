@@ -25,8 +25,9 @@ constexpr double kFalseAlarm = 1e-6;
   const double sd = std::sqrt(static_cast<double>(n) * p * (1.0 - p));
   const double dev = std::fabs(static_cast<double>(k) - static_cast<double>(n) * p);
   if (dev <= z * sd) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << k << " of " << n << " (" << static_cast<double>(k) / static_cast<double>(n)
-                                       << "), expected " << p << ": " << dev / sd << " standard deviations off";
+  return ::testing::AssertionFailure()
+         << k << " of " << n << " (" << static_cast<double>(k) / static_cast<double>(n) << "), expected " << p
+         << ": " << dev / sd << " standard deviations off";
 }
 
 ::testing::AssertionResult chi_square_uniform(const std::vector<std::int64_t>& counts) {
@@ -34,12 +35,13 @@ constexpr double kFalseAlarm = 1e-6;
   for (std::int64_t c : counts) total += c;
   const double expect = static_cast<double>(total) / static_cast<double>(counts.size());
   double chi2 = 0.0;
-  for (std::int64_t c : counts) chi2 += (static_cast<double>(c) - expect) * (static_cast<double>(c) - expect) / expect;
-  const double limit =
-      boost::math::quantile(boost::math::chi_squared(static_cast<double>(counts.size() - 1)), 1.0 - kFalseAlarm);
+  for (std::int64_t c : counts)
+    chi2 += (static_cast<double>(c) - expect) * (static_cast<double>(c) - expect) / expect;
+  const double limit = boost::math::quantile(boost::math::chi_squared(static_cast<double>(counts.size() - 1)),
+                                             1.0 - kFalseAlarm);
   if (chi2 <= limit) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "chi-square " << chi2 << " over the limit " << limit << " for " << counts.size()
-                                       << " cells";
+  return ::testing::AssertionFailure()
+         << "chi-square " << chi2 << " over the limit " << limit << " for " << counts.size() << " cells";
 }
 
 // Many draws of one policy, all samples of steps 0..steps-1.
@@ -108,7 +110,8 @@ TEST_F(CutMixLaw, LambdaBeforeCorrectionIsBeta) {
         const int hgt = d.box[i][2] - d.box[i][0];
         EXPECT_TRUE(hgt <= 2 * (side_hi / 2)) << "λ' " << l << " box height " << hgt;
         if (d.box[i][0] > 0 && d.box[i][2] < 32) {
-          EXPECT_TRUE(hgt >= 2 * (side_lo / 2) && hgt <= 2 * (side_hi / 2)) << "λ' " << l << " box height " << hgt;
+          EXPECT_TRUE(hgt >= 2 * (side_lo / 2) && hgt <= 2 * (side_hi / 2))
+              << "λ' " << l << " box height " << hgt;
         }
       }
     }
@@ -129,7 +132,8 @@ TEST_F(CutMixLaw, LambdaBeforeCorrectionIsBeta) {
 
 // Kornia once applied its probability twice (rows mixed at p²): the mixed fraction must be p.
 TEST_F(CutMixLaw, ProbabilityIsAppliedOnceInEveryMode) {
-  for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
+  for (const mixup_lambda_mode_t mode :
+       {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
     for (const float p : {0.3f, 0.5f}) {
       mixup_config_t c = config_for_tests(4096);
       c.lambda_mode = mode;

@@ -17,7 +17,8 @@ Draw run(const mixup_config_t& c, std::uint64_t step, int batch = 65, int per_sa
   EXPECT_EQ(mixup_set_step(h, step), MIXUP_STATUS_SUCCESS);
   Buf<float> x(static_cast<std::size_t>(batch) * per_sample), out(x.size(), -7.0f), lam(batch);
   Buf<std::int32_t> perm(batch);
-  for (std::size_t i = 0; i < x.size(); ++i) x.host[i] = static_cast<float>((i * 2654435761u) % 1000) / 999.0f;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x.host[i] = static_cast<float>((i * 2654435761u) % 1000) / 999.0f;
   x.upload();
   mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, batch, 1, 1, per_sample, MIXUP_LAYOUT_NCHW};
   mixup_batch_t bo{out.ptr(), MIXUP_DTYPE_F32, batch, 1, 1, per_sample, MIXUP_LAYOUT_NCHW};

@@ -31,7 +31,10 @@ TEST(DeviceTensor, CountsElementsAndRejectsBadShapes) {
   EXPECT_EQ(DeviceTensor::count({2, 3, 4}), 24);
   EXPECT_EQ(DeviceTensor::count({}), 1);
   EXPECT_EQ(DeviceTensor::count({0, 5}), 0);
-  EXPECT_NE(error_of([] { DeviceTensor::count({3, -1}); }).find("negative extent in shape [3, -1]"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              DeviceTensor::count({3, -1});
+            }).find("negative extent in shape [3, -1]"),
+            std::string::npos);
   const std::int64_t big = std::int64_t{1} << 40;
   EXPECT_NE(error_of([&] { DeviceTensor::count({big, big}); }).find("overflows"), std::string::npos);
   EXPECT_EQ(mixup::nn::elem_size(ElemType::f32), 4u);

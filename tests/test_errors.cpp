@@ -12,8 +12,8 @@ using namespace mixup::test;
 ::testing::AssertionResult fails_with(mixup_status_t got, mixup_status_t want, const std::string& words) {
   const std::string msg = mixup_last_error();
   if (got != want)
-    return ::testing::AssertionFailure() << "status " << mixup_status_string(got) << ", want " << mixup_status_string(want)
-                                         << " (message: " << msg << ")";
+    return ::testing::AssertionFailure() << "status " << mixup_status_string(got) << ", want "
+                                         << mixup_status_string(want) << " (message: " << msg << ")";
   if (msg.find(words) == std::string::npos)
     return ::testing::AssertionFailure() << "message \"" << msg << "\" does not mention \"" << words << "\"";
   return ::testing::AssertionSuccess();
@@ -125,8 +125,10 @@ TEST_F(ApplyErrors, TheWellFormedCallSucceeds) {
 
 TEST_F(ApplyErrors, NullPointers) {
   EXPECT_TRUE(fails_with(mixup_apply(nullptr, &bx, &bo, &t, nullptr), MIXUP_STATUS_INVALID_VALUE, "handle"));
-  EXPECT_TRUE(fails_with(mixup_apply(*h, nullptr, &bo, &t, nullptr), MIXUP_STATUS_INVALID_VALUE, "x is NULL"));
-  EXPECT_TRUE(fails_with(mixup_apply(*h, &bx, nullptr, &t, nullptr), MIXUP_STATUS_INVALID_VALUE, "out is NULL"));
+  EXPECT_TRUE(
+      fails_with(mixup_apply(*h, nullptr, &bo, &t, nullptr), MIXUP_STATUS_INVALID_VALUE, "x is NULL"));
+  EXPECT_TRUE(
+      fails_with(mixup_apply(*h, &bx, nullptr, &t, nullptr), MIXUP_STATUS_INVALID_VALUE, "out is NULL"));
   bx.data = nullptr;
   EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "x.data"));
   bx.data = x.ptr();
@@ -170,7 +172,8 @@ TEST_F(ApplyErrors, LabelOutsideClasses) {
     labels.host.assign(B, 3);
     labels.host[4] = bad;
     labels.upload();
-    EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "label " + std::to_string(bad) + " of sample 4"));
+    EXPECT_TRUE(
+        fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "label " + std::to_string(bad) + " of sample 4"));
   }
   expect_untouched();
 }
@@ -212,7 +215,8 @@ TEST_F(ApplyErrors, GivenPermutationMustBeOne) {
   given_perm.host = {0, 1, 2, 3, 4, 4, 6};
   given_perm.upload();
   EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
-                         MIXUP_STATUS_INVALID_VALUE, "not a permutation: partner 4 appears again at perm[5]"));
+                         MIXUP_STATUS_INVALID_VALUE,
+                         "not a permutation: partner 4 appears again at perm[5]"));
   EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, nullptr, given_perm.ptr(), &bo, &t, nullptr),
                          MIXUP_STATUS_INVALID_VALUE, "lam is NULL"));
   expect_untouched();
@@ -237,7 +241,8 @@ TEST_F(ApplyErrors, StackedOutputsNeedTheStackedMode) {
   for (const mixup_targets_mode_t mode : {MIXUP_TARGETS_NONE, MIXUP_TARGETS_ONEHOT, MIXUP_TARGETS_SOFT}) {
     t.mode = mode;
     t.soft_out = soft.ptr();
-    EXPECT_TRUE(fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "only with targets.mode = MIXUP_TARGETS_STACKED"))
+    EXPECT_TRUE(
+        fails_with(apply(), MIXUP_STATUS_INVALID_VALUE, "only with targets.mode = MIXUP_TARGETS_STACKED"))
         << "mode " << mode;
   }
   for (int v : y_a.download()) ASSERT_EQ(v, -99);
@@ -248,7 +253,8 @@ TEST_F(ApplyErrors, StackedOutputsNeedTheStackedMode) {
 TEST_F(ApplyErrors, NormalizationMustFit) {
   const float mean[3] = {0, 0, 0}, bad_std[3] = {1, 0, 1}, good_std[3] = {1, 1, 1};
   EXPECT_TRUE(fails_with(mixup_set_normalize(*h, mean, bad_std, 3), MIXUP_STATUS_INVALID_VALUE, "std[1]"));
-  EXPECT_TRUE(fails_with(mixup_set_normalize(*h, mean, good_std, 17), MIXUP_STATUS_INVALID_VALUE, "channels"));
+  EXPECT_TRUE(
+      fails_with(mixup_set_normalize(*h, mean, good_std, 17), MIXUP_STATUS_INVALID_VALUE, "channels"));
   ASSERT_EQ(mixup_set_normalize(*h, mean, good_std, 3), MIXUP_STATUS_SUCCESS);
   Buf<std::uint8_t> x8(B * P, 1);
   bx = mixup_batch_t{x8.ptr(), MIXUP_DTYPE_U8, B, 1, 3, 4, MIXUP_LAYOUT_NCHW};

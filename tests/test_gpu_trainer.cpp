@@ -31,11 +31,13 @@ std::string no_gpu() {
   return n == 0 ? "no CUDA device" : "";
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel, const std::string& what) {
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel,
+                  const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   double scale = 0;
   for (float v : want) scale = std::max(scale, static_cast<double>(std::fabs(v)));
-  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], rel * (scale + 1e-6)) << what << " [" << i << "]";
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], rel * (scale + 1e-6)) << what << " [" << i << "]";
 }
 
 // Every variant of simple_cnn (last ReLU or not, BatchNorm or not): logits, every parameter's
@@ -61,18 +63,24 @@ TEST(GpuTrainer, CudnnNetworkMatchesTheCpuPath) {
       dx.upload(x.data());
       dg.upload(g.data());
       std::vector<float> got(want.size());
-      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, true), got.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, true), got.size() * 4,
+                           cudaMemcpyDeviceToHost),
+                cudaSuccess);
       expect_close(got, want, 1e-4, "training logits");
       gpu.backward(dg.as<float>());
       SimpleCnn grads = cpu;
       gpu.download_gradients(grads);
       for (std::size_t l = 0; l < cpu.layers().size(); ++l) {
-        expect_close(grads.layers()[l].grad_weight, cpu.layers()[l].grad_weight, 1e-3, "conv " + std::to_string(l) + " weight gradient");
-        expect_close(grads.layers()[l].grad_bias, cpu.layers()[l].grad_bias, 1e-3, "conv " + std::to_string(l) + " bias gradient");
+        expect_close(grads.layers()[l].grad_weight, cpu.layers()[l].grad_weight, 1e-3,
+                     "conv " + std::to_string(l) + " weight gradient");
+        expect_close(grads.layers()[l].grad_bias, cpu.layers()[l].grad_bias, 1e-3,
+                     "conv " + std::to_string(l) + " bias gradient");
       }
       for (std::size_t l = 0; l < cpu.norms().size(); ++l) {
-        expect_close(grads.norms()[l].grad_gamma, cpu.norms()[l].grad_gamma, 1e-3, "bn " + std::to_string(l) + " gamma gradient");
-        expect_close(grads.norms()[l].grad_beta, cpu.norms()[l].grad_beta, 1e-3, "bn " + std::to_string(l) + " beta gradient");
+        expect_close(grads.norms()[l].grad_gamma, cpu.norms()[l].grad_gamma, 1e-3,
+                     "bn " + std::to_string(l) + " gamma gradient");
+        expect_close(grads.norms()[l].grad_beta, cpu.norms()[l].grad_beta, 1e-3,
+                     "bn " + std::to_string(l) + " beta gradient");
       }
       SimpleCnn stats = cpu;
       gpu.download(stats);
@@ -81,7 +89,9 @@ TEST(GpuTrainer, CudnnNetworkMatchesTheCpuPath) {
         expect_close(stats.norms()[l].running_var, cpu.norms()[l].running_var, 1e-5, "running variance");
       }
       const std::vector<float> want_eval = cpu.forward(x.data(), s, pool, false);
-      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, false), got.size() * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+      ASSERT_EQ(cudaMemcpy(got.data(), gpu.forward(dx.as<float>(), 7, false), got.size() * 4,
+                           cudaMemcpyDeviceToHost),
+                cudaSuccess);
       expect_close(got, want_eval, 1e-4, "evaluation logits");
       // One AdamW step (wd = 0) from zero moments moves every weight by about −lr·sign(g).
       gpu.adamw_step(1e-3f, 0.9f, 0.99f, 1e-8f, 0.0f);
@@ -126,12 +136,13 @@ TEST(GpuTrainer, ShortRunWithBatchNormLearns) {
   LearnerConfig cfg;
   cfg.cuda = true;
   cfg.progress = false;
-  Learner learn(model, ImageSet::of(data.train_images, data.train_labels, 6000), ImageSet::of(data.test_images, data.test_labels, 2000),
-                cfg);
+  Learner learn(model, ImageSet::of(data.train_images, data.train_labels, 6000),
+                ImageSet::of(data.test_images, data.test_labels, 2000), cfg);
   const auto r = learn.fit(2);
   std::printf("GPU short run with BatchNorm: accuracy %.4f\n", r.back().accuracy);
   EXPECT_GT(r.back().accuracy, 0.55);
-  EXPECT_NE(model.norms()[0].running_var, std::vector<float>(16, 1.0f)) << "running statistics came back to the host model";
+  EXPECT_NE(model.norms()[0].running_var, std::vector<float>(16, 1.0f))
+      << "running statistics came back to the host model";
 }
 
 TEST(GpuTrainer, ShortRunWithMixupLearns) {
@@ -143,8 +154,8 @@ TEST(GpuTrainer, ShortRunWithMixupLearns) {
   LearnerConfig cfg;
   cfg.cuda = true;
   cfg.progress = false;
-  Learner learn(model, ImageSet::of(data.train_images, data.train_labels, 6000), ImageSet::of(data.test_images, data.test_labels, 2000),
-                cfg);
+  Learner learn(model, ImageSet::of(data.train_images, data.train_labels, 6000),
+                ImageSet::of(data.test_images, data.test_labels, 2000), cfg);
   MixUpCallback mix(0.4f, 0);
   learn.add_callback(&mix);
   const auto r = learn.fit(2);

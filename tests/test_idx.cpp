@@ -22,9 +22,11 @@ namespace fs = std::filesystem;
 using mixup::nn::IdxError;
 using mixup::nn::read_idx;
 
-std::vector<std::uint8_t> idx_bytes(std::vector<std::uint32_t> dims, std::size_t payload, std::uint8_t type = 0x08) {
+std::vector<std::uint8_t> idx_bytes(std::vector<std::uint32_t> dims, std::size_t payload,
+                                    std::uint8_t type = 0x08) {
   std::vector<std::uint8_t> b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims) b.insert(b.end(), {std::uint8_t(d >> 24), std::uint8_t(d >> 16), std::uint8_t(d >> 8), std::uint8_t(d)});
+  for (std::uint32_t d : dims)
+    b.insert(b.end(), {std::uint8_t(d >> 24), std::uint8_t(d >> 16), std::uint8_t(d >> 8), std::uint8_t(d)});
   for (std::size_t i = 0; i < payload; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
   return b;
 }
@@ -41,7 +43,8 @@ class IdxFiles : public ::testing::Test {
       gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
       gzclose(f);
     } else {
-      std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+      std::ofstream(p, std::ios::binary)
+          .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     }
     return p;
   }
@@ -82,7 +85,8 @@ TEST_F(IdxFiles, RefusesBadFiles) {
 
 TEST(IdxFashionMnist, DebianPackageHasTheRightCounts) {
   const std::string dir = fashion_mnist_dir();
-  if (!fs::exists(dir)) GTEST_SKIP() << dir << " is not installed (scripts/setup installs dataset-fashion-mnist)";
+  if (!fs::exists(dir))
+    GTEST_SKIP() << dir << " is not installed (scripts/setup installs dataset-fashion-mnist)";
   const auto d = mixup::nn::load_idx_dataset(dir);
   EXPECT_EQ(d.train_images.dims, (std::vector<std::int64_t>{60000, 28, 28}));
   EXPECT_EQ(d.test_images.dims, (std::vector<std::int64_t>{10000, 28, 28}));

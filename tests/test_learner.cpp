@@ -38,7 +38,8 @@ class LearnerTest : public ::testing::Test {
     data = nullptr;
   }
   void SetUp() override {
-    if (data == nullptr) GTEST_SKIP() << kData << " is not installed (scripts/setup installs dataset-fashion-mnist)";
+    if (data == nullptr)
+      GTEST_SKIP() << kData << " is not installed (scripts/setup installs dataset-fashion-mnist)";
   }
   ImageSet train(std::int64_t n) const { return ImageSet::of(data->train_images, data->train_labels, n); }
   ImageSet valid(std::int64_t n) const { return ImageSet::of(data->test_images, data->test_labels, n); }
@@ -163,9 +164,11 @@ TEST_F(LearnerTest, ShortRunLearnsAndCheckpointReproducesPredictions) {
     EXPECT_TRUE(std::isfinite(results.back().valid_loss));
     EXPECT_LT(results[1].valid_loss, results[0].valid_loss) << "with mixup: " << with_mixup;
 
-    const std::string path = (fs::temp_directory_path() / ("ckpt_" + std::to_string(::getpid()) + ".bin")).string();
+    const std::string path =
+        (fs::temp_directory_path() / ("ckpt_" + std::to_string(::getpid()) + ".bin")).string();
     save_checkpoint(model, path);
-    EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid()))) << "no temporary file is left behind";
+    EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())))
+        << "no temporary file is left behind";
     SimpleCnn loaded = load_checkpoint(path);
     Learner learn2(loaded, train(64), valid(500), c);
     EXPECT_EQ(learn2.predict(valid(500)), learn.predict(valid(500)));
@@ -241,13 +244,17 @@ TEST(Checkpoint, DamagedFilesAreRefused) {
     std::ifstream f(path, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
-  const auto write = [&](const std::vector<char>& b) { std::ofstream(path, std::ios::binary | std::ios::trunc).write(b.data(), static_cast<std::streamsize>(b.size())); };
+  const auto write = [&](const std::vector<char>& b) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(b.data(), static_cast<std::streamsize>(b.size()));
+  };
   const auto refused = [&](const std::string& words) {
     try {
       load_checkpoint(path);
       return ::testing::AssertionFailure() << "accepted";
     } catch (const CheckpointError& e) {
-      if (std::string(e.what()).find(words) == std::string::npos) return ::testing::AssertionFailure() << e.what();
+      if (std::string(e.what()).find(words) == std::string::npos)
+        return ::testing::AssertionFailure() << e.what();
       return ::testing::AssertionSuccess();
     }
   };

@@ -39,7 +39,8 @@ class LossErrors : public BackendTest {
     const mixup_status_t s = mixup_cross_entropy(h, &a, nullptr);
     const std::string msg = mixup_last_error();
     if (s != want) return ::testing::AssertionFailure() << mixup_status_string(s) << ": " << msg;
-    if (msg.find(words) == std::string::npos) return ::testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << words << "\"";
+    if (msg.find(words) == std::string::npos)
+      return ::testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << words << "\"";
     for (float v : loss.download())
       if (v != -99.0f) return ::testing::AssertionFailure() << "loss was written";
     for (float v : grad.download())

@@ -38,7 +38,8 @@ std::vector<double> conv_reference(const Conv2d& c, const std::vector<float>& in
               for (std::int64_t kx = 0; kx < c.kernel; ++kx) {
                 const std::int64_t iy = y * c.stride - c.pad + ky, ix = x * c.stride - c.pad + kx;
                 if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                acc += double(c.weight[((oc * c.in_ch + ic) * c.kernel + ky) * c.kernel + kx]) * in[((n * s.c + ic) * s.h + iy) * s.w + ix];
+                acc += double(c.weight[((oc * c.in_ch + ic) * c.kernel + ky) * c.kernel + kx]) *
+                       in[((n * s.c + ic) * s.h + iy) * s.w + ix];
               }
           out[((n * c.out_ch + oc) * o.h + y) * o.w + x] = acc;
         }
@@ -47,8 +48,12 @@ std::vector<double> conv_reference(const Conv2d& c, const std::vector<float>& in
 
 TEST(Conv2d, ForwardMatchesDefinition) {
   mixup::detail::ThreadPool pool(2);
-  for (const auto& [in_ch, out_ch, k, s, h, w] : std::vector<std::array<std::int64_t, 6>>{
-           {1, 16, 3, 2, 28, 28}, {16, 16, 3, 2, 14, 14}, {3, 5, 3, 1, 7, 9}, {2, 3, 5, 2, 11, 6}, {4, 2, 1, 1, 3, 3}}) {
+  for (const auto& [in_ch, out_ch, k, s, h, w] :
+       std::vector<std::array<std::int64_t, 6>>{{1, 16, 3, 2, 28, 28},
+                                                {16, 16, 3, 2, 14, 14},
+                                                {3, 5, 3, 1, 7, 9},
+                                                {2, 3, 5, 2, 11, 6},
+                                                {4, 2, 1, 1, 3, 3}}) {
     Conv2d c(in_ch, out_ch, k, s);
     kaiming_uniform(c, 7);
     const Shape4 sh{3, in_ch, h, w};
@@ -56,7 +61,8 @@ TEST(Conv2d, ForwardMatchesDefinition) {
     std::vector<float> out(static_cast<std::size_t>(c.output_shape(sh).size()), NAN);
     c.forward(in.data(), sh, out.data(), pool);
     const std::vector<double> want = conv_reference(c, in, sh);
-    for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
   }
 }
 
@@ -101,9 +107,11 @@ TEST(Conv2d, BackwardMatchesFiniteDifferences) {
 struct ConvGrads {
   std::vector<double> w, b, in;
 };
-ConvGrads conv_grad_reference(const Conv2d& c, const std::vector<float>& in, const Shape4& s, const std::vector<float>& g) {
+ConvGrads conv_grad_reference(const Conv2d& c, const std::vector<float>& in, const Shape4& s,
+                              const std::vector<float>& g) {
   const Shape4 o = c.output_shape(s);
-  ConvGrads r{std::vector<double>(c.weight.size()), std::vector<double>(c.bias.size()), std::vector<double>(in.size())};
+  ConvGrads r{std::vector<double>(c.weight.size()), std::vector<double>(c.bias.size()),
+              std::vector<double>(in.size())};
   for (std::int64_t n = 0; n < s.n; ++n)
     for (std::int64_t oc = 0; oc < c.out_ch; ++oc)
       for (std::int64_t y = 0; y < o.h; ++y)
@@ -115,7 +123,8 @@ ConvGrads conv_grad_reference(const Conv2d& c, const std::vector<float>& in, con
               for (std::int64_t kx = 0; kx < c.kernel; ++kx) {
                 const std::int64_t iy = y * c.stride - c.pad + ky, ix = x * c.stride - c.pad + kx;
                 if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                const std::int64_t wi = ((oc * c.in_ch + ic) * c.kernel + ky) * c.kernel + kx, ii = ((n * s.c + ic) * s.h + iy) * s.w + ix;
+                const std::int64_t wi = ((oc * c.in_ch + ic) * c.kernel + ky) * c.kernel + kx,
+                                   ii = ((n * s.c + ic) * s.h + iy) * s.w + ix;
                 r.w[wi] += gv * in[ii];
                 r.in[ii] += gv * c.weight[wi];
               }
@@ -126,8 +135,11 @@ ConvGrads conv_grad_reference(const Conv2d& c, const std::vector<float>& in, con
 // Batches big enough that images are grouped side by side and the slices are uneven.
 TEST(Conv2d, BackwardMatchesReferenceOnLargerBatches) {
   mixup::detail::ThreadPool pool(2);
-  for (const auto& [n, in_ch, out_ch, k, st, h, w] : std::vector<std::array<std::int64_t, 7>>{
-           {37, 16, 16, 3, 2, 14, 14}, {19, 1, 16, 3, 2, 28, 28}, {13, 16, 10, 3, 2, 7, 7}, {5, 3, 7, 5, 1, 9, 8}}) {
+  for (const auto& [n, in_ch, out_ch, k, st, h, w] :
+       std::vector<std::array<std::int64_t, 7>>{{37, 16, 16, 3, 2, 14, 14},
+                                                {19, 1, 16, 3, 2, 28, 28},
+                                                {13, 16, 10, 3, 2, 7, 7},
+                                                {5, 3, 7, 5, 1, 9, 8}}) {
     Conv2d c(in_ch, out_ch, k, st);
     kaiming_uniform(c, 21);
     const Shape4 sh{n, in_ch, h, w};
@@ -141,9 +153,12 @@ TEST(Conv2d, BackwardMatchesReferenceOnLargerBatches) {
     // float sums of up to n·P products of unit-variance terms: scale the tolerance by their size
     const auto tol = [](double v, double terms) { return 1e-5 * std::sqrt(terms) * (1 + std::fabs(v)); };
     const double P = static_cast<double>(c.output_shape(sh).h * c.output_shape(sh).w);
-    for (std::size_t i = 0; i < want.w.size(); ++i) ASSERT_NEAR(c.grad_weight[i], want.w[i], tol(want.w[i], n * P)) << "weight " << i;
-    for (std::size_t i = 0; i < want.b.size(); ++i) ASSERT_NEAR(c.grad_bias[i], want.b[i], tol(want.b[i], n * P)) << "bias " << i;
-    for (std::size_t i = 0; i < want.in.size(); ++i) ASSERT_NEAR(d_in[i], want.in[i], tol(want.in[i], out_ch * k * k)) << "input " << i;
+    for (std::size_t i = 0; i < want.w.size(); ++i)
+      ASSERT_NEAR(c.grad_weight[i], want.w[i], tol(want.w[i], n * P)) << "weight " << i;
+    for (std::size_t i = 0; i < want.b.size(); ++i)
+      ASSERT_NEAR(c.grad_bias[i], want.b[i], tol(want.b[i], n * P)) << "bias " << i;
+    for (std::size_t i = 0; i < want.in.size(); ++i)
+      ASSERT_NEAR(d_in[i], want.in[i], tol(want.in[i], out_ch * k * k)) << "input " << i;
   }
 }
 
@@ -179,7 +194,8 @@ TEST(Conv2d, KeptPatchesGiveTheSameGradients) {
   Conv2d c(16, 16, 3, 2);
   kaiming_uniform(c, 41);
   const Shape4 sh{23, 16, 14, 14};
-  const std::vector<float> a = random_vec(static_cast<std::size_t>(sh.size()), 42), b = random_vec(a.size(), 43);
+  const std::vector<float> a = random_vec(static_cast<std::size_t>(sh.size()), 42),
+                           b = random_vec(a.size(), 43);
   const std::vector<float> g = random_vec(static_cast<std::size_t>(c.output_shape(sh).size()), 44);
   const auto grads = [&](const std::vector<float>& fwd_in, bool keep, const std::vector<float>& bwd_in) {
     std::vector<float> out(g.size()), d_in(a.size());
@@ -253,8 +269,9 @@ TEST(SimpleCnn, BackwardMatchesFiniteDifferences) {
 }
 
 // Training-mode BatchNorm from its definition in double: batch mean, biased variance.
-std::vector<double> bn_reference(const std::vector<float>& x, const Shape4& s, const std::vector<float>& gamma,
-                                 const std::vector<float>& beta, double eps) {
+std::vector<double> bn_reference(const std::vector<float>& x, const Shape4& s,
+                                 const std::vector<float>& gamma, const std::vector<float>& beta,
+                                 double eps) {
   std::vector<double> y(x.size());
   const std::int64_t hw = s.h * s.w, m = s.n * hw;
   for (std::int64_t c = 0; c < s.c; ++c) {
@@ -293,7 +310,8 @@ TEST(BatchNorm2d, ForwardBackwardAndRunningStatistics) {
   const std::vector<float> g = random_vec(x.size(), 22);
   std::vector<float> dx(x.size());
   bn.backward(s, g.data(), dx.data());
-  const auto loss = [&](const std::vector<float>& xx, const std::vector<float>& ga, const std::vector<float>& be) {
+  const auto loss = [&](const std::vector<float>& xx, const std::vector<float>& ga,
+                        const std::vector<float>& be) {
     const std::vector<double> yy = bn_reference(xx, s, ga, be, bn.eps);
     double l = 0;
     for (std::size_t i = 0; i < yy.size(); ++i) l += g[i] * yy[i];
@@ -303,19 +321,23 @@ TEST(BatchNorm2d, ForwardBackwardAndRunningStatistics) {
   for (std::size_t i = 0; i < x.size(); i += 3) {
     std::vector<float> p = x, m = x;
     p[i] += static_cast<float>(h), m[i] -= static_cast<float>(h);
-    ASSERT_NEAR(dx[i], (loss(p, bn.gamma, bn.beta) - loss(m, bn.gamma, bn.beta)) / (2 * h), 3e-3) << "x " << i;
+    ASSERT_NEAR(dx[i], (loss(p, bn.gamma, bn.beta) - loss(m, bn.gamma, bn.beta)) / (2 * h), 3e-3)
+        << "x " << i;
   }
   for (int c = 0; c < 3; ++c) {
     std::vector<float> gp = bn.gamma, gm = bn.gamma;
     gp[c] += static_cast<float>(h), gm[c] -= static_cast<float>(h);
-    ASSERT_NEAR(bn.grad_gamma[c], (loss(x, gp, bn.beta) - loss(x, gm, bn.beta)) / (2 * h), 3e-3) << "gamma " << c;
+    ASSERT_NEAR(bn.grad_gamma[c], (loss(x, gp, bn.beta) - loss(x, gm, bn.beta)) / (2 * h), 3e-3)
+        << "gamma " << c;
   }
   // evaluation uses the running statistics, not the batch's
   std::vector<float> ye(x.size());
   bn.forward(x.data(), s, ye.data(), false);
   const std::int64_t i = 7;
   const std::int64_t c = (i / 15) % 3;
-  EXPECT_NEAR(ye[i], bn.gamma[c] * (x[i] - bn.running_mean[c]) / std::sqrt(bn.running_var[c] + bn.eps) + bn.beta[c], 1e-5);
+  EXPECT_NEAR(ye[i],
+              bn.gamma[c] * (x[i] - bn.running_mean[c]) / std::sqrt(bn.running_var[c] + bn.eps) + bn.beta[c],
+              1e-5);
 }
 
 TEST(SimpleCnn, WithBatchNormBackwardMatchesFiniteDifferences) {

@@ -40,14 +40,17 @@ TEST(NoAllocation, CpuCallsAllocateNothing) {
     std::vector<std::int32_t> labels(B, 1), ya(B), yb(B);
     mixup_batch_t bx{x.data(), MIXUP_DTYPE_U8, B, 3, 32, 32, MIXUP_LAYOUT_NCHW};
     mixup_batch_t bo{out.data(), MIXUP_DTYPE_F32, B, 3, 32, 32, MIXUP_LAYOUT_NCHW};
-    mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+    mixup_targets_t t{
+        MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
     ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);  // warm-up
     const long before = g_allocations.load();
-    for (int step = 0; step < 20; ++step) ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
+    for (int step = 0; step < 20; ++step)
+      ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
     t.mode = MIXUP_TARGETS_ONEHOT;
     t.y_a = t.y_b = nullptr;
     t.soft_out = soft.data();
-    for (int step = 0; step < 5; ++step) ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
+    for (int step = 0; step < 5; ++step)
+      ASSERT_EQ(mixup_apply(h, &bx, &bo, &t, nullptr), MIXUP_STATUS_SUCCESS);
     EXPECT_EQ(g_allocations.load() - before, 0) << "heap allocations during 25 calls";
     mixup_destroy(h);
   }

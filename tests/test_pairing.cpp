@@ -11,7 +11,8 @@ namespace {
 using namespace mixup::test;
 
 // Draws partners (and λ) for a batch of one-element samples; returns perm.
-std::vector<std::int32_t> draw_perm(mixup_handle_t h, std::int32_t batch, std::vector<float>* lam_out = nullptr) {
+std::vector<std::int32_t> draw_perm(mixup_handle_t h, std::int32_t batch,
+                                    std::vector<float>* lam_out = nullptr) {
   Buf<float> x(batch, 1.0f), out(batch, -1.0f), lam(batch, -1.0f);
   Buf<std::int32_t> perm(batch, -1);
   mixup_batch_t bx{x.ptr(), MIXUP_DTYPE_F32, batch, 1, 1, 1, MIXUP_LAYOUT_NCHW};

@@ -16,7 +16,7 @@ namespace {
 
 using namespace mixup::core;
 
-constexpr int kGroup = 8;  // threads per sample in pairing_rank_kernel
+constexpr int kGroup = 8;   // threads per sample in pairing_rank_kernel
 constexpr int kSlice = 32;  // samples per block
 
 struct ModelResult {
@@ -27,8 +27,8 @@ struct ModelResult {
 // What pairing_rank_kernel and the blend compute, block by block and thread by thread. The
 // blocks are placed last first (blocks run in any order on a GPU): the result must not depend
 // on it.
-ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairing, LambdaMode mode, double alpha,
-                      bool fold, int key_bits) {
+ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairing, LambdaMode mode,
+                      double alpha, bool fold, int key_bits) {
   std::vector<std::uint64_t> keys(batch);
   for (std::int32_t j = 0; j < batch; ++j) keys[j] = perm_key(at, static_cast<std::uint32_t>(j), key_bits);
   std::vector<std::int32_t> sigma(batch, -1), rank(batch, -1);
@@ -47,10 +47,13 @@ ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairi
   }
   std::vector<float> lam(batch), one_minus(batch);
   for (std::int32_t s = 0; s < batch; ++s) {
-    const Lambda l = lambda_from_log_odds(draw_log_odds<Philox4x32>(at, alpha, static_cast<std::uint32_t>(s)), fold);
+    const Lambda l = lambda_from_log_odds(draw_log_odds<Philox4x32>(at, alpha, static_cast<std::uint32_t>(s)),
+                                          fold);
     lam[s] = l.lam, one_minus[s] = l.one_minus;
   }
-  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(), nullptr, nullptr, nullptr, nullptr, pairing, mode, batch};
+  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(),
+                    nullptr,      nullptr,     nullptr,    nullptr,
+                    pairing,      mode,        batch};
   ModelResult r{std::vector<std::int32_t>(batch), std::vector<float>(batch)};
   for (std::int32_t i = 0; i < batch; ++i) {
     r.perm[i] = partner_of(v, i);
@@ -80,7 +83,8 @@ TEST(PairingModel, SamePartnersAndLambdaBitsAsTheCpuBackend) {
   int compared = 0;
   for (const int key_bits : {64, 9, 4, 1})
     for (const mixup_pairing_t pairing : {MIXUP_PAIRING_PERMUTATION, MIXUP_PAIRING_INVOLUTION})
-      for (const mixup_lambda_mode_t mode : {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
+      for (const mixup_lambda_mode_t mode :
+           {MIXUP_LAMBDA_PER_SAMPLE, MIXUP_LAMBDA_PER_PAIR, MIXUP_LAMBDA_PER_BATCH})
         for (const std::int32_t B : {1, 2, 7, 32, 33, 65, 257, 1000}) {
           mixup_config_t c = mixup_config_default();
           c.max_batch = B;
@@ -91,11 +95,13 @@ TEST(PairingModel, SamePartnersAndLambdaBitsAsTheCpuBackend) {
           c.alpha = B % 2 ? 0.1f : 0.4f;
           const std::uint64_t step = 3 + static_cast<std::uint64_t>(key_bits);
           const ModelResult want = run_cpu_backend(c, B, step, key_bits);
-          const ModelResult got = run_model(StreamAddress{c.seed, c.rank_salt, step}, B, static_cast<Pairing>(pairing),
-                                            static_cast<LambdaMode>(mode), c.alpha, true, key_bits);
+          const ModelResult got = run_model(StreamAddress{c.seed, c.rank_salt, step}, B,
+                                            static_cast<Pairing>(pairing), static_cast<LambdaMode>(mode),
+                                            c.alpha, true, key_bits);
           ASSERT_EQ(got.perm, want.perm) << "key_bits " << key_bits << " pairing " << pairing << " B " << B;
           for (std::int32_t i = 0; i < B; ++i)
-            ASSERT_EQ(bits_of(got.lam[i]), bits_of(want.lam[i])) << "λ of sample " << i << ", B " << B << " mode " << mode;
+            ASSERT_EQ(bits_of(got.lam[i]), bits_of(want.lam[i]))
+                << "λ of sample " << i << ", B " << B << " mode " << mode;
           ++compared;
         }
   EXPECT_EQ(compared, 4 * 2 * 3 * 8);

@@ -23,13 +23,18 @@ TEST(Philox, Random123KnownAnswers) {
   // Random123 kat_vectors, philox4x32 with 10 rounds.
   const Case cases[] = {
       {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+       {0xffffffff, 0xffffffff},
+       {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+       {0xa4093822, 0x299f31d0},
+       {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
   };
   for (const Case& c : cases) {
     std::uint32_t got[4];
     Philox4x32::block(c.ctr, c.key, got);
-    for (int k = 0; k < 4; ++k) EXPECT_EQ(got[k], c.want[k]) << "word " << k << " of ctr " << std::hex << c.ctr[0];
+    for (int k = 0; k < 4; ++k)
+      EXPECT_EQ(got[k], c.want[k]) << "word " << k << " of ctr " << std::hex << c.ctr[0];
   }
 }
 
@@ -64,11 +69,13 @@ TEST_F(CurandHost, UniformMappingMatches) {
   std::vector<unsigned int> words(16384);
   ASSERT_EQ(curandGenerate(gen, words.data(), words.size()), CURAND_STATUS_SUCCESS);
   ASSERT_EQ(curandSetPseudoRandomGeneratorSeed(gen, 42), CURAND_STATUS_SUCCESS);
-  ASSERT_EQ(curandSetGeneratorOffset(gen, 0), CURAND_STATUS_SUCCESS);  // setting the seed alone keeps the offset
+  ASSERT_EQ(curandSetGeneratorOffset(gen, 0),
+            CURAND_STATUS_SUCCESS);  // setting the seed alone keeps the offset
   std::vector<float> want(words.size());
   ASSERT_EQ(curandGenerateUniform(gen, want.data(), want.size()), CURAND_STATUS_SUCCESS);
   int mismatches = 0;
-  for (std::size_t i = 0; i < words.size(); ++i) mismatches += mixup::core::uniform_from_word(words[i]) != want[i];
+  for (std::size_t i = 0; i < words.size(); ++i)
+    mismatches += mixup::core::uniform_from_word(words[i]) != want[i];
   EXPECT_EQ(mismatches, 0);
 }
 
@@ -84,7 +91,8 @@ TEST(Philox, SkipaheadEqualsStepping) {
     Philox4x32 stepped(99, 7, 0);
     for (std::uint64_t k = 0; k < offset; ++k) stepped.next();
     Philox4x32 skipped(99, 7, offset);
-    for (int k = 0; k < 64; ++k) EXPECT_EQ(stepped.next(), skipped.next()) << "offset " << offset << " word " << k;
+    for (int k = 0; k < 64; ++k)
+      EXPECT_EQ(stepped.next(), skipped.next()) << "offset " << offset << " word " << k;
   }
 }
 
@@ -111,7 +119,8 @@ TEST(Philox, AlignedShortcutEqualsTheFullInit) {
       for (const std::uint64_t offset : {0ull, 4ull, 1ull << 32, (1ull << 32) * 1000003ull, ~0ull - 3ull}) {
         Philox4x32 full(seed, sub, offset);
         Philox4x32 quick = Philox4x32::at_aligned(seed, sub, offset);
-        for (int k = 0; k < 12; ++k) ASSERT_EQ(quick.next(), full.next()) << seed << " " << sub << " " << offset << " word " << k;
+        for (int k = 0; k < 12; ++k)
+          ASSERT_EQ(quick.next(), full.next()) << seed << " " << sub << " " << offset << " word " << k;
       }
 }
 

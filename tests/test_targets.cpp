@@ -14,8 +14,8 @@ struct TargetRun {
   std::vector<std::int32_t> perm, y_a, y_b;
 };
 
-TargetRun run_targets(mixup_targets_mode_t mode, float smoothing, std::int32_t classes, std::int32_t B, const std::vector<std::int32_t>& labels,
-        const std::vector<float>& soft_in) {
+TargetRun run_targets(mixup_targets_mode_t mode, float smoothing, std::int32_t classes, std::int32_t B,
+                      const std::vector<std::int32_t>& labels, const std::vector<float>& soft_in) {
   mixup_config_t c = config_for_tests(128);
   c.num_classes = classes;
   c.label_smoothing = smoothing;
@@ -88,7 +88,8 @@ TEST_F(Targets, SoftRowsAreBlended) {
   const TargetRun r = run_targets(MIXUP_TARGETS_SOFT, 0.0f, C, B, std::vector<std::int32_t>(B, 0), soft);
   std::vector<double> got(r.soft.begin(), r.soft.end()), want;
   for (int i = 0; i < B; ++i)
-    for (int c = 0; c < C; ++c) want.push_back(r.lam[i] * double(soft[i * C + c]) + (1.0 - r.lam[i]) * soft[r.perm[i] * C + c]);
+    for (int c = 0; c < C; ++c)
+      want.push_back(r.lam[i] * double(soft[i * C + c]) + (1.0 - r.lam[i]) * soft[r.perm[i] * C + c]);
   EXPECT_TRUE(all_close(got, want, 2e-7, 2e-7));
 }
 

@@ -18,7 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mixup::nn::viz;
 
-fs::path tmp(const std::string& name) { return fs::temp_directory_path() / (name + "_" + std::to_string(::getpid())); }
+fs::path tmp(const std::string& name) {
+  return fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+}
 
 std::vector<float> library_lambdas(float alpha, int fold, int n) {
   mixup_config_t c = mixup_config_default();
@@ -74,7 +76,8 @@ TEST(Viz, GridTilesAreTheLibrarysMixedImages) {
   std::vector<std::int32_t> ya(n), yb(n);
   mixup_batch_t in{images.data(), MIXUP_DTYPE_U8, n, 1, h, w, MIXUP_LAYOUT_NCHW};
   mixup_batch_t out{mixed.data(), MIXUP_DTYPE_F32, n, 1, h, w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+  mixup_targets_t t{
+      MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
   ASSERT_EQ(mixup_apply(mh, &in, &out, &t, nullptr), MIXUP_STATUS_SUCCESS);
   mixup_destroy(mh);
   std::vector<GridTile> tiles;
@@ -90,7 +93,8 @@ TEST(Viz, GridTilesAreTheLibrarysMixedImages) {
         const double v = std::round((double(mixed[i * h * w + y * w + x]) * std + mean) * 255.0);
         const std::uint8_t want = static_cast<std::uint8_t>(std::min(255.0, std::max(0.0, v)));
         for (int s = 0; s < 9; ++s) {
-          const Rgb got = d.at(layout.origins[i].first + x * 3 + s % 3, layout.origins[i].second + y * 3 + s / 3);
+          const Rgb got = d.at(layout.origins[i].first + x * 3 + s % 3,
+                               layout.origins[i].second + y * 3 + s / 3);
           ASSERT_TRUE(got == (Rgb{want, want, want})) << "tile " << i << " pixel " << x << "," << y;
         }
       }
@@ -129,8 +133,9 @@ TEST(Viz, BetaDensityIntegratesToOne) {
 
 TEST(Viz, CurveMinimumIsDrawnAtItsEpoch) {
   const std::string csv = tmp("log.csv").string();
-  std::ofstream(csv) << "run,epoch,train_loss,valid_loss,accuracy,time\n"
-                     << "a,0,1.0,0.9,0.5,1\na,1,0.8,0.7,0.6,1\na,2,0.7,0.6,0.7,1\na,3,0.6,0.35,0.8,1\na,4,0.5,0.5,0.7,1\n";
+  std::ofstream(csv)
+      << "run,epoch,train_loss,valid_loss,accuracy,time\n"
+      << "a,0,1.0,0.9,0.5,1\na,1,0.8,0.7,0.6,1\na,2,0.7,0.6,0.7,1\na,3,0.6,0.35,0.8,1\na,4,0.5,0.5,0.7,1\n";
   const auto runs = read_training_csv(csv);
   ASSERT_EQ(runs.size(), 1u);
   Axes la;
@@ -173,7 +178,8 @@ TEST(Viz, CurveTicksAreWholeEpochs) {
   const Rgb grid{225, 225, 225}, white{255, 255, 255};
   const int y = la.top + 3;  // above every curve (the y range is padded)
   for (const double e : {1.0}) EXPECT_TRUE(c.at(la.px(e), y) == grid) << "a grid line at epoch " << e;
-  for (const double e : {0.2, 0.4, 0.5, 1.5}) EXPECT_TRUE(c.at(la.px(e), y) == white) << "no grid line at epoch " << e;
+  for (const double e : {0.2, 0.4, 0.5, 1.5})
+    EXPECT_TRUE(c.at(la.px(e), y) == white) << "no grid line at epoch " << e;
 }
 
 // The histogram's legend sits below the x axis, so it never covers the tall bars at the ends.

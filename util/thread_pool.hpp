@@ -33,7 +33,8 @@ class ThreadPool {
   template <class F>
   void parallel_for(std::int64_t tasks, F&& fn) {
     using Fn = std::remove_reference_t<F>;
-    RangeFn ref{const_cast<void*>(static_cast<const void*>(&fn)), [](void* o, std::int64_t b, std::int64_t e) { (*static_cast<Fn*>(o))(b, e); }};
+    RangeFn ref{const_cast<void*>(static_cast<const void*>(&fn)),
+                [](void* o, std::int64_t b, std::int64_t e) { (*static_cast<Fn*>(o))(b, e); }};
     run(tasks, ref);
   }
 

@@ -30,16 +30,16 @@ typedef enum mixup_reduction {
 typedef struct mixup_loss_config {
   mixup_backend_t backend;
   int device;
-  int32_t max_batch;       /* scratch is sized for this at creation */
-  mixup_checks_t checks;   /* CUDA: read device-side label checks back (SYNC) or not */
-  int cpu_threads;         /* CPU: 0 = all hardware threads */
+  int32_t max_batch;     /* scratch is sized for this at creation */
+  mixup_checks_t checks; /* CUDA: read device-side label checks back (SYNC) or not */
+  int cpu_threads;       /* CPU: 0 = all hardware threads */
 } mixup_loss_config_t;
 
 typedef struct mixup_loss_s* mixup_loss_t;
 
 typedef struct mixup_ce_args {
-  const void* logits;      /* [batch, classes], row-major */
-  mixup_dtype_t dtype;     /* F32, F16 or BF16 */
+  const void* logits;  /* [batch, classes], row-major */
+  mixup_dtype_t dtype; /* F32, F16 or BF16 */
   int64_t batch;
   int32_t classes;
   /* Hard targets (stacked, from mixup_apply): y_a [B]; y_b [B] and lam [B] optional — without
@@ -50,14 +50,14 @@ typedef struct mixup_ce_args {
   const float* lam;
   /* Or soft targets [B, classes] (then y_a, y_b, lam must be NULL). */
   const float* soft_targets;
-  float label_smoothing;   /* ε in [0, 1): targets become (1 − ε)·t + ε/C */
-  int32_t ignore_index;    /* default −100, as in PyTorch */
+  float label_smoothing; /* ε in [0, 1): targets become (1 − ε)·t + ε/C */
+  int32_t ignore_index;  /* default −100, as in PyTorch */
   mixup_reduction_t reduction;
-  float loss_scale;        /* multiplies the gradient only (mixed precision); default 1 */
-  float* loss;             /* out: [B] for NONE, [1] otherwise; never scaled by loss_scale */
-  void* grad;              /* out, optional: dL/dz [B, classes]; NULL = forward only; may be
+  float loss_scale;         /* multiplies the gradient only (mixed precision); default 1 */
+  float* loss;              /* out: [B] for NONE, [1] otherwise; never scaled by loss_scale */
+  void* grad;               /* out, optional: dL/dz [B, classes]; NULL = forward only; may be
                               `logits` itself (same dtype): computed in place, race-free */
-  mixup_dtype_t grad_dtype;  /* the logits' dtype or F32 */
+  mixup_dtype_t grad_dtype; /* the logits' dtype or F32 */
 } mixup_ce_args_t;
 
 MIXUP_API mixup_loss_config_t mixup_loss_config_default(void);
@@ -71,8 +71,9 @@ MIXUP_API mixup_status_t mixup_cross_entropy(mixup_loss_t loss, const mixup_ce_a
 
 /* out = reduce(λ·l_a + (1 − λ)·l_b) for per-sample losses computed elsewhere: out[B] for
  * NONE, out[1] for MEAN / SUM. λ must be in [0, 1]. */
-MIXUP_API mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam, int64_t batch,
-                                    mixup_reduction_t reduction, float* out, void* stream);
+MIXUP_API mixup_status_t mixup_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b,
+                                              const float* lam, int64_t batch, mixup_reduction_t reduction,
+                                              float* out, void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */

@@ -24,11 +24,13 @@ class Loss {
   }
 
   // Loss (and gradient when args.grad is set) in one pass over the logits.
-  void cross_entropy(const mixup_ce_args_t& args, void* stream = nullptr) { check(mixup_cross_entropy(h_, &args, stream)); }
+  void cross_entropy(const mixup_ce_args_t& args, void* stream = nullptr) {
+    check(mixup_cross_entropy(h_, &args, stream));
+  }
 
   // reduce(λ·l_a + (1 − λ)·l_b) for per-sample losses computed elsewhere.
-  void combine(const float* l_a, const float* l_b, const float* lam, std::int64_t batch, mixup_reduction_t reduction, float* out,
-               void* stream = nullptr) {
+  void combine(const float* l_a, const float* l_b, const float* lam, std::int64_t batch,
+               mixup_reduction_t reduction, float* out, void* stream = nullptr) {
     check(mixup_combine_losses(h_, l_a, l_b, lam, batch, reduction, out, stream));
   }
   void poll_checks(void* stream = nullptr) { check(mixup_loss_poll_checks(h_, stream)); }

@@ -83,21 +83,21 @@ typedef enum mixup_checks {
 
 typedef struct mixup_config {
   mixup_backend_t backend;
-  int device;                  /* CUDA device ordinal */
-  float alpha;                 /* Beta(α, α); finite, > 0. Default 0.4 */
+  int device;  /* CUDA device ordinal */
+  float alpha; /* Beta(α, α); finite, > 0. Default 0.4 */
   mixup_lambda_mode_t lambda_mode;
   mixup_pairing_t pairing;
-  int fold;                    /* nonzero: λ = max(λ, 1 − λ) (fastai; default 1) */
+  int fold; /* nonzero: λ = max(λ, 1 − λ) (fastai; default 1) */
   uint64_t seed;
-  uint32_t rank_salt;          /* < 2^30; give each data-parallel rank its own */
-  float label_smoothing;       /* ε in [0, 1), for one-hot targets */
-  int32_t num_classes;         /* needed for label checks and one-hot / soft targets */
-  int32_t max_batch;           /* all scratch is sized for this at creation; no allocation per call */
-  int stack_x;                 /* nonzero: write only x[partner] (fastai stack_x=True) */
-  int graph_mode;              /* CUDA: the step lives on the device and advances there, so a
+  uint32_t rank_salt;    /* < 2^30; give each data-parallel rank its own */
+  float label_smoothing; /* ε in [0, 1), for one-hot targets */
+  int32_t num_classes;   /* needed for label checks and one-hot / soft targets */
+  int32_t max_batch;     /* all scratch is sized for this at creation; no allocation per call */
+  int stack_x;           /* nonzero: write only x[partner] (fastai stack_x=True) */
+  int graph_mode;        /* CUDA: the step lives on the device and advances there, so a
                                   captured graph draws new λ and partners on every replay */
   mixup_checks_t checks;
-  int cpu_threads;             /* CPU backend: 0 = all hardware threads */
+  int cpu_threads; /* CPU backend: 0 = all hardware threads */
 } mixup_config_t;
 
 /* One batch of N samples. Images: [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC). Any other
@@ -111,13 +111,13 @@ typedef struct mixup_batch {
 
 typedef struct mixup_targets {
   mixup_targets_mode_t mode;
-  const int32_t* labels;  /* in [N]: STACKED (when y_a or y_b is wanted) and ONEHOT */
-  const float* soft_in;   /* in [N, classes]: SOFT */
-  int32_t* y_a;           /* out [N], STACKED, may be NULL */
-  int32_t* y_b;           /* out [N], STACKED, may be NULL */
-  float* lam;             /* out [N], any mode, may be NULL: λ of each sample */
-  float* soft_out;        /* out [N, classes]: ONEHOT and SOFT */
-  int32_t* perm;          /* out [N], any mode, may be NULL: partner of each sample */
+  const int32_t* labels; /* in [N]: STACKED (when y_a or y_b is wanted) and ONEHOT */
+  const float* soft_in;  /* in [N, classes]: SOFT */
+  int32_t* y_a;          /* out [N], STACKED, may be NULL */
+  int32_t* y_b;          /* out [N], STACKED, may be NULL */
+  float* lam;            /* out [N], any mode, may be NULL: λ of each sample */
+  float* soft_out;       /* out [N, classes]: ONEHOT and SOFT */
+  int32_t* perm;         /* out [N], any mode, may be NULL: partner of each sample */
 } mixup_targets_t;
 
 /* How each draw mixes (timm's Mixup(prob, switch_prob, cutmix_alpha, cutmix_minmax,
@@ -135,11 +135,11 @@ typedef struct mixup_targets {
  * per-sample mode every sample has its own box. Drawn on the device, from the same streams on
  * both backends. mixup_apply_given ignores this: the caller's λ and permutation are mixup. */
 typedef struct mixup_mixing {
-  float prob;              /* in [0, 1]: chance a draw is mixed at all. Default 1 */
-  float switch_prob;       /* in [0, 1]: chance a mixed draw is CutMix (1: CutMix only). Default 0 */
-  float cutmix_alpha;      /* finite, > 0. Default 1 (torchvision's) */
-  float cutmix_minmax[2];  /* {0, 0}: off (default); else 0 < lo <= hi <= 1 */
-  int correct_lam;         /* nonzero (default): λ = the kept fraction of the image */
+  float prob;             /* in [0, 1]: chance a draw is mixed at all. Default 1 */
+  float switch_prob;      /* in [0, 1]: chance a mixed draw is CutMix (1: CutMix only). Default 0 */
+  float cutmix_alpha;     /* finite, > 0. Default 1 (torchvision's) */
+  float cutmix_minmax[2]; /* {0, 0}: off (default); else 0 < lo <= hi <= 1 */
+  int correct_lam;        /* nonzero (default): λ = the kept fraction of the image */
 } mixup_mixing_t;
 
 typedef enum mixup_kind { MIXUP_KIND_NONE = 0, MIXUP_KIND_MIXUP = 1, MIXUP_KIND_CUTMIX = 2 } mixup_kind_t;
@@ -165,20 +165,21 @@ MIXUP_API mixup_status_t mixup_get_step(mixup_handle_t handle, uint64_t* step);
 
 /* uint8 input: out = (v/255 − mean[c]) / std[c] after the blend (the same thing, since the map
  * is affine). Host arrays of `channels` (≤ 16) floats; NULL mean/std means 0 / 1. */
-MIXUP_API mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std, int32_t channels);
+MIXUP_API mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, const float* std,
+                                             int32_t channels);
 
 /* One training step: draws λ and partners, blends x into out, writes targets. out must not
  * overlap x, except out->data == x->data with the same dtype under MIXUP_PAIRING_INVOLUTION
  * (in place: one read and one write per element). */
 MIXUP_API mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
-                           const mixup_targets_t* targets, void* stream);
+                                     const mixup_targets_t* targets, void* stream);
 
 /* The same with the caller's λ [N] (each in [0, 1]) and partners [N] (a permutation of
  * 0..N-1) instead of the handle's draws: for replay, tests, and λ sampled elsewhere. Does not
  * advance the step. */
 MIXUP_API mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
-                                 const int32_t* perm, const mixup_batch_t* out,
-                                 const mixup_targets_t* targets, void* stream);
+                                           const int32_t* perm, const mixup_batch_t* out,
+                                           const mixup_targets_t* targets, void* stream);
 
 MIXUP_API mixup_mixing_t mixup_mixing_default(void);
 /* Sets how later calls mix (bad values: INVALID_VALUE, nothing changed). CutMix needs images:
@@ -187,9 +188,9 @@ MIXUP_API mixup_mixing_t mixup_mixing_default(void);
 MIXUP_API mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mixing_t* mixing);
 
 /* mixup_apply, also writing what each sample drew (draws may be NULL). */
-MIXUP_API mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
-                                                const mixup_targets_t* targets, const mixup_draws_t* draws,
-                                                void* stream);
+MIXUP_API mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x,
+                                                const mixup_batch_t* out, const mixup_targets_t* targets,
+                                                const mixup_draws_t* draws, void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */

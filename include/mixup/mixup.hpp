@@ -25,7 +25,12 @@ inline void check(mixup_status_t s) {
   if (s != MIXUP_STATUS_SUCCESS) throw Error(s, mixup_last_error());
 }
 
-enum class DType { f32 = MIXUP_DTYPE_F32, f16 = MIXUP_DTYPE_F16, bf16 = MIXUP_DTYPE_BF16, u8 = MIXUP_DTYPE_U8 };
+enum class DType {
+  f32 = MIXUP_DTYPE_F32,
+  f16 = MIXUP_DTYPE_F16,
+  bf16 = MIXUP_DTYPE_BF16,
+  u8 = MIXUP_DTYPE_U8
+};
 enum class Layout { nchw = MIXUP_LAYOUT_NCHW, nhwc = MIXUP_LAYOUT_NHWC };
 
 // A non-owning view of one batch: device memory for the CUDA backend, host memory for the CPU.
@@ -35,15 +40,16 @@ struct TensorView {
   std::int64_t n = 0, c = 1, h = 1, w = 1;
   Layout layout = Layout::nchw;
 
-  static TensorView images(void* data, DType t, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
-                           Layout layout = Layout::nchw) {
+  static TensorView images(void* data, DType t, std::int64_t n, std::int64_t c, std::int64_t h,
+                           std::int64_t w, Layout layout = Layout::nchw) {
     return TensorView{data, t, n, c, h, w, layout};
   }
   static TensorView rows(void* data, DType t, std::int64_t n, std::int64_t per_sample) {
     return TensorView{data, t, n, 1, 1, per_sample, Layout::nchw};
   }
   mixup_batch_t c_batch() const {
-    return mixup_batch_t{data, static_cast<mixup_dtype_t>(dtype), n, c, h, w, static_cast<mixup_layout_t>(layout)};
+    return mixup_batch_t{data, static_cast<mixup_dtype_t>(dtype),  n, c, h,
+                         w,    static_cast<mixup_layout_t>(layout)};
   }
 };
 
@@ -82,7 +88,8 @@ class Mixup {
   }
 
   // One training step; `stream` is a cudaStream_t (or nullptr) for the CUDA backend.
-  void apply(const TensorView& x, const TensorView& out, const mixup_targets_t& targets, void* stream = nullptr) {
+  void apply(const TensorView& x, const TensorView& out, const mixup_targets_t& targets,
+             void* stream = nullptr) {
     const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
     check(mixup_apply(h_, &cx, &co, &targets, stream));
   }
@@ -90,8 +97,8 @@ class Mixup {
     apply(x, out, t.c_targets(), stream);
   }
   // The same, also writing what each sample drew (mixup_draws_t: kind, CutMix box).
-  void apply(const TensorView& x, const TensorView& out, const mixup_targets_t& targets, const mixup_draws_t& draws,
-             void* stream = nullptr) {
+  void apply(const TensorView& x, const TensorView& out, const mixup_targets_t& targets,
+             const mixup_draws_t& draws, void* stream = nullptr) {
     const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
     check(mixup_apply_with_draws(h_, &cx, &co, &targets, &draws, stream));
   }

@@ -10,7 +10,8 @@ namespace mixup::nn {
 
 // Throws std::runtime_error("what: cudaErrorName (message)") unless e is cudaSuccess.
 inline void cuda_ok(cudaError_t e, const std::string& what) {
-  if (e != cudaSuccess) throw std::runtime_error(what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  if (e != cudaSuccess)
+    throw std::runtime_error(what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
 }  // namespace mixup::nn

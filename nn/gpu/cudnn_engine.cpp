@@ -31,7 +31,9 @@ struct Stream {
 template <class T>
 struct Pinned {
   T* p = nullptr;
-  explicit Pinned(std::int64_t n) { cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&p), n * sizeof(T)), "cudaMallocHost"); }
+  explicit Pinned(std::int64_t n) {
+    cuda_ok(cudaMallocHost(reinterpret_cast<void**>(&p), n * sizeof(T)), "cudaMallocHost");
+  }
   ~Pinned() { cudaFreeHost(p); }
   Pinned(const Pinned&) = delete;
   Pinned& operator=(const Pinned&) = delete;
@@ -62,8 +64,12 @@ class CudnnEngine final : public Engine {
   void upload(BatchState& b) override {
     std::copy(b.images.begin(), b.images.end(), pinned_images_.p);
     std::copy(b.labels.begin(), b.labels.end(), pinned_labels_.p);
-    cuda_ok(cudaMemcpyAsync(images_.data(), pinned_images_.p, b.images.size(), cudaMemcpyHostToDevice, stream_.s), "upload");
-    cuda_ok(cudaMemcpyAsync(labels_.data(), pinned_labels_.p, b.labels.size() * 4, cudaMemcpyHostToDevice, stream_.s), "upload");
+    cuda_ok(cudaMemcpyAsync(images_.data(), pinned_images_.p, b.images.size(), cudaMemcpyHostToDevice,
+                            stream_.s),
+            "upload");
+    cuda_ok(cudaMemcpyAsync(labels_.data(), pinned_labels_.p, b.labels.size() * 4, cudaMemcpyHostToDevice,
+                            stream_.s),
+            "upload");
     b.dev = BatchState::Device{images_.as<std::uint8_t>(), labels_.as<std::int32_t>(), x_.as<float>(),
                                ya_.as<std::int32_t>(),     yb_.as<std::int32_t>(),     lam_.as<float>()};
   }
@@ -88,7 +94,8 @@ class CudnnEngine final : public Engine {
 
   const float* host_logits(const float* logits, std::int64_t n) override {
     host_logits_.resize(static_cast<std::size_t>(n * model_.classes()));
-    cuda_ok(cudaMemcpyAsync(host_logits_.data(), logits, host_logits_.size() * 4, cudaMemcpyDeviceToHost, stream_.s),
+    cuda_ok(cudaMemcpyAsync(host_logits_.data(), logits, host_logits_.size() * 4, cudaMemcpyDeviceToHost,
+                            stream_.s),
             "logits read-back");
     cuda_ok(cudaStreamSynchronize(stream_.s), "cudaStreamSynchronize");
     return host_logits_.data();

@@ -51,7 +51,8 @@ DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, ElemType type) : typ
   numel_ = count(shape);
   shape_ = std::move(shape);
   if (numel_ == 0) return;
-  cuda_ok(cudaMalloc(&data_, bytes()), "DeviceTensor: cudaMalloc of " + shape_text(shape_) + " " + elem_name(type_));
+  cuda_ok(cudaMalloc(&data_, bytes()),
+          "DeviceTensor: cudaMalloc of " + shape_text(shape_) + " " + elem_name(type_));
   const cudaError_t e = cudaMemset(data_, 0, bytes());
   if (e != cudaSuccess) {
     cudaFree(data_);
@@ -63,7 +64,8 @@ DeviceTensor::DeviceTensor(std::vector<std::int64_t> shape, ElemType type) : typ
 DeviceTensor::~DeviceTensor() { cudaFree(data_); }
 
 DeviceTensor::DeviceTensor(DeviceTensor&& o) noexcept
-    : shape_(std::move(o.shape_)), numel_(std::exchange(o.numel_, 0)), type_(o.type_), data_(std::exchange(o.data_, nullptr)) {}
+    : shape_(std::move(o.shape_)), numel_(std::exchange(o.numel_, 0)), type_(o.type_),
+      data_(std::exchange(o.data_, nullptr)) {}
 
 DeviceTensor& DeviceTensor::operator=(DeviceTensor&& o) noexcept {
   if (this != &o) {
@@ -78,7 +80,8 @@ DeviceTensor& DeviceTensor::operator=(DeviceTensor&& o) noexcept {
 
 void DeviceTensor::check_type(ElemType want) const {
   if (want != type_)
-    throw std::invalid_argument(std::string("DeviceTensor: a ") + elem_name(type_) + " tensor read as " + elem_name(want));
+    throw std::invalid_argument(std::string("DeviceTensor: a ") + elem_name(type_) + " tensor read as " +
+                                elem_name(want));
 }
 
 void DeviceTensor::upload(const void* host) {

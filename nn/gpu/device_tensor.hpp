@@ -25,11 +25,17 @@ const char* elem_name(ElemType t);
 template <class T>
 constexpr ElemType elem_type_of();
 template <>
-constexpr ElemType elem_type_of<float>() { return ElemType::f32; }
+constexpr ElemType elem_type_of<float>() {
+  return ElemType::f32;
+}
 template <>
-constexpr ElemType elem_type_of<std::int32_t>() { return ElemType::i32; }
+constexpr ElemType elem_type_of<std::int32_t>() {
+  return ElemType::i32;
+}
 template <>
-constexpr ElemType elem_type_of<std::uint8_t>() { return ElemType::u8; }
+constexpr ElemType elem_type_of<std::uint8_t>() {
+  return ElemType::u8;
+}
 
 class DeviceTensor {
  public:

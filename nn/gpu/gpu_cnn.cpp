@@ -48,7 +48,8 @@ struct Norm {
   float eps, momentum;
   explicit Norm(const BatchNorm2d& bn, std::int64_t out_elems)
       : gamma(bn.gamma), beta(bn.beta), running_mean(f32({bn.channels})), running_var(f32({bn.channels})),
-        save_mean(f32({bn.channels})), save_inv_std(f32({bn.channels})), out(f32({out_elems})), eps(bn.eps), momentum(bn.momentum) {
+        save_mean(f32({bn.channels})), save_inv_std(f32({bn.channels})), out(f32({out_elems})), eps(bn.eps),
+        momentum(bn.momentum) {
     running_mean.upload(bn.running_mean.data());
     running_var.upload(bn.running_var.data());
   }
@@ -65,7 +66,8 @@ struct Layer {
   std::map<std::int64_t, Plan> plans;
   Layer(const Conv2d& c, std::int64_t h, std::int64_t wd)
       : in_ch(c.in_ch), out_ch(c.out_ch), k(c.kernel), stride(c.stride), pad(c.pad), in_h(h), in_w(wd),
-        out_h((h + 2 * c.pad - c.kernel) / c.stride + 1), out_w((wd + 2 * c.pad - c.kernel) / c.stride + 1), w(c.weight), b(c.bias) {}
+        out_h((h + 2 * c.pad - c.kernel) / c.stride + 1), out_w((wd + 2 * c.pad - c.kernel) / c.stride + 1),
+        w(c.weight), b(c.bias) {}
   Layer(Layer&&) = default;
   std::int64_t out_elems(std::int64_t n) const { return n * out_ch * out_h * out_w; }
   // What the next layer reads: the BatchNorm's output where there is one.
@@ -109,22 +111,27 @@ struct GpuCnn::Impl {
     Plan p;
     DNN(cudnnCreateTensorDescriptor(&p.x));
     DNN(cudnnCreateTensorDescriptor(&p.y));
-    DNN(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(batch), static_cast<int>(l.in_ch),
-                                   static_cast<int>(l.in_h), static_cast<int>(l.in_w)));
-    DNN(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(batch), static_cast<int>(l.out_ch),
-                                   static_cast<int>(l.out_h), static_cast<int>(l.out_w)));
+    DNN(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(batch),
+                                   static_cast<int>(l.in_ch), static_cast<int>(l.in_h),
+                                   static_cast<int>(l.in_w)));
+    DNN(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(batch),
+                                   static_cast<int>(l.out_ch), static_cast<int>(l.out_h),
+                                   static_cast<int>(l.out_w)));
     int got = 0;
     cudnnConvolutionFwdAlgoPerf_t f[8];
     DNN(cudnnGetConvolutionForwardAlgorithm_v7(dnn, p.x, l.wdesc, l.conv, p.y, 8, &got, f));
-    if (got < 1 || f[0].status != CUDNN_STATUS_SUCCESS) throw std::runtime_error("cuDNN has no forward algorithm for this shape");
+    if (got < 1 || f[0].status != CUDNN_STATUS_SUCCESS)
+      throw std::runtime_error("cuDNN has no forward algorithm for this shape");
     p.fwd = f[0].algo;
     cudnnConvolutionBwdDataAlgoPerf_t d[8];
     DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn, l.wdesc, p.y, l.conv, p.x, 8, &got, d));
-    if (got < 1 || d[0].status != CUDNN_STATUS_SUCCESS) throw std::runtime_error("cuDNN has no backward-data algorithm");
+    if (got < 1 || d[0].status != CUDNN_STATUS_SUCCESS)
+      throw std::runtime_error("cuDNN has no backward-data algorithm");
     p.bwd_data = d[0].algo;
     cudnnConvolutionBwdFilterAlgoPerf_t w[8];
     DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn, p.x, p.y, l.conv, l.wdesc, 8, &got, w));
-    if (got < 1 || w[0].status != CUDNN_STATUS_SUCCESS) throw std::runtime_error("cuDNN has no backward-filter algorithm");
+    if (got < 1 || w[0].status != CUDNN_STATUS_SUCCESS)
+      throw std::runtime_error("cuDNN has no backward-filter algorithm");
     p.bwd_filter = w[0].algo;
     std::size_t a = 0, b = 0, c = 0;
     DNN(cudnnGetConvolutionForwardWorkspaceSize(dnn, p.x, l.wdesc, l.conv, p.y, p.fwd, &a));
@@ -135,7 +142,8 @@ struct GpuCnn::Impl {
   }
 };
 
-GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width, cudaStream_t stream)
+GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width,
+               cudaStream_t stream)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.stream = stream;
@@ -150,19 +158,23 @@ GpuCnn::GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t heig
     Layer& l = m.layers.emplace_back(c, h, w);
     h = l.out_h, w = l.out_w;
     DNN(cudnnCreateFilterDescriptor(&l.wdesc));
-    DNN(cudnnSetFilter4dDescriptor(l.wdesc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(c.out_ch), static_cast<int>(c.in_ch),
-                                   static_cast<int>(c.kernel), static_cast<int>(c.kernel)));
+    DNN(cudnnSetFilter4dDescriptor(l.wdesc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(c.out_ch),
+                                   static_cast<int>(c.in_ch), static_cast<int>(c.kernel),
+                                   static_cast<int>(c.kernel)));
     DNN(cudnnCreateTensorDescriptor(&l.bdesc));
-    DNN(cudnnSetTensor4dDescriptor(l.bdesc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, static_cast<int>(c.out_ch), 1, 1));
+    DNN(cudnnSetTensor4dDescriptor(l.bdesc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
+                                   static_cast<int>(c.out_ch), 1, 1));
     DNN(cudnnCreateConvolutionDescriptor(&l.conv));
-    DNN(cudnnSetConvolution2dDescriptor(l.conv, static_cast<int>(c.pad), static_cast<int>(c.pad), static_cast<int>(c.stride),
-                                        static_cast<int>(c.stride), 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    DNN(cudnnSetConvolution2dDescriptor(l.conv, static_cast<int>(c.pad), static_cast<int>(c.pad),
+                                        static_cast<int>(c.stride), static_cast<int>(c.stride), 1, 1,
+                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     // Plain FP32 arithmetic: cuDNN's default lets FP32 convolutions use TF32 tensor cores on
     // Ampere and later (10-bit mantissas), which the CPU path and its tests would not match.
     DNN(cudnnSetConvolutionMathType(l.conv, CUDNN_FMA_MATH));
     l.act = f32({max_batch, l.out_ch, l.out_h, l.out_w});
     if (i < model.norms().size()) l.norm = std::make_unique<Norm>(model.norms()[i], l.out_elems(max_batch));
-    biggest = std::max(biggest, max_batch * std::max(l.in_ch * l.in_h * l.in_w, l.out_ch * l.out_h * l.out_w));
+    biggest = std::max(biggest,
+                       max_batch * std::max(l.in_ch * l.in_h * l.in_w, l.out_ch * l.out_h * l.out_w));
   }
   m.logits = f32({max_batch, model.classes()});
   m.grad_a = f32({biggest});
@@ -184,20 +196,22 @@ const float* GpuCnn::forward(const float* d_x, std::int64_t n, bool train) {
     Layer& l = m.layers[i];
     Plan& p = m.plan(l, n);
     float* act = l.act.as<float>();
-    DNN(cudnnConvolutionForward(m.dnn, &one, p.x, cur, l.wdesc, l.w.value.as<float>(), l.conv, p.fwd, m.workspace.data(),
-                                m.workspace.bytes(), &zero, p.y, act));
+    DNN(cudnnConvolutionForward(m.dnn, &one, p.x, cur, l.wdesc, l.w.value.as<float>(), l.conv, p.fwd,
+                                m.workspace.data(), m.workspace.bytes(), &zero, p.y, act));
     DNN(cudnnAddTensor(m.dnn, &one, l.bdesc, l.b.value.as<float>(), &one, p.y, act));
     if (i + 1 < m.layers.size() || m.last_relu) CU(gpu::relu_forward(act, l.out_elems(n), m.stream));
     if (Norm* bn = l.norm.get()) {
       const std::int64_t hw = l.out_h * l.out_w;
       if (train)
-        CU(gpu::batchnorm_forward_train(act, n, l.out_ch, hw, bn->gamma.value.as<float>(), bn->beta.value.as<float>(), bn->eps,
-                                        bn->momentum, bn->out.as<float>(), bn->save_mean.as<float>(), bn->save_inv_std.as<float>(),
-                                        bn->running_mean.as<float>(), bn->running_var.as<float>(), m.stream));
+        CU(gpu::batchnorm_forward_train(act, n, l.out_ch, hw, bn->gamma.value.as<float>(),
+                                        bn->beta.value.as<float>(), bn->eps, bn->momentum,
+                                        bn->out.as<float>(), bn->save_mean.as<float>(),
+                                        bn->save_inv_std.as<float>(), bn->running_mean.as<float>(),
+                                        bn->running_var.as<float>(), m.stream));
       else
-        CU(gpu::batchnorm_forward_eval(act, n, l.out_ch, hw, bn->gamma.value.as<float>(), bn->beta.value.as<float>(),
-                                       bn->running_mean.as<float>(), bn->running_var.as<float>(), bn->eps, bn->out.as<float>(),
-                                       m.stream));
+        CU(gpu::batchnorm_forward_eval(act, n, l.out_ch, hw, bn->gamma.value.as<float>(),
+                                       bn->beta.value.as<float>(), bn->running_mean.as<float>(),
+                                       bn->running_var.as<float>(), bn->eps, bn->out.as<float>(), m.stream));
     }
     cur = l.output();
   }
@@ -221,19 +235,21 @@ void GpuCnn::backward(const float* d_dlogits) {
     Layer& l = m.layers[i];
     Plan& p = m.plan(l, n);
     if (Norm* bn = l.norm.get()) {  // g is dL/d(BatchNorm output): through the BatchNorm first
-      CU(gpu::batchnorm_backward(l.act.as<float>(), g, n, l.out_ch, l.out_h * l.out_w, bn->gamma.value.as<float>(),
-                                 bn->save_mean.as<float>(), bn->save_inv_std.as<float>(), g_prev, bn->gamma.grad.as<float>(),
+      CU(gpu::batchnorm_backward(l.act.as<float>(), g, n, l.out_ch, l.out_h * l.out_w,
+                                 bn->gamma.value.as<float>(), bn->save_mean.as<float>(),
+                                 bn->save_inv_std.as<float>(), g_prev, bn->gamma.grad.as<float>(),
                                  bn->beta.grad.as<float>(), m.stream));
       std::swap(g, g_prev);
     }
     if (i + 1 < L || m.last_relu) CU(gpu::relu_backward(l.act.as<float>(), g, l.out_elems(n), m.stream));
     const float* in = i == 0 ? m.input : m.layers[i - 1].output();
-    DNN(cudnnConvolutionBackwardFilter(m.dnn, &one, p.x, in, p.y, g, l.conv, p.bwd_filter, m.workspace.data(), m.workspace.bytes(),
-                                       &zero, l.wdesc, l.w.grad.as<float>()));
+    DNN(cudnnConvolutionBackwardFilter(m.dnn, &one, p.x, in, p.y, g, l.conv, p.bwd_filter, m.workspace.data(),
+                                       m.workspace.bytes(), &zero, l.wdesc, l.w.grad.as<float>()));
     DNN(cudnnConvolutionBackwardBias(m.dnn, &one, p.y, g, &zero, l.bdesc, l.b.grad.as<float>()));
     if (i > 0) {
-      DNN(cudnnConvolutionBackwardData(m.dnn, &one, l.wdesc, l.w.value.as<float>(), p.y, g, l.conv, p.bwd_data, m.workspace.data(),
-                                       m.workspace.bytes(), &zero, p.x, g_prev));
+      DNN(cudnnConvolutionBackwardData(m.dnn, &one, l.wdesc, l.w.value.as<float>(), p.y, g, l.conv,
+                                       p.bwd_data, m.workspace.data(), m.workspace.bytes(), &zero, p.x,
+                                       g_prev));
       std::swap(g, g_prev);
     }
   }
@@ -242,10 +258,11 @@ void GpuCnn::backward(const float* d_dlogits) {
 void GpuCnn::adamw_step(float lr, float beta1, float beta2, float eps, float weight_decay) {
   Impl& m = *impl_;
   ++m.t;
-  const float c1 = 1.0f - std::pow(beta1, static_cast<float>(m.t)), c2 = 1.0f - std::pow(beta2, static_cast<float>(m.t));
+  const float c1 = 1.0f - std::pow(beta1, static_cast<float>(m.t)),
+              c2 = 1.0f - std::pow(beta2, static_cast<float>(m.t));
   const auto step = [&](Param& p) {
-    CU(gpu::adamw(p.value.as<float>(), p.grad.as<float>(), p.m.as<float>(), p.v.as<float>(), p.value.numel(), lr, beta1, beta2, eps,
-                  weight_decay, c1, c2, m.stream));
+    CU(gpu::adamw(p.value.as<float>(), p.grad.as<float>(), p.m.as<float>(), p.v.as<float>(), p.value.numel(),
+                  lr, beta1, beta2, eps, weight_decay, c1, c2, m.stream));
   };
   for (Layer& l : m.layers) {
     step(l.w), step(l.b);

@@ -16,7 +16,8 @@ namespace mixup::nn {
 
 class GpuCnn {
  public:
-  GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width, cudaStream_t stream);
+  GpuCnn(const SimpleCnn& model, std::int64_t max_batch, std::int64_t height, std::int64_t width,
+         cudaStream_t stream);
   ~GpuCnn();
   GpuCnn(const GpuCnn&) = delete;
   GpuCnn& operator=(const GpuCnn&) = delete;

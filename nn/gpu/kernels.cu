@@ -25,8 +25,8 @@ __global__ void pool_bwd(const float* d_out, std::int64_t planes, std::int64_t h
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < planes * hw) d_in[i] = d_out[i / hw] / static_cast<float>(hw);
 }
-__global__ void adamw_kernel(float* p, const float* g, float* m, float* v, std::int64_t n, float lr, float b1, float b2,
-                             float eps, float wd, float c1, float c2) {
+__global__ void adamw_kernel(float* p, const float* g, float* m, float* v, std::int64_t n, float lr, float b1,
+                             float b2, float eps, float wd, float c1, float c2) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   m[i] = b1 * m[i] + (1.0f - b1) * g[i];
@@ -64,9 +64,9 @@ __device__ std::int64_t bn_index(std::int64_t e, std::int64_t ch, std::int64_t c
   return ((e / hw) * c + ch) * hw + e % hw;
 }
 
-__global__ void bn_fwd_train(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma, const float* beta,
-                             float eps, float momentum, float* y, float* save_mean, float* save_inv_std, float* running_mean,
-                             float* running_var) {
+__global__ void bn_fwd_train(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw,
+                             const float* gamma, const float* beta, float eps, float momentum, float* y,
+                             float* save_mean, float* save_inv_std, float* running_mean, float* running_var) {
   __shared__ double shared[kBnThreads];
   const std::int64_t ch = blockIdx.x, m = n * hw;
   double sum = 0;
@@ -84,7 +84,8 @@ __global__ void bn_fwd_train(const float* x, std::int64_t n, std::int64_t c, std
     save_mean[ch] = static_cast<float>(mean);
     save_inv_std[ch] = inv;
     running_mean[ch] = static_cast<float>((1 - momentum) * running_mean[ch] + momentum * mean);
-    running_var[ch] = static_cast<float>((1 - momentum) * running_var[ch] + momentum * (m > 1 ? sq / (m - 1) : var));
+    running_var[ch] = static_cast<float>((1 - momentum) * running_var[ch] +
+                                         momentum * (m > 1 ? sq / (m - 1) : var));
   }
   const float g = gamma[ch], b = beta[ch];
   for (std::int64_t e = threadIdx.x; e < m; e += kBnThreads) {
@@ -93,8 +94,9 @@ __global__ void bn_fwd_train(const float* x, std::int64_t n, std::int64_t c, std
   }
 }
 
-__global__ void bn_fwd_eval(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma, const float* beta,
-                            const float* running_mean, const float* running_var, float eps, float* y) {
+__global__ void bn_fwd_eval(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw,
+                            const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, float eps, float* y) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n * c * hw) return;
   const std::int64_t ch = (i / hw) % c;
@@ -102,8 +104,9 @@ __global__ void bn_fwd_eval(const float* x, std::int64_t n, std::int64_t c, std:
   y[i] = gamma[ch] * (static_cast<float>(static_cast<double>(x[i]) - running_mean[ch]) * inv) + beta[ch];
 }
 
-__global__ void bn_bwd(const float* x, const float* dy, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma,
-                       const float* save_mean, const float* save_inv_std, float* dx, float* dgamma, float* dbeta) {
+__global__ void bn_bwd(const float* x, const float* dy, std::int64_t n, std::int64_t c, std::int64_t hw,
+                       const float* gamma, const float* save_mean, const float* save_inv_std, float* dx,
+                       float* dgamma, float* dbeta) {
   __shared__ float shared[kBnThreads];
   const std::int64_t ch = blockIdx.x, m = n * hw;
   const float mean = save_mean[ch], inv = save_inv_std[ch];
@@ -125,23 +128,28 @@ __global__ void bn_bwd(const float* x, const float* dy, std::int64_t n, std::int
 
 }  // namespace
 
-cudaError_t batchnorm_forward_train(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma,
-                                    const float* beta, float eps, float momentum, float* y, float* save_mean, float* save_inv_std,
-                                    float* running_mean, float* running_var, cudaStream_t s) {
-  bn_fwd_train<<<static_cast<unsigned>(c), kBnThreads, 0, s>>>(x, n, c, hw, gamma, beta, eps, momentum, y, save_mean, save_inv_std,
-                                                              running_mean, running_var);
+cudaError_t batchnorm_forward_train(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw,
+                                    const float* gamma, const float* beta, float eps, float momentum,
+                                    float* y, float* save_mean, float* save_inv_std, float* running_mean,
+                                    float* running_var, cudaStream_t s) {
+  bn_fwd_train<<<static_cast<unsigned>(c), kBnThreads, 0, s>>>(x, n, c, hw, gamma, beta, eps, momentum, y,
+                                                               save_mean, save_inv_std, running_mean,
+                                                               running_var);
   return cudaGetLastError();
 }
-cudaError_t batchnorm_forward_eval(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma,
-                                   const float* beta, const float* running_mean, const float* running_var, float eps, float* y,
-                                   cudaStream_t s) {
-  bn_fwd_eval<<<blocks(n * c * hw), kThreads, 0, s>>>(x, n, c, hw, gamma, beta, running_mean, running_var, eps, y);
+cudaError_t batchnorm_forward_eval(const float* x, std::int64_t n, std::int64_t c, std::int64_t hw,
+                                   const float* gamma, const float* beta, const float* running_mean,
+                                   const float* running_var, float eps, float* y, cudaStream_t s) {
+  bn_fwd_eval<<<blocks(n * c * hw), kThreads, 0, s>>>(x, n, c, hw, gamma, beta, running_mean, running_var,
+                                                      eps, y);
   return cudaGetLastError();
 }
-cudaError_t batchnorm_backward(const float* x, const float* dy, std::int64_t n, std::int64_t c, std::int64_t hw, const float* gamma,
-                               const float* save_mean, const float* save_inv_std, float* dx, float* dgamma, float* dbeta,
+cudaError_t batchnorm_backward(const float* x, const float* dy, std::int64_t n, std::int64_t c,
+                               std::int64_t hw, const float* gamma, const float* save_mean,
+                               const float* save_inv_std, float* dx, float* dgamma, float* dbeta,
                                cudaStream_t s) {
-  bn_bwd<<<static_cast<unsigned>(c), kBnThreads, 0, s>>>(x, dy, n, c, hw, gamma, save_mean, save_inv_std, dx, dgamma, dbeta);
+  bn_bwd<<<static_cast<unsigned>(c), kBnThreads, 0, s>>>(x, dy, n, c, hw, gamma, save_mean, save_inv_std, dx,
+                                                         dgamma, dbeta);
   return cudaGetLastError();
 }
 
@@ -153,16 +161,18 @@ cudaError_t relu_backward(const float* y, float* dy, std::int64_t n, cudaStream_
   relu_bwd<<<blocks(n), kThreads, 0, s>>>(y, dy, n);
   return cudaGetLastError();
 }
-cudaError_t avgpool_forward(const float* in, std::int64_t planes, std::int64_t hw, float* out, cudaStream_t s) {
+cudaError_t avgpool_forward(const float* in, std::int64_t planes, std::int64_t hw, float* out,
+                            cudaStream_t s) {
   pool_fwd<<<blocks(planes), kThreads, 0, s>>>(in, planes, hw, out);
   return cudaGetLastError();
 }
-cudaError_t avgpool_backward(const float* d_out, std::int64_t planes, std::int64_t hw, float* d_in, cudaStream_t s) {
+cudaError_t avgpool_backward(const float* d_out, std::int64_t planes, std::int64_t hw, float* d_in,
+                             cudaStream_t s) {
   pool_bwd<<<blocks(planes * hw), kThreads, 0, s>>>(d_out, planes, hw, d_in);
   return cudaGetLastError();
 }
-cudaError_t adamw(float* p, const float* g, float* m, float* v, std::int64_t n, float lr, float beta1, float beta2, float eps,
-                  float wd, float bias1, float bias2, cudaStream_t s) {
+cudaError_t adamw(float* p, const float* g, float* m, float* v, std::int64_t n, float lr, float beta1,
+                  float beta2, float eps, float wd, float bias1, float bias2, cudaStream_t s) {
   adamw_kernel<<<blocks(n), kThreads, 0, s>>>(p, g, m, v, n, lr, beta1, beta2, eps, wd, bias1, bias2);
   return cudaGetLastError();
 }

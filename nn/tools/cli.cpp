@@ -32,7 +32,8 @@ int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& aft
     std::printf("%s\n", e.what());
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), e.what(), app.get_name().c_str());
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), e.what(),
+                 app.get_name().c_str());
     return kExitUsage;
   }
 }
@@ -107,9 +108,12 @@ void check_output_file(const std::string& path, const std::string& flag) {
   const fs::path p(path);
   if (fs::is_directory(p, ec)) throw Failure(flag + " " + path + ": is a directory; give a file name");
   const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-  if (!fs::is_directory(dir, ec)) throw Failure(flag + " " + path + ": folder " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw Failure(flag + " " + path + ": folder " + dir.string() + " is not writable");
-  if (fs::exists(p, ec) && ::access(path.c_str(), W_OK) != 0) throw Failure(flag + " " + path + ": file is not writable");
+  if (!fs::is_directory(dir, ec))
+    throw Failure(flag + " " + path + ": folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Failure(flag + " " + path + ": folder " + dir.string() + " is not writable");
+  if (fs::exists(p, ec) && ::access(path.c_str(), W_OK) != 0)
+    throw Failure(flag + " " + path + ": file is not writable");
 }
 
 }  // namespace mixup::tools

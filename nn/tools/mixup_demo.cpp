@@ -32,16 +32,24 @@ struct Options {
 
 // Returns -1 to go on, else the exit status (cli.hpp).
 int parse(Options& o, int argc, char** argv) {
-  CLI::App app("Mixes real batches of an MNIST-style IDX data set (default: Debian's Fashion-MNIST) with libmixup_cuda\n"
-               "and reports the draws, lambda statistics and the time per call.",
-               "mixup-demo");
+  CLI::App app(
+      "Mixes real batches of an MNIST-style IDX data set (default: Debian's Fashion-MNIST) with "
+      "libmixup_cuda\n"
+      "and reports the draws, lambda statistics and the time per call.",
+      "mixup-demo");
   tools::common_setup(app);
   app.add_option("--data", o.data, "MNIST-style IDX directory")->capture_default_str();
-  app.add_option("--bs", o.bs, "batch size (at most the training set)")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
-  app.add_option("--alpha", o.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  app.add_option("--bs", o.bs, "batch size (at most the training set)")
+      ->check(tools::integer_in(1, 1 << 30))
+      ->capture_default_str();
+  app.add_option("--alpha", o.alpha, "Beta(alpha, alpha)")
+      ->check(tools::kPositiveFinite)
+      ->capture_default_str();
   app.add_option("--seed", o.seed)->check(tools::unsigned_integer())->capture_default_str();
   app.add_option("--device", o.device)->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  app.add_option("--steps", o.steps, "steps for the lambda statistics")->check(tools::integer_in(1, 1000000))->capture_default_str();
+  app.add_option("--steps", o.steps, "steps for the lambda statistics")
+      ->check(tools::integer_in(1, 1000000))
+      ->capture_default_str();
   return tools::parse(app, argc, argv);
 }
 
@@ -86,8 +94,8 @@ int main(int argc, char** argv) {
     const std::uint8_t* images = data.train_images.data.data();
 
     // Buffers where the backend wants them.
-    void *d_x = (void*)images, *d_out = out.data(), *d_labels = labels.data(), *d_ya = y_a.data(), *d_yb = y_b.data(),
-         *d_lam = lam.data(), *d_perm = perm.data();
+    void *d_x = (void*)images, *d_out = out.data(), *d_labels = labels.data(), *d_ya = y_a.data(),
+         *d_yb = y_b.data(), *d_lam = lam.data(), *d_perm = perm.data();
     if (cuda) {
       cudaMalloc(&d_x, pixels);
       cudaMalloc(&d_out, pixels * 4);
@@ -102,7 +110,8 @@ int main(int argc, char** argv) {
     const auto x = mixup::TensorView::images(d_x, mixup::DType::u8, bs, 1, H, W);
     const auto y = mixup::TensorView::images(d_out, mixup::DType::f32, bs, 1, H, W);
     mixup::StackedTargets t{static_cast<std::int32_t*>(d_labels), static_cast<std::int32_t*>(d_ya),
-                            static_cast<std::int32_t*>(d_yb), static_cast<float*>(d_lam), static_cast<std::int32_t*>(d_perm)};
+                            static_cast<std::int32_t*>(d_yb), static_cast<float*>(d_lam),
+                            static_cast<std::int32_t*>(d_perm)};
     const auto fetch = [&] {
       if (!cuda) return;
       cudaMemcpy(lam.data(), d_lam, bs * 4, cudaMemcpyDeviceToHost);
@@ -114,11 +123,12 @@ int main(int argc, char** argv) {
 
     mix.apply(x, y, t);
     fetch();
-    std::printf("\nstep 0, alpha %.2f, first samples (each image is mostly itself: lambda >= 0.5):\n", o.alpha);
+    std::printf("\nstep 0, alpha %.2f, first samples (each image is mostly itself: lambda >= 0.5):\n",
+                o.alpha);
     for (int i = 0; i < std::min(bs, 8); ++i)
-      std::printf("  %2d: %.2f %-11s + %.2f %-11s (partner %2d)  targets (y_a=%d, y_b=%d, lam=%.3f)\n", i, lam[i],
-                  mixup::nn::kFashionMnistClasses[y_a[i]], 1.0f - lam[i], mixup::nn::kFashionMnistClasses[y_b[i]], perm[i],
-                  y_a[i], y_b[i], lam[i]);
+      std::printf("  %2d: %.2f %-11s + %.2f %-11s (partner %2d)  targets (y_a=%d, y_b=%d, lam=%.3f)\n", i,
+                  lam[i], mixup::nn::kFashionMnistClasses[y_a[i]], 1.0f - lam[i],
+                  mixup::nn::kFashionMnistClasses[y_b[i]], perm[i], y_a[i], y_b[i], lam[i]);
 
     // λ statistics over many steps, and the permutation checked every step.
     std::vector<double> all;
@@ -140,17 +150,20 @@ int main(int argc, char** argv) {
     mean_l /= all.size();
     for (double l : all) sq += (l - mean_l) * (l - mean_l);
     const auto [mn, mx] = std::minmax_element(all.begin(), all.end());
-    std::printf("\nlambda over %zu draws (%d steps x %d): mean %.4f, sd %.4f, min %.4f, max %.4f\n", all.size(), o.steps, bs, mean_l,
-                std::sqrt(sq / (all.size() - 1)), *mn, *mx);
+    std::printf("\nlambda over %zu draws (%d steps x %d): mean %.4f, sd %.4f, min %.4f, max %.4f\n",
+                all.size(), o.steps, bs, mean_l, std::sqrt(sq / (all.size() - 1)), *mn, *mx);
     int hist[10] = {};
     for (double l : all) ++hist[std::min(9, static_cast<int>((l - 0.5) * 20.0))];
     for (int b = 0; b < 10; ++b) {
-      std::printf("  [%.2f, %.2f%c %6.2f%% ", 0.5 + b * 0.05, 0.55 + b * 0.05, b == 9 ? ']' : ')', 100.0 * hist[b] / all.size());
+      std::printf("  [%.2f, %.2f%c %6.2f%% ", 0.5 + b * 0.05, 0.55 + b * 0.05, b == 9 ? ']' : ')',
+                  100.0 * hist[b] / all.size());
       for (int k = 0; k < 60 * hist[b] / static_cast<int>(all.size()); ++k) std::printf("#");
       std::printf("\n");
     }
-    std::printf("partners: %d steps, every one a permutation: %s; samples paired with themselves: %.2f%% (1/bs = %.2f%%)\n",
-                o.steps, bad_perm == 0 ? "yes" : "NO", 100.0 * fixed / all.size(), 100.0 / bs);
+    std::printf(
+        "partners: %d steps, every one a permutation: %s; samples paired with themselves: %.2f%% (1/bs = "
+        "%.2f%%)\n",
+        o.steps, bad_perm == 0 ? "yes" : "NO", 100.0 * fixed / all.size(), 100.0 / bs);
 
     // Time per call (the op alone, data already where the backend wants it).
     std::vector<double> ms;
@@ -163,8 +176,8 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     const double bytes = 2.0 * pixels + 4.0 * pixels;
-    std::printf("time per call (median of 50): %.3f ms for %d images (%.2f GB/s of uint8 in + f32 out)\n", ms[25], bs,
-                bytes / (ms[25] * 1e6));
+    std::printf("time per call (median of 50): %.3f ms for %d images (%.2f GB/s of uint8 in + f32 out)\n",
+                ms[25], bs, bytes / (ms[25] * 1e6));
     if (bad_perm != 0) return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mixup-demo: %s\n", e.what());

@@ -65,13 +65,15 @@ std::string mixed_run_name(const Options& o) {
 std::vector<std::int64_t> parse_arch(const std::string& arch, std::string* why) {
   const std::string prefix = "simple_cnn:";
   std::vector<std::int64_t> actns;
-  if (arch.rfind(prefix, 0) != 0) return *why = "'" + arch + "' does not look like simple_cnn:1,16,16,10", actns;
+  if (arch.rfind(prefix, 0) != 0)
+    return *why = "'" + arch + "' does not look like simple_cnn:1,16,16,10", actns;
   std::stringstream s(arch.substr(prefix.size()));
   std::string part;
   while (std::getline(s, part, ',')) {
     std::istringstream p(part);
     std::int64_t c = 0;
-    if (!(p >> c) || !p.eof() || c < 1 || c > 65536) return *why = "channel count '" + part + "' is not in [1, 65536]", actns = {};
+    if (!(p >> c) || !p.eof() || c < 1 || c > 65536)
+      return *why = "channel count '" + part + "' is not in [1, 65536]", actns = {};
     actns.push_back(c);
   }
   if (actns.size() < 2) return *why = "needs at least an input and an output channel count", actns = {};
@@ -79,56 +81,93 @@ std::vector<std::int64_t> parse_arch(const std::string& arch, std::string* why) 
 }
 
 int parse(Options& o, int argc, char** argv) {
-  CLI::App app("fastai's mixup experiment: simple_cnn trained without and with mixup, epoch tables and a summary.",
-               "mixup-train");
-  tools::common_setup(app,
-                      "Stopping: Ctrl-C (SIGINT) or SIGTERM stops at the next batch, keeps the --log lines of the\n"
-                      "finished epochs, writes no checkpoint, and exits 130 or 143.");
+  CLI::App app(
+      "fastai's mixup experiment: simple_cnn trained without and with mixup, epoch tables and a summary.",
+      "mixup-train");
+  tools::common_setup(
+      app,
+      "Stopping: Ctrl-C (SIGINT) or SIGTERM stops at the next batch, keeps the --log lines of the\n"
+      "finished epochs, writes no checkpoint, and exits 130 or 143.");
   app.add_option("--data", o.data, "MNIST-style IDX directory, gzipped or not")->capture_default_str();
-  app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")->check(tools::integer_in(0, 100000))->capture_default_str();
+  app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
+      ->check(tools::integer_in(0, 100000))
+      ->capture_default_str();
   app.add_option("--bs", o.bs, "batch size")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
   app.add_option("--lr", o.lr, "learning rate")->check(tools::kPositiveFinite)->capture_default_str();
-  app.add_option("--wd", o.wd, "decoupled weight decay")->check(tools::kNonNegativeFinite)->capture_default_str();
-  app.add_option("--alpha", o.alpha, "mixup Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  app.add_option("--wd", o.wd, "decoupled weight decay")
+      ->check(tools::kNonNegativeFinite)
+      ->capture_default_str();
+  app.add_option("--alpha", o.alpha, "mixup Beta(alpha, alpha)")
+      ->check(tools::kPositiveFinite)
+      ->capture_default_str();
   CLI::Option* cutmix_opt = app.add_option("--cutmix", o.cutmix,
-                 "CutMix Beta(alpha, alpha): the mixing run uses CutMix (all of it, or --switch-prob of it); 0: off")
-      ->check(tools::kNonNegativeFinite)->capture_default_str();
+                                           "CutMix Beta(alpha, alpha): the mixing run uses CutMix (all of "
+                                           "it, or --switch-prob of it); 0: off")
+                                ->check(tools::kNonNegativeFinite)
+                                ->capture_default_str();
   app.add_option("--mix-prob", o.mix_prob, "chance a sample is mixed at all (timm's prob)")
-      ->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
-  app.add_option("--switch-prob", o.switch_prob, "with --cutmix: chance a mixed sample takes CutMix rather than mixup "
-                                                 "(default 1: CutMix only)")
-      ->check(CLI::Range(0.0f, 1.0f))->needs(cutmix_opt);
-  app.add_option("--seed", o.seed, "seed for init, shuffling, mixup")->check(tools::unsigned_integer())->capture_default_str();
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
+  app.add_option("--switch-prob", o.switch_prob,
+                 "with --cutmix: chance a mixed sample takes CutMix rather than mixup "
+                 "(default 1: CutMix only)")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->needs(cutmix_opt);
+  app.add_option("--seed", o.seed, "seed for init, shuffling, mixup")
+      ->check(tools::unsigned_integer())
+      ->capture_default_str();
   app.add_option("--mixup", o.mixup, "one run with or without mixup, or both")
-      ->check(CLI::IsMember({"on", "off", "compare"}))->capture_default_str();
+      ->check(CLI::IsMember({"on", "off", "compare"}))
+      ->capture_default_str();
   CLI::Option* arch = app.add_option("--arch", o.arch, "simple_cnn:C0,C1,...,Ck channels; 3x3 stride-2 convs")
-                          ->check(CLI::Validator([](std::string& s) {
-                            std::string why;
-                            parse_arch(s, &why);
-                            return why;
-                          }, "simple_cnn:C0,...,Ck"))->capture_default_str();
-  CLI::Option* last_relu = app.add_option("--last-relu", o.last_relu, "ReLU after the last conv, as fastai v1 (default on)")->transform(tools::on_off());
-  CLI::Option* bn = app.add_option("--bn", o.bn, "BatchNorm after each conv's ReLU but the last (default off)")->transform(tools::on_off());
-  CLI::Option* init = app.add_option("--init", o.init,
-                                     "conv init: kaiming_normal (fastai: zero bias) or kaiming_uniform (PyTorch's default, "
-                                     "the trainer's before)")
-                          ->check(CLI::IsMember({"kaiming_normal", "kaiming_uniform"}))->capture_default_str();
-  app.add_option("--drop-last", o.drop_last, "drop each epoch's last partial training batch, as fastai v1 (default on)")
+                          ->check(CLI::Validator(
+                              [](std::string& s) {
+                                std::string why;
+                                parse_arch(s, &why);
+                                return why;
+                              },
+                              "simple_cnn:C0,...,Ck"))
+                          ->capture_default_str();
+  CLI::Option* last_relu = app.add_option("--last-relu", o.last_relu,
+                                          "ReLU after the last conv, as fastai v1 (default on)")
+                               ->transform(tools::on_off());
+  CLI::Option* bn = app.add_option("--bn", o.bn,
+                                   "BatchNorm after each conv's ReLU but the last (default off)")
+                        ->transform(tools::on_off());
+  CLI::Option* init =
+      app.add_option("--init", o.init,
+                     "conv init: kaiming_normal (fastai: zero bias) or kaiming_uniform (PyTorch's default, "
+                     "the trainer's before)")
+          ->check(CLI::IsMember({"kaiming_normal", "kaiming_uniform"}))
+          ->capture_default_str();
+  app.add_option("--drop-last", o.drop_last,
+                 "drop each epoch's last partial training batch, as fastai v1 (default on)")
       ->transform(tools::on_off());
   app.add_option("--schedule", o.schedule, "constant lr (fastai v1 fit) or fit_one_cycle")
-      ->check(CLI::IsMember({"constant", "onecycle"}))->capture_default_str();
-  app.add_option("--train-limit", o.train_limit, "use only the first N training images")->check(tools::integer_in(1, 1ll << 40));
+      ->check(CLI::IsMember({"constant", "onecycle"}))
+      ->capture_default_str();
+  app.add_option("--train-limit", o.train_limit, "use only the first N training images")
+      ->check(tools::integer_in(1, 1ll << 40));
   app.add_option("--device", o.device)->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads (0: all)")->check(tools::integer_in(0, 4096))->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0: all)")
+      ->check(tools::integer_in(0, 4096))
+      ->capture_default_str();
   app.add_option("--log", o.log, "CSV: run,epoch,train_loss,valid_loss,accuracy,time (flushed every epoch)");
   app.add_option("--save", o.save, "checkpoint after training (compare: FILE.nomixup and FILE.mixup)");
-  CLI::Option* plot = app.add_option("--plot", o.plot, "loss and accuracy per epoch, every run on the same axes")->check(tools::kPngName);
-  app.add_option("--load", o.load, "start from a checkpoint: the model is the checkpoint's (so --arch, --bn, --last-relu and "
-                                   "--init are refused with it); --epochs 0 only evaluates")
-      ->excludes(arch)->excludes(last_relu)->excludes(bn)->excludes(init);
+  CLI::Option* plot = app.add_option("--plot", o.plot,
+                                     "loss and accuracy per epoch, every run on the same axes")
+                          ->check(tools::kPngName);
+  app.add_option("--load", o.load,
+                 "start from a checkpoint: the model is the checkpoint's (so --arch, --bn, --last-relu and "
+                 "--init are refused with it); --epochs 0 only evaluates")
+      ->excludes(arch)
+      ->excludes(last_relu)
+      ->excludes(bn)
+      ->excludes(init);
   app.add_flag("--quiet", o.quiet, "no progress bar");
   return tools::parse(app, argc, argv, [&] {
-    if (plot->count() > 0 && o.epochs == 0) throw CLI::ValidationError("--plot", "nothing to plot with --epochs 0");
+    if (plot->count() > 0 && o.epochs == 0)
+      throw CLI::ValidationError("--plot", "nothing to plot with --epochs 0");
   });
 }
 
@@ -136,10 +175,11 @@ nn::SimpleCnn build_model(const Options& o) {
   if (!o.load.empty()) return nn::load_checkpoint(o.load);
   std::string why;
   const std::vector<std::int64_t> actns = parse_arch(o.arch, &why);
-  nn::SimpleCnn m(actns, std::vector<std::int64_t>(actns.size() - 1, 3), std::vector<std::int64_t>(actns.size() - 1, 2),
-                  o.last_relu, o.seed, o.bn);
+  nn::SimpleCnn m(actns, std::vector<std::int64_t>(actns.size() - 1, 3),
+                  std::vector<std::int64_t>(actns.size() - 1, 2), o.last_relu, o.seed, o.bn);
   if (o.init == "kaiming_normal")  // the same per-layer seeds as the uniform init
-    for (std::size_t i = 0; i < m.layers().size(); ++i) nn::kaiming_normal(m.layers()[i], o.seed * 1000003u + i);
+    for (std::size_t i = 0; i < m.layers().size(); ++i)
+      nn::kaiming_normal(m.layers()[i], o.seed * 1000003u + i);
   return m;
 }
 
@@ -165,8 +205,8 @@ struct Progress {
   std::int64_t epoch = 0, batch = 0, logged = 0;
 };
 
-RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn& initial, const nn::IdxDataset& data,
-               std::ofstream* log, const std::string& save_to, Progress& where) {
+RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn& initial,
+               const nn::IdxDataset& data, std::ofstream* log, const std::string& save_to, Progress& where) {
   using namespace mixup::nn;
   SimpleCnn model = initial;
   LearnerConfig cfg;
@@ -194,7 +234,8 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);
   if (with_mixup && (o.cutmix > 0.0f || o.mix_prob < 1.0f)) {
     const mixup_mixing_t m = mixing_of(o);
-    std::printf("   mixing: prob %.2f, CutMix share %.2f (CutMix alpha %.2f)\n", m.prob, m.switch_prob, m.cutmix_alpha);
+    std::printf("   mixing: prob %.2f, CutMix share %.2f (CutMix alpha %.2f)\n", m.prob, m.switch_prob,
+                m.cutmix_alpha);
   }
   std::printf("epoch  train_loss  valid_loss  accuracy  time\n");
   if (o.epochs == 0) {
@@ -204,13 +245,14 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   }
   try {
     learn.fit(o.epochs, [&](const EpochResult& r) {
-      std::printf("%5lld  %10.6f  %10.6f  %8.6f  %02d:%02d\n", static_cast<long long>(r.epoch), r.train_loss, r.valid_loss,
-                  r.accuracy, static_cast<int>(r.seconds) / 60, static_cast<int>(r.seconds) % 60);
+      std::printf("%5lld  %10.6f  %10.6f  %8.6f  %02d:%02d\n", static_cast<long long>(r.epoch), r.train_loss,
+                  r.valid_loss, r.accuracy, static_cast<int>(r.seconds) / 60,
+                  static_cast<int>(r.seconds) % 60);
       std::fflush(stdout);
       if (log) {
         // flushed every epoch: a run stopped later keeps every finished epoch
-        *log << (with_mixup ? mixed_run_name(o) : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ',' << r.valid_loss << ','
-             << r.accuracy << ',' << r.seconds << std::endl;
+        *log << (with_mixup ? mixed_run_name(o) : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ','
+             << r.valid_loss << ',' << r.accuracy << ',' << r.seconds << std::endl;
         if (!*log) throw Failure("--log " + o.log + ": write failed");
         ++where.logged;
       }
@@ -251,14 +293,16 @@ void print_summary(const Options& o, const std::vector<RunSummary>& runs) {
   const double e0 = 1 - runs[0].best_acc, e1 = 1 - runs[1].best_acc;
   std::printf("mixup %s the best error rate by %.1f%% (relative) and %s the final valid loss (%+.4f)\n",
               e1 <= e0 ? "reduced" : "increased", 100 * std::fabs(e0 - e1) / std::max(e0, 1e-9),
-              runs[1].final_valid >= runs[0].final_valid ? "raised" : "lowered", runs[1].final_valid - runs[0].final_valid);
+              runs[1].final_valid >= runs[0].final_valid ? "raised" : "lowered",
+              runs[1].final_valid - runs[0].final_valid);
 }
 
 // Everything checked before the first batch; returns the model every run starts from.
 nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data, bool cuda) {
   namespace fs = std::filesystem;
   if (!o.load.empty() && !fs::is_regular_file(o.load))
-    throw Failure("--load " + o.load + (fs::is_directory(o.load) ? ": is a directory, not a checkpoint" : ": no such file"));
+    throw Failure("--load " + o.load +
+                  (fs::is_directory(o.load) ? ": is a directory, not a checkpoint" : ": no such file"));
   const bool compare = o.mixup == "compare";
   if (!o.save.empty()) {
     for (const char* suffix : {".nomixup", ".mixup"})
@@ -267,17 +311,20 @@ nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data
   if (!o.plot.empty()) tools::check_output_file(o.plot, "--plot");
   if (!o.log.empty()) tools::check_output_file(o.log, "--log");
   nn::SimpleCnn model = build_model(o);
-  if (model.spec().front() != 1) throw Failure("the model's input channels must be 1 for these grayscale images");
+  if (model.spec().front() != 1)
+    throw Failure("the model's input channels must be 1 for these grayscale images");
   const std::int64_t train_count = data.train_images.count();
   if (o.train_limit > train_count)
-    throw Failure("--train-limit " + std::to_string(o.train_limit) + " is more than the " + std::to_string(train_count) +
-                  " training images");
+    throw Failure("--train-limit " + std::to_string(o.train_limit) + " is more than the " +
+                  std::to_string(train_count) + " training images");
   const std::int64_t used = o.train_limit > 0 ? o.train_limit : train_count;
   if (o.bs > used)
-    throw Failure("--bs " + std::to_string(o.bs) + " is more than the " + std::to_string(used) + " training images");
+    throw Failure("--bs " + std::to_string(o.bs) + " is more than the " + std::to_string(used) +
+                  " training images");
   const std::int64_t data_classes = tools::check_data_labels(data, model.classes());
   if (data_classes < model.classes())
-    std::fprintf(stderr, "mixup-train: note: the model has %lld outputs, the data's labels use %lld classes\n",
+    std::fprintf(stderr,
+                 "mixup-train: note: the model has %lld outputs, the data's labels use %lld classes\n",
                  static_cast<long long>(model.classes()), static_cast<long long>(data_classes));
   if (!cuda) tools::check_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
   return model;
@@ -299,12 +346,15 @@ int train(const Options& o) {
   const nn::IdxDataset data = nn::load_idx_dataset(o.data);
   const nn::SimpleCnn initial = check_before_training(o, data, cuda);
   const std::int64_t used = o.train_limit > 0 ? o.train_limit : data.train_images.count();
-  std::printf("data: %s (%lld train%s, %lld valid), model %s%s, init %s, bs %lld%s, lr %g, wd %g, %s, seed %llu, device %s\n",
-              o.data.c_str(), static_cast<long long>(used), o.train_limit > 0 ? " (limited)" : "",
-              static_cast<long long>(data.test_images.count()), describe(initial).c_str(),
-              o.load.empty() ? "" : (" from checkpoint " + o.load).c_str(), o.load.empty() ? o.init.c_str() : "checkpoint",
-              static_cast<long long>(o.bs), o.drop_last ? " (drop last)" : "", o.lr, o.wd, o.schedule.c_str(),
-              static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu");
+  std::printf(
+      "data: %s (%lld train%s, %lld valid), model %s%s, init %s, bs %lld%s, lr %g, wd %g, %s, seed %llu, "
+      "device %s\n",
+      o.data.c_str(), static_cast<long long>(used), o.train_limit > 0 ? " (limited)" : "",
+      static_cast<long long>(data.test_images.count()), describe(initial).c_str(),
+      o.load.empty() ? "" : (" from checkpoint " + o.load).c_str(),
+      o.load.empty() ? o.init.c_str() : "checkpoint", static_cast<long long>(o.bs),
+      o.drop_last ? " (drop last)" : "", o.lr, o.wd, o.schedule.c_str(),
+      static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu");
   std::ofstream log;
   if (!o.log.empty()) {
     log.open(o.log);
@@ -318,18 +368,21 @@ int train(const Options& o) {
   try {
     std::ofstream* l = log.is_open() ? &log : nullptr;
     if (o.mixup != "on")
-      runs.push_back(run(o, cuda, false, initial, data, l, o.save.empty() ? "" : o.save + (compare ? ".nomixup" : ""), where));
+      runs.push_back(run(o, cuda, false, initial, data, l,
+                         o.save.empty() ? "" : o.save + (compare ? ".nomixup" : ""), where));
     if (o.mixup != "off")
-      runs.push_back(run(o, cuda, true, initial, data, l, o.save.empty() ? "" : o.save + (compare ? ".mixup" : ""), where));
+      runs.push_back(run(o, cuda, true, initial, data, l,
+                         o.save.empty() ? "" : o.save + (compare ? ".mixup" : ""), where));
   } catch (const tools::Interrupted& e) {
     std::fflush(stdout);
-    std::fprintf(stderr,
-                 "\nmixup-train: %s in run '%s', epoch %lld of %lld, after %lld training batches of that epoch; "
-                 "%lld finished epochs are in %s; %zu run(s) finished before it%s\n",
-                 e.what(), where.run.c_str(), static_cast<long long>(where.epoch), static_cast<long long>(o.epochs),
-                 static_cast<long long>(where.batch), static_cast<long long>(where.logged),
-                 o.log.empty() ? "no log (no --log)" : o.log.c_str(), runs.size(),
-                 o.save.empty() ? "" : "; no checkpoint of the stopped run was written");
+    std::fprintf(
+        stderr,
+        "\nmixup-train: %s in run '%s', epoch %lld of %lld, after %lld training batches of that epoch; "
+        "%lld finished epochs are in %s; %zu run(s) finished before it%s\n",
+        e.what(), where.run.c_str(), static_cast<long long>(where.epoch), static_cast<long long>(o.epochs),
+        static_cast<long long>(where.batch), static_cast<long long>(where.logged),
+        o.log.empty() ? "no log (no --log)" : o.log.c_str(), runs.size(),
+        o.save.empty() ? "" : "; no checkpoint of the stopped run was written");
     return 128 + e.sig;
   }
   print_summary(o, runs);

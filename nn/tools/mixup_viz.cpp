@@ -60,8 +60,8 @@ int grid(const GridOptions& a) {
   tools::check_output_file(a.out, "--out");
   const IdxDataset data = load_idx_dataset(a.data);
   if (data.train_images.count() < n)
-    throw tools::Failure("--n " + std::to_string(n) + " is more than the " + std::to_string(data.train_images.count()) +
-                         " training images");
+    throw tools::Failure("--n " + std::to_string(n) + " is more than the " +
+                         std::to_string(data.train_images.count()) + " training images");
   if (label_classes(data.train_labels) > 10)  // the captions name Fashion-MNIST's ten classes
     check_labels(data.train_labels, 10);
   Loader loader(ImageSet::of(data.train_images, data.train_labels), n, true, seed);
@@ -85,7 +85,8 @@ int grid(const GridOptions& a) {
   std::vector<std::int32_t> ya(n), yb(n), kind(n), box(4 * static_cast<std::size_t>(n));
   const mixup_batch_t in{images.data(), MIXUP_DTYPE_U8, n, 1, h, w, MIXUP_LAYOUT_NCHW};
   const mixup_batch_t out{mixed.data(), MIXUP_DTYPE_F32, n, 1, h, w, MIXUP_LAYOUT_NCHW};
-  mixup_targets_t t{MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
+  mixup_targets_t t{
+      MIXUP_TARGETS_STACKED, labels.data(), nullptr, ya.data(), yb.data(), lam.data(), nullptr, nullptr};
   const mixup_draws_t draws{kind.data(), box.data()};
   mixup::check(mixup_apply_with_draws(mh, &in, &out, &t, &draws, nullptr));
   mixup_destroy(mh);
@@ -125,11 +126,13 @@ int lambda(const LambdaOptions& a) {
       mixup_targets_t t{};
       t.lam = lam.data();
       mixup::check(mixup_apply(mh, &in, &out, &t, nullptr));
-      all.insert(all.end(), lam.begin(), lam.begin() + std::min<int>(batch, n - static_cast<int>(all.size())));
+      all.insert(all.end(), lam.begin(),
+                 lam.begin() + std::min<int>(batch, n - static_cast<int>(all.size())));
     }
     mixup_destroy(mh);
     char title[96];
-    std::snprintf(title, sizeof title, "lambda ~ Beta(%.2f, %.2f), %s, n = %d", alpha, alpha, fold ? "folded" : "unfolded", n);
+    std::snprintf(title, sizeof title, "lambda ~ Beta(%.2f, %.2f), %s, n = %d", alpha, alpha,
+                  fold ? "folded" : "unfolded", n);
     const Histogram hist = histogram(all, fold ? 0.5 : 0.0, 1.0, fold ? bins / 2 : bins);
     both.blit(draw_lambda_histogram(hist, alpha, fold != 0, title), fold * 720, 0);
   }
@@ -160,32 +163,46 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   GridOptions g;
   CLI::App* grid_cmd = app.add_subcommand(
-      "grid", "mixed training images from the library's own op: the trainer's image order and lambda stream for that "
-              "seed and step (partners are drawn among the images shown), captioned with both classes and lambda");
+      "grid",
+      "mixed training images from the library's own op: the trainer's image order and lambda stream for that "
+      "seed and step (partners are drawn among the images shown), captioned with both classes and lambda");
   grid_cmd->add_option("--data", g.data, "MNIST-style IDX directory")->capture_default_str();
   grid_cmd->add_option("--n", g.n, "images")->check(tools::integer_in(1, 256))->capture_default_str();
   grid_cmd->add_option("--cols", g.cols, "columns")->check(tools::integer_in(1, 256))->capture_default_str();
-  grid_cmd->add_option("--alpha", g.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
-  CLI::Option* grid_cutmix = grid_cmd->add_option("--cutmix", g.cutmix, "CutMix Beta(alpha, alpha), as mixup-train; 0: off")
-                                  ->check(tools::kNonNegativeFinite)->capture_default_str();
-  grid_cmd->add_option("--switch-prob", g.switch_prob, "with --cutmix: CutMix's share (default 1: CutMix only)")
-      ->check(CLI::Range(0.0f, 1.0f))->needs(grid_cutmix);
+  grid_cmd->add_option("--alpha", g.alpha, "Beta(alpha, alpha)")
+      ->check(tools::kPositiveFinite)
+      ->capture_default_str();
+  CLI::Option* grid_cutmix = grid_cmd
+                                 ->add_option("--cutmix", g.cutmix,
+                                              "CutMix Beta(alpha, alpha), as mixup-train; 0: off")
+                                 ->check(tools::kNonNegativeFinite)
+                                 ->capture_default_str();
+  grid_cmd
+      ->add_option("--switch-prob", g.switch_prob, "with --cutmix: CutMix's share (default 1: CutMix only)")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->needs(grid_cutmix);
   grid_cmd->add_option("--mix-prob", g.mix_prob, "chance a sample is mixed at all")
-      ->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   grid_cmd->add_option("--seed", g.seed)->check(tools::unsigned_integer())->capture_default_str();
   grid_cmd->add_option("--step", g.step, "training step whose lambda and partners are shown")
-      ->check(tools::unsigned_integer())->capture_default_str();
+      ->check(tools::unsigned_integer())
+      ->capture_default_str();
   grid_cmd->add_option("-o,--out", g.out, "picture to write")->check(tools::kPngName)->capture_default_str();
   LambdaOptions l;
-  CLI::App* lambda_cmd = app.add_subcommand(
-      "lambda", "histogram of lambda drawn by the library, unfolded and folded, with the exact Beta(alpha, alpha) density");
-  lambda_cmd->add_option("--alpha", l.alpha, "Beta(alpha, alpha)")->check(tools::kPositiveFinite)->capture_default_str();
+  CLI::App* lambda_cmd = app.add_subcommand("lambda",
+                                            "histogram of lambda drawn by the library, unfolded and folded, "
+                                            "with the exact Beta(alpha, alpha) density");
+  lambda_cmd->add_option("--alpha", l.alpha, "Beta(alpha, alpha)")
+      ->check(tools::kPositiveFinite)
+      ->capture_default_str();
   lambda_cmd->add_option("--n", l.n, "draws")->check(tools::integer_in(1, 100000000))->capture_default_str();
   lambda_cmd->add_option("--bins", l.bins)->check(tools::integer_in(2, 400))->capture_default_str();
   lambda_cmd->add_option("--seed", l.seed)->check(tools::unsigned_integer())->capture_default_str();
   lambda_cmd->add_option("-o,--out", l.out, "picture to write")->check(tools::kPngName)->capture_default_str();
   CurvesOptions c;
-  CLI::App* curves_cmd = app.add_subcommand("curves", "train/valid loss and accuracy per epoch from mixup-train --log files");
+  CLI::App* curves_cmd =
+      app.add_subcommand("curves", "train/valid loss and accuracy per epoch from mixup-train --log files");
   curves_cmd->add_option("logs", c.logs, "mixup-train --log files")->required()->check(CLI::ExistingFile);
   curves_cmd->add_option("-o,--out", c.out, "picture to write")->check(tools::kPngName)->capture_default_str();
   // CLI11 would only say "a subcommand is required": name the word that is not one
@@ -195,8 +212,10 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "mixup-viz: unknown command '%s' (grid, lambda or curves)\nRun 'mixup-viz --help' for the options.\n",
-                 argv[1]);
+    std::fprintf(
+        stderr,
+        "mixup-viz: unknown command '%s' (grid, lambda or curves)\nRun 'mixup-viz --help' for the options.\n",
+        argv[1]);
     return tools::kExitUsage;
   }
   if (const int rc = tools::parse(app, argc, argv); rc >= 0) return rc;

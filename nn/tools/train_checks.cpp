@@ -16,7 +16,7 @@ double training_bytes(const nn::SimpleCnn& model, std::int64_t bs, std::int64_t 
   double floats = 2.0 * s.n * s.c * s.h * s.w;  // input and its mixed / normalised copy
   for (const nn::Conv2d& c : model.layers()) {
     const nn::Shape4 o = c.output_shape(s);
-    floats += 2.0 * o.n * o.c * o.h * o.w;                                      // output, gradient
+    floats += 2.0 * o.n * o.c * o.h * o.w;                                           // output, gradient
     floats += static_cast<double>(o.n) * o.h * o.w * c.in_ch * c.kernel * c.kernel;  // patches
     s = o;
   }
@@ -39,7 +39,8 @@ void check_memory(const nn::SimpleCnn& model, std::int64_t bs, std::int64_t h, s
   const double need = training_bytes(model, bs, h, w), have = available_bytes();
   if (have < 0 || need <= have) return;
   char msg[256];
-  std::snprintf(msg, sizeof msg, "--bs %lld needs at least %.1f GiB for this model, %.1f GiB of memory is available",
+  std::snprintf(msg, sizeof msg,
+                "--bs %lld needs at least %.1f GiB for this model, %.1f GiB of memory is available",
                 static_cast<long long>(bs), need / (1u << 30), have / (1u << 30));
   throw Failure(msg);
 }

@@ -46,7 +46,8 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfi
 void Canvas::Destroy::operator()(_cairo_surface* s) const { cairo_surface_destroy(s); }
 
 Canvas::Canvas(int width, int height, Rgb background) : w_(width), h_(height) {
-  if (width <= 0 || height <= 0 || width > 16384 || height > 16384) throw VizError("canvas size out of range");
+  if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
+    throw VizError("canvas size out of range");
   surface_.reset(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
   if (cairo_surface_status(surface_.get()) != CAIRO_STATUS_SUCCESS) throw VizError("canvas: cannot allocate");
   fill_rect(0, 0, width - 1, height - 1, background);
@@ -54,13 +55,15 @@ Canvas::Canvas(int width, int height, Rgb background) : w_(width), h_(height) {
 
 std::uint32_t* Canvas::row(int y) const {
   return reinterpret_cast<std::uint32_t*>(cairo_image_surface_get_data(surface_.get()) +
-                                          static_cast<std::size_t>(y) * cairo_image_surface_get_stride(surface_.get()));
+                                          static_cast<std::size_t>(y) *
+                                              cairo_image_surface_get_stride(surface_.get()));
 }
 
 Rgb Canvas::at(int x, int y) const {
   cairo_surface_flush(surface_.get());
   const std::uint32_t p = row(y)[x];
-  return Rgb{static_cast<std::uint8_t>(p >> 16), static_cast<std::uint8_t>(p >> 8), static_cast<std::uint8_t>(p)};
+  return Rgb{static_cast<std::uint8_t>(p >> 16), static_cast<std::uint8_t>(p >> 8),
+             static_cast<std::uint8_t>(p)};
 }
 
 void Canvas::set(int x, int y, Rgb c) { fill_rect(x, y, x, y, c); }
@@ -98,11 +101,13 @@ void Canvas::text(int x, int y, const std::string& s, Rgb c, int scale) {
 }
 
 void Canvas::blit(const Canvas& src, int x, int y) {
-  const int xa = std::max(0, x), xb = std::min(w_, x + src.w_), ya = std::max(0, y), yb = std::min(h_, y + src.h_);
+  const int xa = std::max(0, x), xb = std::min(w_, x + src.w_), ya = std::max(0, y),
+            yb = std::min(h_, y + src.h_);
   if (xa >= xb || ya >= yb) return;
   cairo_surface_flush(src.surface_.get());
   cairo_surface_flush(surface_.get());
-  for (int r = ya; r < yb; ++r) std::memcpy(row(r) + xa, src.row(r - y) + (xa - x), sizeof(std::uint32_t) * (xb - xa));
+  for (int r = ya; r < yb; ++r)
+    std::memcpy(row(r) + xa, src.row(r - y) + (xa - x), sizeof(std::uint32_t) * (xb - xa));
   cairo_surface_mark_dirty_rectangle(surface_.get(), xa, ya, xb - xa, yb - ya);
 }
 

@@ -23,15 +23,19 @@ std::string fmt(double v, int decimals) {
 std::vector<double> nice_ticks(double lo, double hi, int n, int* decimals, double min_step = 0) {
   const double raw = (hi - lo) / std::max(1, n);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = std::max(min_step, raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag);
+  const double step = std::max(min_step, raw / mag < 1.5   ? mag
+                                         : raw / mag < 3.5 ? 2 * mag
+                                         : raw / mag < 7.5 ? 5 * mag
+                                                           : 10 * mag);
   *decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   std::vector<double> t;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
   return t;
 }
 
-void frame(Canvas& c, const Axes& a, const std::string& title, const std::string& xlabel, const std::string& ylabel,
-           double x_min_step = 0) {
+void frame(Canvas& c, const Axes& a, const std::string& title, const std::string& xlabel,
+           const std::string& ylabel, double x_min_step = 0) {
   int xd = 0, yd = 0;
   for (double t : nice_ticks(a.x0, a.x1, 8, &xd, x_min_step)) {
     const int x = a.px(t);
@@ -51,8 +55,10 @@ void frame(Canvas& c, const Axes& a, const std::string& title, const std::string
   c.line(a.left, a.bottom, a.right, a.bottom, kAxis);
   c.line(a.right, a.top, a.right, a.bottom, kAxis);
   c.line(a.left, a.top, a.right, a.top, kAxis);
-  c.text((a.left + a.right - Canvas::text_width(title)) / 2, a.top - 2 * Canvas::text_height() - 6, title, kBlack);
-  c.text((a.left + a.right - Canvas::text_width(xlabel)) / 2, a.bottom + 9 + Canvas::text_height(), xlabel, kBlack);
+  c.text((a.left + a.right - Canvas::text_width(title)) / 2, a.top - 2 * Canvas::text_height() - 6, title,
+         kBlack);
+  c.text((a.left + a.right - Canvas::text_width(xlabel)) / 2, a.bottom + 9 + Canvas::text_height(), xlabel,
+         kBlack);
   // the y label, written vertically one letter a line would be unreadable: put it above the axis
   c.text(a.left - Canvas::text_width(ylabel) / 2, a.top - Canvas::text_height() - 4, ylabel, kBlack);
 }
@@ -64,12 +70,15 @@ std::uint8_t denormalize(float x, float mean, float std) {
   return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
 }
 
-Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, float std, int cols, int scale, GridLayout* layout) {
+Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, float std, int cols, int scale,
+                 GridLayout* layout) {
   if (tiles.empty()) throw VizError("grid: no images");
   int text_w = 0;
-  for (const GridTile& t : tiles) text_w = std::max({text_w, Canvas::text_width(t.line1), Canvas::text_width(t.line2)});
+  for (const GridTile& t : tiles)
+    text_w = std::max({text_w, Canvas::text_width(t.line1), Canvas::text_width(t.line2)});
   const int pad = 8;
-  const int tile_w = std::max(w * scale, text_w) + pad, tile_h = h * scale + 2 * Canvas::text_height() + 6 + pad;
+  const int tile_w = std::max(w * scale, text_w) + pad,
+            tile_h = h * scale + 2 * Canvas::text_height() + 6 + pad;
   const int rows = static_cast<int>((tiles.size() + cols - 1) / cols);
   Canvas c(cols * tile_w + pad, rows * tile_h + pad);
   GridLayout g{scale, tile_w, tile_h, cols, {}};
@@ -80,7 +89,8 @@ Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, f
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
         const std::uint8_t v = denormalize(tiles[i].image[y * w + x], mean, std);
-        c.fill_rect(x0 + x * scale, y0 + y * scale, x0 + x * scale + scale - 1, y0 + y * scale + scale - 1, Rgb{v, v, v});
+        c.fill_rect(x0 + x * scale, y0 + y * scale, x0 + x * scale + scale - 1, y0 + y * scale + scale - 1,
+                    Rgb{v, v, v});
       }
     const GridTile& t = tiles[i];
     if (t.has_box && t.box[2] > t.box[0] && t.box[3] > t.box[1]) {  // a one-pixel outline around the box
@@ -110,7 +120,9 @@ Histogram histogram(const std::vector<float>& values, double lo, double hi, int 
   if (!(hi > lo) || bins < 1) throw VizError("histogram: need hi > lo and bins >= 1");
   Histogram h{lo, hi, std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)};
   for (float v : values) {
-    if (!(v >= lo && v <= hi)) throw VizError("histogram: value " + std::to_string(v) + " outside [" + fmt(lo, 2) + ", " + fmt(hi, 2) + "]");
+    if (!(v >= lo && v <= hi))
+      throw VizError("histogram: value " + std::to_string(v) + " outside [" + fmt(lo, 2) + ", " + fmt(hi, 2) +
+                     "]");
     const int b = std::min(bins - 1, static_cast<int>((v - lo) / (hi - lo) * bins));
     ++h.counts[static_cast<std::size_t>(b)];
   }
@@ -139,7 +151,8 @@ Canvas draw_lambda_histogram(const Histogram& h, double alpha, bool folded, cons
   frame(c, a, title, folded ? "lambda (folded: max(lambda, 1 - lambda))" : "lambda", "density");
   for (int b = 0; b < bins; ++b) {
     const double d = h.counts[b] / (n * width);
-    c.fill_rect(a.px(h.lo + b * width) + 1, a.py(d), a.px(h.lo + (b + 1) * width) - 1, a.bottom - 1, Rgb{120, 160, 210});
+    c.fill_rect(a.px(h.lo + b * width) + 1, a.py(d), a.px(h.lo + (b + 1) * width) - 1, a.bottom - 1,
+                Rgb{120, 160, 210});
   }
   int prev_x = -1, prev_y = -1;
   for (int i = 0; i <= 600; ++i) {
@@ -149,7 +162,8 @@ Canvas draw_lambda_histogram(const Histogram& h, double alpha, bool folded, cons
     if (prev_x >= 0 && d > 0) c.line(prev_x, prev_y, px, py, Rgb{200, 40, 40}, 2);
     prev_x = px, prev_y = py;
   }
-  const std::string l1 = "bars: lambda drawn by libmixup_cuda", l2 = "line: exact Beta(" + fmt(alpha, 2) + ", " + fmt(alpha, 2) + ") density";
+  const std::string l1 = "bars: lambda drawn by libmixup_cuda",
+                    l2 = "line: exact Beta(" + fmt(alpha, 2) + ", " + fmt(alpha, 2) + ") density";
   // the legend goes under the axes: over the plot it would cover the tall bars at the ends
   const int ly = a.bottom + 2 * Canvas::text_height() + 18, gap = 30;
   int lx = (a.left + a.right - (Canvas::text_width(l1) + gap + Canvas::text_width(l2) + 2 * 24)) / 2;
@@ -161,13 +175,14 @@ Canvas draw_lambda_histogram(const Histogram& h, double alpha, bool folded, cons
   return c;
 }
 
-Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::vector<Series>& series, const std::string& title,
-                const std::string& xlabel, const std::string& ylabel) {
+Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::vector<Series>& series,
+                const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
   for (const Series& s : series)
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.y[i])) continue;
-      x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]), y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+      x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]), y0 = std::min(y0, s.y[i]),
+      y1 = std::max(y1, s.y[i]);
     }
   if (!(x1 >= x0) || !(y1 >= y0)) throw VizError("plot: no finite data");
   if (!std::isfinite(x1 - x0) || !std::isfinite((y1 - y0) * 1.2))
@@ -176,23 +191,27 @@ Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::
   const double pad = (y1 - y0) * 0.08 + 1e-9;
   Axes a{left, top, right, bottom, x0, x1, y0 - pad, y1 + pad};
   frame(c, a, title, xlabel, ylabel, 1.0);  // curves are per epoch: whole-epoch ticks
-  const auto drawable = [](const Series& s, std::size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
+  const auto drawable = [](const Series& s, std::size_t i) {
+    return std::isfinite(s.x[i]) && std::isfinite(s.y[i]);
+  };
   for (const Series& s : series) {
     for (std::size_t i = 1; i < s.x.size(); ++i) {
       if (!drawable(s, i - 1) || !drawable(s, i)) continue;  // a non-finite epoch breaks the line
-      if (s.dashed) {  // draw every other short stretch
+      if (s.dashed) {                                        // draw every other short stretch
         const int steps = 12;
         for (int k = 0; k < steps; k += 2) {
           const double t0 = static_cast<double>(k) / steps, t1 = static_cast<double>(k + 1) / steps;
           c.line(a.px(s.x[i - 1] + (s.x[i] - s.x[i - 1]) * t0), a.py(s.y[i - 1] + (s.y[i] - s.y[i - 1]) * t0),
-                 a.px(s.x[i - 1] + (s.x[i] - s.x[i - 1]) * t1), a.py(s.y[i - 1] + (s.y[i] - s.y[i - 1]) * t1), s.color, 2);
+                 a.px(s.x[i - 1] + (s.x[i] - s.x[i - 1]) * t1), a.py(s.y[i - 1] + (s.y[i] - s.y[i - 1]) * t1),
+                 s.color, 2);
         }
       } else {
         c.line(a.px(s.x[i - 1]), a.py(s.y[i - 1]), a.px(s.x[i]), a.py(s.y[i]), s.color, 2);
       }
     }
     for (std::size_t i = 0; i < s.x.size(); ++i)
-      if (drawable(s, i)) c.fill_rect(a.px(s.x[i]) - 2, a.py(s.y[i]) - 2, a.px(s.x[i]) + 2, a.py(s.y[i]) + 2, s.color);
+      if (drawable(s, i))
+        c.fill_rect(a.px(s.x[i]) - 2, a.py(s.y[i]) - 2, a.px(s.x[i]) + 2, a.py(s.y[i]) + 2, s.color);
   }
   // legend under the panel, outside the plotted area
   int lx = left, ly = bottom + 2 * Canvas::text_height() + 14;
@@ -211,7 +230,8 @@ std::vector<RunCurves> read_training_csv(const std::string& path) {
   if (!f) throw VizError(path + ": cannot open");
   std::string line;
   if (!std::getline(f, line) || line.rfind("run,epoch,train_loss,valid_loss,accuracy", 0) != 0)
-    throw VizError(path + ": not a mixup-train log (expected the header run,epoch,train_loss,valid_loss,accuracy,time)");
+    throw VizError(
+        path + ": not a mixup-train log (expected the header run,epoch,train_loss,valid_loss,accuracy,time)");
   std::map<std::string, RunCurves> runs;
   std::vector<std::string> order;
   int lineno = 1;
@@ -232,7 +252,8 @@ std::vector<RunCurves> read_training_csv(const std::string& path) {
     if (v.size() < 4) throw VizError(path + ":" + std::to_string(lineno) + ": too few columns");
     if (!runs.count(run)) order.push_back(run), runs[run].run = run;
     RunCurves& r = runs[run];
-    r.epoch.push_back(v[0]), r.train_loss.push_back(v[1]), r.valid_loss.push_back(v[2]), r.accuracy.push_back(v[3]);
+    r.epoch.push_back(v[0]), r.train_loss.push_back(v[1]), r.valid_loss.push_back(v[2]),
+        r.accuracy.push_back(v[3]);
   }
   if (order.empty()) throw VizError(path + ": no epochs in the log");
   std::vector<RunCurves> out;
@@ -246,7 +267,8 @@ Canvas draw_training_curves(const std::vector<RunCurves>& runs, Axes* loss_axes,
   std::vector<Series> loss, acc;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const Rgb col = colors[i % 4];
-    const Rgb light{static_cast<std::uint8_t>((col.r + 255) / 2), static_cast<std::uint8_t>((col.g + 255) / 2),
+    const Rgb light{static_cast<std::uint8_t>((col.r + 255) / 2),
+                    static_cast<std::uint8_t>((col.g + 255) / 2),
                     static_cast<std::uint8_t>((col.b + 255) / 2)};
     loss.push_back({runs[i].run + " train", runs[i].epoch, runs[i].train_loss, light, true});
     loss.push_back({runs[i].run + " valid", runs[i].epoch, runs[i].valid_loss, col, false});
@@ -254,7 +276,8 @@ Canvas draw_training_curves(const std::vector<RunCurves>& runs, Axes* loss_axes,
   }
   Canvas c(1100, 500);
   const Axes la = draw_panel(c, 80, 60, 520, 380, loss, "loss per epoch", "epoch", "loss");
-  const Axes aa = draw_panel(c, 630, 60, 1070, 380, acc, "validation accuracy per epoch", "epoch", "accuracy");
+  const Axes aa = draw_panel(c, 630, 60, 1070, 380, acc, "validation accuracy per epoch", "epoch",
+                             "accuracy");
   if (loss_axes) *loss_axes = la;
   if (acc_axes) *acc_axes = aa;
   return c;

@@ -16,8 +16,8 @@ namespace mixup::nn::viz {
 struct GridTile {
   const float* image;  // normalised f32 [h, w] as the mixup op wrote it
   std::string line1, line2;
-  bool has_box = false;            // CutMix: the partner's pasted box, outlined
-  int box[4] = {0, 0, 0, 0};       // y0, x0, y1, x1 (rows [y0, y1), columns [x0, x1))
+  bool has_box = false;       // CutMix: the partner's pasted box, outlined
+  int box[4] = {0, 0, 0, 0};  // y0, x0, y1, x1 (rows [y0, y1), columns [x0, x1))
 };
 struct GridLayout {
   int scale, tile_w, tile_h, cols;
@@ -25,7 +25,8 @@ struct GridLayout {
 };
 // Back to bytes: round((x·std + mean)·255), clamped to [0, 255].
 std::uint8_t denormalize(float x, float mean, float std);
-Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, float std, int cols, int scale, GridLayout* layout = nullptr);
+Canvas draw_grid(const std::vector<GridTile>& tiles, int h, int w, float mean, float std, int cols, int scale,
+                 GridLayout* layout = nullptr);
 
 // ---- λ histogram ----
 struct Histogram {
@@ -53,8 +54,8 @@ struct Axes {  // data → pixel mapping of one panel
   int px(double x) const { return left + to_pixel((x - x0) / (x1 - x0) * (right - left) + 0.5); }
   int py(double y) const { return bottom - to_pixel((y - y0) / (y1 - y0) * (bottom - top) + 0.5); }
 };
-Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::vector<Series>& series, const std::string& title,
-                const std::string& xlabel, const std::string& ylabel);
+Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::vector<Series>& series,
+                const std::string& title, const std::string& xlabel, const std::string& ylabel);
 
 // One training log (mixup-train's CSV): run, epoch, train_loss, valid_loss, accuracy, time.
 struct RunCurves {
@@ -64,6 +65,7 @@ struct RunCurves {
 std::vector<RunCurves> read_training_csv(const std::string& path);
 // Loss panel (train dashed, valid solid) and accuracy panel; both runs on the same axes, ticks
 // on whole epochs.
-Canvas draw_training_curves(const std::vector<RunCurves>& runs, Axes* loss_axes = nullptr, Axes* acc_axes = nullptr);
+Canvas draw_training_curves(const std::vector<RunCurves>& runs, Axes* loss_axes = nullptr,
+                            Axes* acc_axes = nullptr);
 
 }  // namespace mixup::nn::viz

@@ -45,7 +45,8 @@ class CapiArena {
   template <class T>
   T before(const void* p, std::size_t i) const {
     T v;
-    std::memcpy(&v, before_.data() + (static_cast<const std::uint8_t*>(p) - mem_.get()) + i * sizeof(T), sizeof v);
+    std::memcpy(&v, before_.data() + (static_cast<const std::uint8_t*>(p) - mem_.get()) + i * sizeof(T),
+                sizeof v);
     return v;
   }
 

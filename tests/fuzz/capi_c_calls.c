@@ -3,7 +3,7 @@
  * undefined (UBSan's enum check would flag the harness, not the library). */
 #include "mixup/loss.h"
 
-mixup_status_t mixup_fuzz_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam,
-                                         int64_t batch, int reduction, float* out) {
+mixup_status_t mixup_fuzz_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b,
+                                         const float* lam, int64_t batch, int reduction, float* out) {
   return mixup_combine_losses(loss, l_a, l_b, lam, batch, (mixup_reduction_t)reduction, out, NULL);
 }

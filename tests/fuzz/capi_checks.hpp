@@ -26,13 +26,15 @@ inline void check_call(const char* call, mixup_status_t s, const CapiArena& aren
   // INVALID_VALUE and NOT_SUPPORTED are the answers to bad arguments on the CPU backend; an
   // internal error, out-of-memory at these sizes or a CUDA status there means a bug.
   if (v != MIXUP_STATUS_SUCCESS && v != MIXUP_STATUS_INVALID_VALUE && v != MIXUP_STATUS_NOT_SUPPORTED)
-    fuzz_fail("capi", (who + "unexpected status " + std::to_string(v) + ": " + (msg ? msg : "(null)")).c_str());
+    fuzz_fail("capi",
+              (who + "unexpected status " + std::to_string(v) + ": " + (msg ? msg : "(null)")).c_str());
   if (v == MIXUP_STATUS_SUCCESS) {
     if (must_fail) fuzz_fail("capi", (who + "accepted arguments it must refuse").c_str());
     return;
   }
   if (msg == nullptr || *msg == '\0') fuzz_fail("capi", (who + "failed without a message").c_str());
-  if (!arena.unchanged()) fuzz_fail("capi", (who + "failed (" + msg + ") but changed memory it was given").c_str());
+  if (!arena.unchanged())
+    fuzz_fail("capi", (who + "failed (" + msg + ") but changed memory it was given").c_str());
 }
 
 template <class H>

@@ -6,8 +6,9 @@
 #include "capi_values.hpp"
 #include "mixup/loss.h"
 
-extern "C" mixup_status_t mixup_fuzz_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b, const float* lam,
-                                                    int64_t batch, int reduction, float* out);  // capi_c_calls.c
+extern "C" mixup_status_t mixup_fuzz_combine_losses(mixup_loss_t loss, const float* l_a, const float* l_b,
+                                                    const float* lam, int64_t batch, int reduction,
+                                                    float* out);  // capi_c_calls.c
 
 namespace mixup::fuzz {
 namespace {
@@ -33,10 +34,12 @@ void cross_entropy(FuzzBytes& in, mixup_loss_t h, std::int32_t max_batch) {
   set_enum(a.grad_dtype, grad_dtype);
 
   const bool sized = a.batch > 0 && a.batch <= max_batch && a.classes > 0;
-  const std::size_t b = sized ? static_cast<std::size_t>(a.batch) : 0, c = sized ? static_cast<std::size_t>(a.classes) : 0;
+  const std::size_t b = sized ? static_cast<std::size_t>(a.batch) : 0,
+                    c = sized ? static_cast<std::size_t>(a.classes) : 0;
   if (b * c * 4 > kMaxArgBytes) return;
   CapiArena arena;
-  const int logits_id = arena.reserve(b * c * 4), grad_id = arena.reserve(b * c * 4), soft_id = arena.reserve(b * c * 4);
+  const int logits_id = arena.reserve(b * c * 4), grad_id = arena.reserve(b * c * 4),
+            soft_id = arena.reserve(b * c * 4);
   const int y_a_id = arena.reserve(b * 4), y_b_id = arena.reserve(b * 4), lam_id = arena.reserve(b * 4);
   const int loss_id = arena.reserve(std::max<std::size_t>(b, 1) * 4);
   arena.allocate(in.u8());
@@ -81,7 +84,8 @@ void cross_entropy(FuzzBytes& in, mixup_loss_t h, std::int32_t max_batch) {
       fuzz_fail("capi", "mixup_cross_entropy accepted a label outside [0, classes) that is not ignore_index");
     if (a.lam) {
       const float l = arena.before<float>(a.lam, i);
-      if (!(l >= 0.0f && l <= 1.0f)) fuzz_fail("capi", ("mixup_cross_entropy accepted lam " + std::to_string(l)).c_str());
+      if (!(l >= 0.0f && l <= 1.0f))
+        fuzz_fail("capi", ("mixup_cross_entropy accepted lam " + std::to_string(l)).c_str());
     }
   }
 }
@@ -103,11 +107,13 @@ void combine(FuzzBytes& in, mixup_loss_t h, std::int32_t max_batch) {
   auto* out = static_cast<float*>(arena.place(in, out_id, 4));
   arena.snapshot();
   const mixup_status_t s = mixup_fuzz_combine_losses(h, la, lb, lam, batch, reduction, out);
-  check_call("mixup_combine_losses", s, arena, b == 0 || !la || !lb || !lam || !out || reduction < 0 || reduction > 2);
+  check_call("mixup_combine_losses", s, arena,
+             b == 0 || !la || !lb || !lam || !out || reduction < 0 || reduction > 2);
   if (s != MIXUP_STATUS_SUCCESS) return;
   for (std::size_t i = 0; i < b; ++i) {
     const float l = arena.before<float>(lam, i);
-    if (!(l >= 0.0f && l <= 1.0f)) fuzz_fail("capi", ("mixup_combine_losses accepted lam " + std::to_string(l)).c_str());
+    if (!(l >= 0.0f && l <= 1.0f))
+      fuzz_fail("capi", ("mixup_combine_losses accepted lam " + std::to_string(l)).c_str());
   }
 }
 
@@ -115,7 +121,8 @@ void combine(FuzzBytes& in, mixup_loss_t h, std::int32_t max_batch) {
 
 void capi_loss_input(FuzzBytes& in) {
   mixup_loss_config_t cfg = mixup_loss_config_default();
-  set_enum(cfg.backend, in.one_in(16) ? in.pick<int>({2, -1, INT_MIN}) : MIXUP_BACKEND_CPU);  // no CUDA: no device
+  set_enum(cfg.backend,
+           in.one_in(16) ? in.pick<int>({2, -1, INT_MIN}) : MIXUP_BACKEND_CPU);  // no CUDA: no device
   cfg.max_batch = in.pick<std::int32_t>({8, 16, 1, 2, 64, 0, -1, 4096});
   set_enum(cfg.checks, enum_value(in, 2));
   cfg.cpu_threads = in.pick<int>({1, 0, 2, -1});
@@ -126,7 +133,8 @@ void capi_loss_input(FuzzBytes& in) {
   const mixup_status_t created = mixup_loss_create(in.one_in(64) ? nullptr : &cfg, &h);
   check_call("mixup_loss_create", created, none, false);
   if (created != MIXUP_STATUS_SUCCESS) {
-    if (h != untouched_handle<mixup_loss_t>()) fuzz_fail("capi", "mixup_loss_create failed but wrote the handle");
+    if (h != untouched_handle<mixup_loss_t>())
+      fuzz_fail("capi", "mixup_loss_create failed but wrote the handle");
     return;
   }
   struct Destroy {

@@ -14,7 +14,9 @@
 namespace mixup::fuzz {
 namespace {
 
-std::size_t dtype_bytes(int t) { return t == MIXUP_DTYPE_F16 || t == MIXUP_DTYPE_BF16 ? 2 : t == MIXUP_DTYPE_U8 ? 1 : 4; }
+std::size_t dtype_bytes(int t) {
+  return t == MIXUP_DTYPE_F16 || t == MIXUP_DTYPE_BF16 ? 2 : t == MIXUP_DTYPE_U8 ? 1 : 4;
+}
 
 mixup_config_t fuzz_config(FuzzBytes& in) {
   mixup_config_t c = mixup_config_default();
@@ -69,7 +71,8 @@ void capi_mixup_input(FuzzBytes& in) {
   none.snapshot();
   check_call("mixup_create", created, none, false);
   if (created != MIXUP_STATUS_SUCCESS) {
-    if (h != untouched_handle<mixup_handle_t>()) fuzz_fail("capi", "mixup_create failed but wrote the handle");
+    if (h != untouched_handle<mixup_handle_t>())
+      fuzz_fail("capi", "mixup_create failed but wrote the handle");
     return;
   }
   struct Destroy {
@@ -99,8 +102,8 @@ void capi_mixup_input(FuzzBytes& in) {
   const int in_t = enum_int(x.dtype), out_t = enum_int(out.dtype);
   const bool dtypes_ok = in_t >= 0 && in_t <= 3 && out_t >= 0 && out_t <= 3 &&
                          (in_t == MIXUP_DTYPE_U8 ? out_t != MIXUP_DTYPE_U8 : out_t == in_t);
-  bool must_fail = !positive || !fits_batch || too_large || !dtypes_ok || out.n != x.n || out.c != x.c || out.h != x.h ||
-                   out.w != x.w || std::memcmp(&out.layout, &x.layout, sizeof x.layout) != 0;
+  bool must_fail = !positive || !fits_batch || too_large || !dtypes_ok || out.n != x.n || out.c != x.c ||
+                   out.h != x.h || out.w != x.w || std::memcmp(&out.layout, &x.layout, sizeof x.layout) != 0;
   const bool sized = positive && fits_batch && !too_large;
   if (sized && elems * 4 > kMaxArgBytes) return;  // valid but too big to give real memory for
   const std::int64_t n = sized ? x.n : 0;
@@ -111,8 +114,10 @@ void capi_mixup_input(FuzzBytes& in) {
   CapiArena arena;
   const std::size_t en = static_cast<std::size_t>(sized ? elems : 0), n4 = static_cast<std::size_t>(n) * 4;
   const int x_id = arena.reserve(en * dtype_bytes(in_t)), out_id = arena.reserve(en * dtype_bytes(out_t));
-  const int labels_id = arena.reserve(n4), soft_in_id = arena.reserve(n4 * per_class), soft_out_id = arena.reserve(n4 * per_class);
-  const int y_a_id = arena.reserve(n4), y_b_id = arena.reserve(n4), lam_id = arena.reserve(n4), perm_id = arena.reserve(n4);
+  const int labels_id = arena.reserve(n4), soft_in_id = arena.reserve(n4 * per_class),
+            soft_out_id = arena.reserve(n4 * per_class);
+  const int y_a_id = arena.reserve(n4), y_b_id = arena.reserve(n4), lam_id = arena.reserve(n4),
+            perm_id = arena.reserve(n4);
   const int given_lam_id = arena.reserve(n4), given_perm_id = arena.reserve(n4);
   const int mean_id = arena.reserve(16 * 4), std_id = arena.reserve(16 * 4);
   arena.allocate(in.u8());
@@ -153,10 +158,12 @@ void capi_mixup_input(FuzzBytes& in) {
   }
   if (in.one_in(4)) {
     arena.snapshot();
-    const std::int32_t channels = in.pick<std::int32_t>({static_cast<std::int32_t>(x.c), 1, 3, 16, 0, 17, -1});
+    const std::int32_t channels = in.pick<std::int32_t>(
+        {static_cast<std::int32_t>(x.c), 1, 3, 16, 0, 17, -1});
     const auto* mean = static_cast<const float*>(arena.place(in, mean_id, 4));
     const auto* std_ = static_cast<const float*>(arena.place(in, std_id, 4));
-    check_call("mixup_set_normalize", mixup_set_normalize(h, mean, std_, channels), arena, channels < 1 || channels > 16);
+    check_call("mixup_set_normalize", mixup_set_normalize(h, mean, std_, channels), arena,
+               channels < 1 || channels > 16);
   }
 
   if (in.one_in(3)) {
@@ -169,7 +176,8 @@ void capi_mixup_input(FuzzBytes& in) {
     const auto unit = [](float v) { return v >= 0.0f && v <= 1.0f; };
     const float lo = m.cutmix_minmax[0], hi = m.cutmix_minmax[1];
     const bool no_mixing = in.one_in(64);
-    const bool bad = no_mixing || !unit(m.prob) || !unit(m.switch_prob) || !(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f) ||
+    const bool bad = no_mixing || !unit(m.prob) || !unit(m.switch_prob) ||
+                     !(std::isfinite(m.cutmix_alpha) && m.cutmix_alpha > 0.0f) ||
                      !((lo == 0.0f && hi == 0.0f) || (lo > 0.0f && hi <= 1.0f && lo <= hi)) ||
                      (m.switch_prob != 0.0f && cfg.stack_x);
     arena.snapshot();
@@ -180,7 +188,8 @@ void capi_mixup_input(FuzzBytes& in) {
   mixup_get_step(h, &step_before);
   const bool given = in.u8() & 1, with_draws = !given && in.one_in(2);
   // outside the arena (no other pointer can land there), filled with a sentinel to see a write
-  std::vector<std::int32_t> kind_buf(static_cast<std::size_t>(n), -7), box_buf(4 * static_cast<std::size_t>(n), -7);
+  std::vector<std::int32_t> kind_buf(static_cast<std::size_t>(n), -7),
+      box_buf(4 * static_cast<std::size_t>(n), -7);
   mixup_draws_t draws{in.one_in(8) ? nullptr : kind_buf.data(), in.one_in(8) ? nullptr : box_buf.data()};
   const bool no_x = in.one_in(64), no_out = in.one_in(64), no_targets = in.one_in(16);
   must_fail = must_fail || no_x || no_out;
@@ -196,15 +205,18 @@ void capi_mixup_input(FuzzBytes& in) {
   mixup_get_step(h, &step_after);
   const bool ok = s == MIXUP_STATUS_SUCCESS;
   const auto sentinel = [](std::int32_t v) { return v == -7; };
-  if (!ok && !(std::all_of(kind_buf.begin(), kind_buf.end(), sentinel) && std::all_of(box_buf.begin(), box_buf.end(), sentinel)))
+  if (!ok && !(std::all_of(kind_buf.begin(), kind_buf.end(), sentinel) &&
+               std::all_of(box_buf.begin(), box_buf.end(), sentinel)))
     fuzz_fail("capi", "mixup_apply_with_draws failed but wrote its draws");
-  if (step_after != step_before + (ok && !given ? 1 : 0)) fuzz_fail("capi", "the step moved although the call failed, or did not move on success");
+  if (step_after != step_before + (ok && !given ? 1 : 0))
+    fuzz_fail("capi", "the step moved although the call failed, or did not move on success");
   if (!ok) return;
 
   // It succeeded: then what it was given must have been valid.
   const std::string who = std::string(call) + ": ";
   const int mode = enum_int(t.mode);
-  const bool wants_labels = !no_targets && (mode == MIXUP_TARGETS_ONEHOT || (mode == MIXUP_TARGETS_STACKED && (t.y_a || t.y_b)));
+  const bool wants_labels = !no_targets && (mode == MIXUP_TARGETS_ONEHOT ||
+                                            (mode == MIXUP_TARGETS_STACKED && (t.y_a || t.y_b)));
   for (std::int64_t i = 0; i < x.n; ++i) {
     if (wants_labels) {
       const auto y = arena.before<std::int32_t>(t.labels, i);
@@ -217,18 +229,21 @@ void capi_mixup_input(FuzzBytes& in) {
   }
   for (std::int64_t i = 0; with_draws && i < x.n; ++i) {
     const std::int32_t k = draws.kind != nullptr ? draws.kind[i] : MIXUP_KIND_CUTMIX;
-    if (k < MIXUP_KIND_NONE || k > MIXUP_KIND_CUTMIX) fuzz_fail("capi", (who + "wrote kind " + std::to_string(k)).c_str());
+    if (k < MIXUP_KIND_NONE || k > MIXUP_KIND_CUTMIX)
+      fuzz_fail("capi", (who + "wrote kind " + std::to_string(k)).c_str());
     if (draws.box == nullptr) continue;
     const std::int32_t* b = draws.box + 4 * i;
     if (!(0 <= b[0] && b[0] <= b[2] && b[2] <= x.h && 0 <= b[1] && b[1] <= b[3] && b[3] <= x.w))
       fuzz_fail("capi", (who + "wrote a box outside the image").c_str());
-    if (k != MIXUP_KIND_CUTMIX && (b[0] | b[1] | b[2] | b[3]) != 0) fuzz_fail("capi", (who + "a box without CutMix").c_str());
+    if (k != MIXUP_KIND_CUTMIX && (b[0] | b[1] | b[2] | b[3]) != 0)
+      fuzz_fail("capi", (who + "a box without CutMix").c_str());
   }
   if (given) {
     std::vector<bool> seen(x.n);
     for (std::int64_t i = 0; i < x.n; ++i) {
       const auto j = arena.before<std::int32_t>(perm_in, i);
-      if (j < 0 || j >= x.n || seen[j]) fuzz_fail("capi", (who + "accepted a perm that is not a permutation").c_str());
+      if (j < 0 || j >= x.n || seen[j])
+        fuzz_fail("capi", (who + "accepted a perm that is not a permutation").c_str());
       seen[j] = true;
     }
   }

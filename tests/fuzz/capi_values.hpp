@@ -13,14 +13,16 @@ namespace mixup::fuzz {
 inline float pick_float(FuzzBytes& in, float usual) {
   const float inf = std::numeric_limits<float>::infinity();
   if (in.one_in(8)) return in.take<float>();
-  return in.pick<float>({usual, usual, usual, 0.0f, 1.0f, 0.5f, -0.0f, -1.0f, std::numeric_limits<float>::quiet_NaN(), inf,
-                         -inf, 1e-30f, std::numeric_limits<float>::denorm_min(), 1e30f, 0.99999994f, 1.0000001f});
+  return in.pick<float>({usual, usual, usual, 0.0f, 1.0f, 0.5f, -0.0f, -1.0f,
+                         std::numeric_limits<float>::quiet_NaN(), inf, -inf, 1e-30f,
+                         std::numeric_limits<float>::denorm_min(), 1e30f, 0.99999994f, 1.0000001f});
 }
 
 // A dimension: usually small, sometimes zero, negative or large enough to overflow products.
 inline std::int64_t pick_dim(FuzzBytes& in) {
-  return in.pick<std::int64_t>({1, 2, 3, 1, 2, 5, 7, 8, 4, 16, 0, -1, INT64_MAX, INT64_MIN, std::int64_t(1) << 31,
-                                std::int64_t(1) << 32, std::int64_t(1) << 62, 3037000500});
+  return in.pick<std::int64_t>({1, 2, 3, 1, 2, 5, 7, 8, 4, 16, 0, -1, INT64_MAX, INT64_MIN,
+                                std::int64_t(1) << 31, std::int64_t(1) << 32, std::int64_t(1) << 62,
+                                3037000500});
 }
 
 inline std::int32_t pick_int(FuzzBytes& in, std::initializer_list<std::int32_t> usual) {

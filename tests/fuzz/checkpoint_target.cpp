@@ -26,7 +26,8 @@ void checkpoint_input(const std::uint8_t* data, std::size_t size) {
     const nn::SimpleCnn model = nn::load_checkpoint(path);
     if (model.layers().empty()) fuzz_fail("checkpoint", "accepted a model without layers");
   } catch (const nn::CheckpointError& e) {
-    if (std::string(e.what()).find(path) != 0) fuzz_fail("checkpoint", "error message does not start with the file's path");
+    if (std::string(e.what()).find(path) != 0)
+      fuzz_fail("checkpoint", "error message does not start with the file's path");
   }
 }
 

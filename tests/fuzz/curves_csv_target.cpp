@@ -15,7 +15,8 @@ void curves_csv_input(const std::uint8_t* data, std::size_t size) {
         fuzz_fail("curves_csv", "a run's columns have different lengths, or none");
     }
   } catch (const nn::viz::VizError& e) {
-    if (std::string(e.what()).find(path) != 0) fuzz_fail("curves_csv", "error message does not start with the file's path");
+    if (std::string(e.what()).find(path) != 0)
+      fuzz_fail("curves_csv", "error message does not start with the file's path");
   }
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 std::vector<std::uint8_t> gzip(const std::uint8_t* data, std::size_t size) {
   z_stream z{};
-  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) fuzz_fail("idx", "deflateInit2 failed");
+  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    fuzz_fail("idx", "deflateInit2 failed");
   std::vector<std::uint8_t> out(deflateBound(&z, size));
   z.next_in = const_cast<std::uint8_t*>(data);
   z.avail_in = static_cast<uInt>(size);
@@ -34,7 +35,8 @@ void idx_input(const std::uint8_t* data, std::size_t size) {
   ++data, --size;
   std::vector<std::uint8_t> gz;
   if (compress_here) gz = gzip(data, size);
-  const char* path = compress_here ? scratch_file("idx", gz.data(), gz.size()) : scratch_file("idx", data, size);
+  const char* path = compress_here ? scratch_file("idx", gz.data(), gz.size())
+                                   : scratch_file("idx", data, size);
   try {
     const nn::IdxArray a = nn::read_idx(path);
     // What a caller relies on after a successful read.
@@ -47,7 +49,8 @@ void idx_input(const std::uint8_t* data, std::size_t size) {
     if (static_cast<std::size_t>(total) != a.data.size() || a.count() * a.item_size() != total)
       fuzz_fail("idx", "payload size differs from the product of the dimensions");
   } catch (const nn::IdxError& e) {
-    if (std::string(e.what()).find(path) != 0) fuzz_fail("idx", "error message does not start with the file's path");
+    if (std::string(e.what()).find(path) != 0)
+      fuzz_fail("idx", "error message does not start with the file's path");
   }
 }
 

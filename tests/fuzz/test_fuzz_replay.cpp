@@ -41,7 +41,8 @@ void limit_memory() {
     if (pages > 0) {
       rlimit r{};
       getrlimit(RLIMIT_AS, &r);
-      r.rlim_cur = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t(1) << 30);
+      r.rlim_cur = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) +
+                   (rlim_t(1) << 30);
       setrlimit(RLIMIT_AS, &r);
     }
     return true;
