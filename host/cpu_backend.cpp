@@ -1,7 +1,6 @@
 // The CPU backend: the same cores as the kernels, in plain loops over a fixed thread pool.
 // Every check runs before the first write, so a failed call leaves every output untouched.
 #include <algorithm>
-#include <climits>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -65,10 +64,11 @@ void draw_order(CpuState& s, const core::StreamAddress& at, std::int32_t batch, 
   }
 }
 
-// The same checks, in the same priority, as the device's decode_check.
+// The same checks as the device's, decoded by the same function (decode_first_failures).
 DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
-  int first[5] = {INT_MAX, INT_MAX, INT_MAX, INT_MAX, INT_MAX};
-  const auto flag = [&](CheckCode c, int i) {
+  std::int32_t first[core::kNumCheckCodes];
+  std::fill(first, first + core::kNumCheckCodes, core::kNoIndex);
+  const auto flag = [&](CheckCode c, std::int32_t i) {
     first[static_cast<int>(c)] = std::min(first[static_cast<int>(c)], i);
   };
   if (p.given_perm != nullptr) {
@@ -85,20 +85,7 @@ DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
     if (p.given_lambda != nullptr && !(p.given_lambda[i] >= 0.0f && p.given_lambda[i] <= 1.0f))
       flag(CheckCode::kLambdaOutOfRange, i);
   }
-  DeviceCheck c{0, 0, 0, 0};
-  for (int code = 1; code < 5; ++code) {
-    if (first[code] == INT_MAX) continue;
-    const int i = first[code];
-    c = DeviceCheck{code, i, 0, 0};
-    if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) c.value = p.labels[i];
-    if (code == static_cast<int>(CheckCode::kPermOutOfRange) ||
-        code == static_cast<int>(CheckCode::kPermNotBijective))
-      c.value = p.given_perm[i];
-    if (code == static_cast<int>(CheckCode::kLambdaOutOfRange))
-      c.value = static_cast<std::int32_t>(core::bits_of(p.given_lambda[i]));
-    break;
-  }
-  return c;
+  return core::decode_first_failures(p, first);
 }
 
 void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
@@ -224,7 +211,7 @@ void blend(ThreadPool& pool, const core::BlendParams& p) {
 void cpu_apply(mixup_handle_s& h, Request& r) {
   CpuState& s = *h.cpu;
   const DeviceCheck c = check_inputs(s, r.pairing);
-  if (c.code != 0)
+  if (core::check_failed(c))
     throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
   pairing(s, r.pairing, h.hooks.key_bits);
   r.blend.perm = s.partner.data();

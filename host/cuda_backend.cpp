@@ -60,13 +60,14 @@ core::DeviceCheck read_slot(CudaState& s, int slot, cudaStream_t stream) {
                                    cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
   const core::DeviceCheck c = *s.host_check;
-  if (c.code != 0) MIXUP_CUDA_CHECK(cudaMemsetAsync(s.check + 1, 0, sizeof(core::DeviceCheck), stream));
+  if (core::check_failed(c))
+    MIXUP_CUDA_CHECK(cudaMemsetAsync(s.check + 1, 0, sizeof(core::DeviceCheck), stream));
   return c;
 }
 
 void read_check(mixup_handle_s& h, const Request& r, cudaStream_t stream) {
   const core::DeviceCheck c = read_slot(*h.cuda, 0, stream);
-  if (c.code != 0)
+  if (core::check_failed(c))
     throw Error(MIXUP_STATUS_INVALID_VALUE, describe_check(c, r.pairing.batch, r.pairing.num_classes));
 }
 
@@ -151,7 +152,7 @@ void cuda_poll_checks(mixup_handle_s& h, cudaStream_t stream) {
   CudaState& s = *h.cuda;
   DeviceGuard guard(s.device);
   const core::DeviceCheck c = read_slot(s, 1, stream);
-  if (c.code != 0)
+  if (core::check_failed(c))
     throw Error(MIXUP_STATUS_INVALID_VALUE, describe_polled_check(c, -1, h.config.num_classes));
 }
 

@@ -348,22 +348,10 @@ void loss_cpu_cross_entropy(mixup_loss_s& h, CeParams& p) {
       ++valid;
       continue;
     }
-    const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
-    if (!ok(p.y_a[i]) || (p.y_b != nullptr && !ok(p.y_b[i]))) {
-      const std::int32_t bad = ok(p.y_a[i]) ? p.y_b[i] : p.y_a[i];
+    const core::DeviceCheck c = core::row_check(p, i);  // the device's decoder too
+    if (core::check_failed(c))
       throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(
-                                                       core::CheckCode::kLabelOutOfRange),
-                                                   static_cast<std::int32_t>(i), bad, 0},
-                                 static_cast<std::int32_t>(p.batch), p.classes));
-    }
-    if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
-      throw Error(MIXUP_STATUS_INVALID_VALUE,
-                  describe_check(core::DeviceCheck{static_cast<std::int32_t>(
-                                                       core::CheckCode::kLambdaOutOfRange),
-                                                   static_cast<std::int32_t>(i),
-                                                   static_cast<std::int32_t>(core::bits_of(p.lam[i])), 0},
-                                 static_cast<std::int32_t>(p.batch), p.classes));
+                  describe_check(c, static_cast<std::int32_t>(p.batch), p.classes));
     valid += p.y_a[i] != p.ignore_index;
   }
   float scale = p.loss_scale;

@@ -34,7 +34,7 @@ void read_back(mixup_loss_s& h, cudaStream_t stream, std::int32_t batch, std::in
       cudaMemcpyAsync(s.host_state, s.state, sizeof(core::CeState), cudaMemcpyDeviceToHost, stream));
   MIXUP_CUDA_CHECK(cudaStreamSynchronize(stream));
   const core::DeviceCheck c = poll ? s.host_state->first_failure : s.host_state->check;
-  if (c.code == 0) return;
+  if (!core::check_failed(c)) return;
   MIXUP_CUDA_CHECK(cudaMemsetAsync(&s.state->first_failure, 0, sizeof(core::DeviceCheck), stream));
   throw Error(MIXUP_STATUS_INVALID_VALUE,
               poll ? describe_polled_check(c, batch, classes) : describe_check(c, batch, classes));

@@ -178,7 +178,7 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
     prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
   }
   pdl_wait();
-  if (p.check->code != 0) return;
+  if (check_failed(*p.check)) return;
   const RowMix rm = resolve_row(p, row, chunk);
   const std::int64_t partner = rm.partner;
   const float lam = rm.l.lam, om = rm.l.one_minus;
@@ -241,7 +241,7 @@ template <class T>
 __global__ void __launch_bounds__(kBlendThreads)
     blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
   pdl_wait();
-  if (p.check->code != 0) return;
+  if (check_failed(*p.check)) return;
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) / chunks_per_row;
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
   const RowMix ma = resolve_row(p, row, chunk);

@@ -24,13 +24,21 @@ struct DeviceCheck {
   std::int32_t pad;
 };
 
+MIXUP_HD bool check_failed(const DeviceCheck& c) {
+  return c.code != static_cast<std::int32_t>(CheckCode::kOk);
+}
+
 // Stores a call's verdict, and keeps the first failure until a poll reads (and clears) it:
 // with deferred checks a failed call followed by good ones is still reported.
 MIXUP_HD void publish_check(const DeviceCheck& verdict, DeviceCheck* now, DeviceCheck* first_failure) {
   *now = verdict;
-  if (verdict.code != 0 && first_failure != nullptr && first_failure->code == 0) *first_failure = verdict;
+  if (check_failed(verdict) && first_failure != nullptr && !check_failed(*first_failure))
+    *first_failure = verdict;
 }
 
 constexpr int kNumCheckCodes = 5;  // CheckCode values, kOk included
+
+// "No sample failed this check", where a check's first offending index is kept.
+constexpr std::int32_t kNoIndex = 0x7FFFFFFF;
 
 }  // namespace mixup::core

@@ -127,18 +127,17 @@ __device__ void reduce_if_last(const CeParams& p, CeState* st) {
 }
 
 // Labels and λ, 8 rows per thread, as many blocks as the batch needs; each block folds its
-// first offending rows (INT_MAX − row under atomicMax: 0 = none) and its count of valid rows
-// into the state, and the last block to finish publishes the verdict and restores zeros.
+// first failing row (INT_MAX − row under atomicMax: 0 = none) and its count of valid rows into
+// the state, and the last block to finish publishes the verdict and restores zeros.
 constexpr int kCheckThreads = 1024;
 constexpr int kCheckRowsPerThread = 8;
 
 __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeState* st) {
   pdl_launch_dependents();
-  __shared__ int first_bad[kNumCheckCodes];
+  __shared__ int first_bad;
   __shared__ int valid;
   __shared__ bool is_last;
-  if (threadIdx.x < kNumCheckCodes) first_bad[threadIdx.x] = 0;
-  if (threadIdx.x == 0) valid = 0;
+  if (threadIdx.x == 0) first_bad = 0, valid = 0;
   __syncthreads();
   int my_valid = 0;
   const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * kCheckThreads * kCheckRowsPerThread;
@@ -149,21 +148,14 @@ __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeStat
       ++my_valid;
       continue;
     }
-    const std::int32_t ya = p.y_a[i];
-    const bool ya_ok = ya == p.ignore_index || (ya >= 0 && ya < p.classes);
-    const bool yb_ok = p.y_b == nullptr || p.y_b[i] == p.ignore_index ||
-                       (p.y_b[i] >= 0 && p.y_b[i] < p.classes);
-    const int mark = INT_MAX - static_cast<int>(i);
-    if (!ya_ok || !yb_ok) atomicMax(&first_bad[static_cast<int>(CheckCode::kLabelOutOfRange)], mark);
-    if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
-      atomicMax(&first_bad[static_cast<int>(CheckCode::kLambdaOutOfRange)], mark);
-    my_valid += ya != p.ignore_index;
+    // the first failing row; row_check decodes it at the end, as the CPU does
+    if (check_failed(row_check(p, i))) atomicMax(&first_bad, INT_MAX - static_cast<int>(i));
+    my_valid += p.y_a[i] != p.ignore_index;
   }
   atomicAdd(&valid, my_valid);
   __syncthreads();
   if (threadIdx.x == 0) {
-    for (int code = 1; code < kNumCheckCodes; ++code)
-      if (first_bad[code] != 0) atomicMax(&st->first_bad[code], first_bad[code]);
+    if (first_bad != 0) atomicMax(&st->first_row, first_bad);
     atomicAdd(&st->valid_sum, valid);
     __threadfence();
     is_last = atomicAdd(&st->check_arrived, 1u) == gridDim.x - 1;
@@ -171,21 +163,9 @@ __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeStat
   __syncthreads();
   if (!is_last || threadIdx.x != 0) return;
   __threadfence();
-  // The CPU backend's verdict: the first offending row, its label before its λ.
-  DeviceCheck c{0, 0, 0, 0};
-  for (int code = 1; code < kNumCheckCodes; ++code) {
-    const int mark = atomicExch(&st->first_bad[code], 0);
-    if (mark == 0 || (c.code != 0 && INT_MAX - mark >= c.index)) continue;
-    const int i = INT_MAX - mark;
-    c.code = code;
-    c.index = i;
-    if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) {
-      const bool ya_ok = p.y_a[i] == p.ignore_index || (p.y_a[i] >= 0 && p.y_a[i] < p.classes);
-      c.value = ya_ok ? p.y_b[i] : p.y_a[i];
-    } else {
-      c.value = static_cast<std::int32_t>(bits_of(p.lam[i]));
-    }
-  }
+  // The CPU backend's verdict: the first failing row, decoded by the same row_check.
+  const int mark = atomicExch(&st->first_row, 0);
+  const DeviceCheck c = mark == 0 ? DeviceCheck{0, 0, 0, 0} : row_check(p, INT_MAX - mark);
   publish_check(c, &st->check, &st->first_failure);
   st->valid_rows = atomicExch(&st->valid_sum, 0);
   st->check_arrived = 0;
@@ -253,8 +233,8 @@ __global__ void __launch_bounds__(kRowThreads) ce_group_rows(CeParams p, CeState
     mass = group_sum<G>(mass);
   }
 
-  pdl_wait();                       // nothing is written before the whole batch is known to be valid
-  if (st->check.code != 0) return;  // the same verdict for every thread of the grid
+  pdl_wait();                           // nothing is written before the whole batch is known to be valid
+  if (check_failed(st->check)) return;  // the same verdict for every thread of the grid
   const float fc = static_cast<float>(C);
   if (active && lane == 0)
     p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc)
@@ -360,7 +340,7 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   const float db = t.yb >= 0 && t.yb < C ? m - In::load(z_row[t.yb]) : 0.0f;
 
   pdl_wait();
-  if (st->check.code != 0) return;
+  if (check_failed(st->check)) return;
   __syncthreads();  // z_ya, z_yb and z0 read by every thread before any gradient overwrites them (in place)
   if (threadIdx.x == 0)
     p.row_loss[row] = soft ? soft_row_loss(p.eps, logf(s), dot, mass, u, fc)
@@ -439,7 +419,7 @@ cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cuda
 // ---- combine_losses (not the fast path: three short launches) ----
 __global__ void __launch_bounds__(kReduceThreads)
     reduce_rows(const float* rows, std::int64_t n, Reduction red, const CeState* st, float* out) {
-  if (st->check.code != 0) return;
+  if (check_failed(st->check)) return;
   __shared__ float part[kReduceThreads];
   part[threadIdx.x] = strided_partial(rows, n, threadIdx.x);
   __syncthreads();
@@ -456,7 +436,7 @@ __global__ void __launch_bounds__(kReduceThreads)
 
 __global__ void combine_kernel(const float* la, const float* lb, const float* lam, std::int64_t n,
                                float* rows, const CeState* st) {
-  if (st->check.code != 0) return;
+  if (check_failed(st->check)) return;
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) rows[i] = lam[i] * la[i] + (1.0f - lam[i]) * lb[i];
 }

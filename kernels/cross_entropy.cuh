@@ -40,6 +40,23 @@ struct CeParams {
   DType grad_dtype;
 };
 
+// The one decoder of the loss's checks, on both backends: what row i fails — a label outside
+// [0, classes) that is not ignore_index (y_a's before y_b's), else a λ outside [0, 1] — or kOk.
+// Soft targets carry no labels to check. The call's verdict is the first failing row's.
+MIXUP_HD DeviceCheck row_check(const CeParams& p, std::int64_t i) {
+  const std::int32_t row = static_cast<std::int32_t>(i);
+  if (p.soft != nullptr) return DeviceCheck{0, 0, 0, 0};
+  const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
+  const std::int32_t ya = p.y_a[i];
+  if (!ok(ya)) return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, ya, 0};
+  if (p.y_b != nullptr && !ok(p.y_b[i]))
+    return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, p.y_b[i], 0};
+  if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
+    return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), row,
+                       static_cast<std::int32_t>(bits_of(p.lam[i])), 0};
+  return DeviceCheck{0, 0, 0, 0};
+}
+
 // What the validation pass leaves for the row and reduction kernels (device scratch).
 struct CeState {
   DeviceCheck check;          // this call's verdict (the row kernels read it)
@@ -49,7 +66,7 @@ struct CeState {
   // the check's blocks: each records here, the last one publishes; all 0 between calls
   std::uint32_t check_arrived;
   std::int32_t valid_sum;
-  std::int32_t first_bad[8];  // per CheckCode: INT_MAX − first offending row; 0 = none
+  std::int32_t first_row;  // INT_MAX − the first failing row; 0 = none
 };
 
 

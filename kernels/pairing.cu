@@ -81,25 +81,6 @@ __device__ void draw_lambda(const PairingLaunch& p, const StreamAddress& at, int
   }
 }
 
-// The verdict from the per-code first indices, in the CPU backend's priority (lowest code).
-__device__ DeviceCheck decode_check(const PairingLaunch& p, const int* first) {
-  DeviceCheck c{0, 0, 0, 0};
-  for (int code = 1; code < kNumCheckCodes; ++code) {
-    if (first[code] == 0) continue;
-    const int i = INT_MAX - first[code];
-    c.code = code;
-    c.index = i;
-    if (code == static_cast<int>(CheckCode::kLabelOutOfRange)) c.value = p.labels[i];
-    if (code == static_cast<int>(CheckCode::kPermOutOfRange) ||
-        code == static_cast<int>(CheckCode::kPermNotBijective))
-      c.value = p.given_perm[i];
-    if (code == static_cast<int>(CheckCode::kLambdaOutOfRange))
-      c.value = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
-    break;
-  }
-  return c;
-}
-
 // Every block calls this at its end. The last one to arrive publishes the verdict, advances
 // the device step of a good call, and leaves first_bad, seen and arrived zero again.
 __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
@@ -118,11 +99,14 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
     __syncthreads();
   }
   if (threadIdx.x == 0) {
-    int first[kNumCheckCodes];
-    for (int code = 0; code < kNumCheckCodes; ++code) first[code] = atomicExch(&p.first_bad[code], 0);
-    const DeviceCheck c = decode_check(p, first);
+    std::int32_t first[kNumCheckCodes];
+    for (int code = 0; code < kNumCheckCodes; ++code) {
+      const int mark = atomicExch(&p.first_bad[code], 0);
+      first[code] = mark == 0 ? kNoIndex : INT_MAX - mark;
+    }
+    const DeviceCheck c = decode_first_failures(p, first);
     publish_check(c, p.check, p.first_failure);
-    if (p.device_step != nullptr && c.code == 0) *p.device_step = step + 1;
+    if (p.device_step != nullptr && !check_failed(c)) *p.device_step = step + 1;
     *p.arrived = 0;
   }
 }

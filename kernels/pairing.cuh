@@ -204,6 +204,27 @@ struct PairingLaunch {
 // Batches up to this size find σ by counting in shared memory (every block holds all keys).
 constexpr std::int32_t kRankMax = 4096;
 
+// The one decoder of the pairing's checks, on both backends: from each check's first offending
+// sample (kNoIndex: none) to the verdict — the lowest code first — with the value it reports.
+MIXUP_HD DeviceCheck decode_first_failures(const PairingLaunch& p, const std::int32_t* first) {
+  for (int code = 1; code < kNumCheckCodes; ++code) {
+    const std::int32_t i = first[code];
+    if (i == kNoIndex) continue;
+    DeviceCheck c{code, i, 0, 0};
+    switch (static_cast<CheckCode>(code)) {
+      case CheckCode::kLabelOutOfRange: c.value = p.labels[i]; break;
+      case CheckCode::kPermOutOfRange:
+      case CheckCode::kPermNotBijective: c.value = p.given_perm[i]; break;
+      case CheckCode::kLambdaOutOfRange:
+        c.value = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
+        break;
+      case CheckCode::kOk: break;
+    }
+    return c;
+  }
+  return DeviceCheck{0, 0, 0, 0};
+}
+
 MIXUP_HD PairsView pairs_view(const PairingLaunch& p) {
   const std::int32_t* kind = p.mix.plain ? nullptr : p.kind;
   return PairsView{p.sigma, p.rank, p.lam,     p.one_minus,   p.given_perm, p.given_lambda,

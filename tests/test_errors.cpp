@@ -222,6 +222,34 @@ TEST_F(ApplyErrors, GivenPermutationMustBeOne) {
   expect_untouched();
 }
 
+// Several bad inputs in one call: both backends report by the check's order (label, partner
+// out of range, repeated partner, λ), each at its first sample — one decoder for both.
+TEST_F(ApplyErrors, SeveralBadInputsAreReportedInTheChecksOrder) {
+  Buf<float> given_lam(B, 0.5f);
+  Buf<std::int32_t> given_perm(B);
+  given_perm.host = {0, 1, 2, 3, 4, 4, 9};  // repeated at 5, out of range at 6
+  given_perm.upload();
+  given_lam.host[1] = 2.0f;
+  given_lam.upload();
+  labels.host[4] = 10;
+  labels.upload();
+  EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
+                         MIXUP_STATUS_INVALID_VALUE, "label 10 of sample 4"));
+  labels.host[4] = 3;
+  labels.upload();
+  EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
+                         MIXUP_STATUS_INVALID_VALUE, "perm[6] = 9"));
+  given_perm.host[6] = 6;
+  given_perm.upload();
+  EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
+                         MIXUP_STATUS_INVALID_VALUE, "partner 4 appears again at perm[5]"));
+  given_perm.host[5] = 5;
+  given_perm.upload();
+  EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
+                         MIXUP_STATUS_INVALID_VALUE, "lam[1]"));
+  expect_untouched();
+}
+
 TEST_F(ApplyErrors, TargetBuffersMissing) {
   t.mode = MIXUP_TARGETS_ONEHOT;
   t.y_a = t.y_b = nullptr;
