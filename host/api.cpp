@@ -174,7 +174,7 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   p.lam_out = t->lam;
   p.y_a = t->mode == MIXUP_TARGETS_STACKED ? t->y_a : nullptr;
   p.y_b = t->mode == MIXUP_TARGETS_STACKED ? t->y_b : nullptr;
-  p.mix = given ? core::MixPolicy{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true} : h.mix;
+  p.mix = given ? core::kPlainMixup : h.mix;
   MIXUP_EXPECTS(x->h <= INT32_MAX && x->w <= INT32_MAX, "x.h and x.w must be < 2^31");
   p.height = static_cast<std::int32_t>(x->h);
   p.width = static_cast<std::int32_t>(x->w);

@@ -135,15 +135,13 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
     s.rows.one_minus[i] = r.l.one_minus;
     s.rows.kind[i] = static_cast<std::int32_t>(r.kind);
     s.rows.box[i] = r.box;
-  }
-  for (std::int32_t i = 0; i < B; ++i) {
-    if (p.lam_out != nullptr) p.lam_out[i] = s.rows.lam[i];
-    if (p.perm_out != nullptr) p.perm_out[i] = s.partner[i];
-    if (p.kind_out != nullptr) p.kind_out[i] = s.rows.kind[i];
-    if (p.box_out != nullptr) p.box_out[i] = s.rows.box[i];
+    if (p.lam_out != nullptr) p.lam_out[i] = r.l.lam;
+    if (p.perm_out != nullptr) p.perm_out[i] = r.partner;
+    if (p.kind_out != nullptr) p.kind_out[i] = static_cast<std::int32_t>(r.kind);
+    if (p.box_out != nullptr) p.box_out[i] = r.box;
     if (p.labels != nullptr) {
       if (p.y_a != nullptr) p.y_a[i] = p.labels[i];
-      if (p.y_b != nullptr) p.y_b[i] = p.labels[s.partner[i]];
+      if (p.y_b != nullptr) p.y_b[i] = p.labels[r.partner];
     }
   }
 }

@@ -37,7 +37,7 @@ struct mixup_handle_s {
   float mean[mixup::core::kMaxNormChannels] = {};
   float std[mixup::core::kMaxNormChannels] = {};
   // mixup_set_mixing, validated; plain mixup until it is called
-  mixup::core::MixPolicy mix{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true};
+  mixup::core::MixPolicy mix = mixup::core::kPlainMixup;
   mixup::detail::TestHooks hooks;
   std::unique_ptr<mixup::detail::CpuState, mixup::detail::CpuStateDelete> cpu;
   std::unique_ptr<mixup::detail::CudaState, mixup::detail::CudaStateDelete> cuda;

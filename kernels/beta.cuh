@@ -89,12 +89,20 @@ struct Lambda {
 };
 
 // λ from the log-odds d; folded means λ = max(λ, 1 − λ).
-MIXUP_HD Lambda lambda_from_log_odds(double d, bool fold) {
-  const double t = fold ? (d < 0.0 ? -d : d) : d;
+// sigmoid(t) and sigmoid(−t) = 1 − sigmoid(t), in double, each computed directly.
+struct SigmoidPair {
+  double of_t, of_minus_t;
+};
+
+MIXUP_HD SigmoidPair sigmoid_pair(double t) {
   const double e = exp_nonpos_d(t < 0.0 ? t : -t);  // e^{−|t|} ∈ (0, 1]
   const double big = 1.0 / (1.0 + e), small = e / (1.0 + e);
-  if (t >= 0.0) return Lambda{static_cast<float>(big), static_cast<float>(small)};
-  return Lambda{static_cast<float>(small), static_cast<float>(big)};
+  return t >= 0.0 ? SigmoidPair{big, small} : SigmoidPair{small, big};
+}
+
+MIXUP_HD Lambda lambda_from_log_odds(double d, bool fold) {
+  const SigmoidPair s = sigmoid_pair(fold ? (d < 0.0 ? -d : d) : d);
+  return Lambda{static_cast<float>(s.of_t), static_cast<float>(s.of_minus_t)};
 }
 
 }  // namespace mixup::core

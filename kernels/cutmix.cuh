@@ -46,6 +46,9 @@ struct MixPolicy {
   bool correct_lam;
 };
 
+// Plain mixup: what a handle does until mixup_set_mixing, and what a caller's λ always is.
+constexpr MixPolicy kPlainMixup{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true};
+
 struct StreamMix {
   MixKind kind;
   Lambda l;  // the λ the targets carry: of the sample itself, and of its partner
@@ -97,10 +100,8 @@ MIXUP_HD StreamMix draw_cutmix(const MixPolicy& m, std::int32_t height, std::int
   const std::int32_t cy = static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(height)));
   const std::int32_t cx = static_cast<std::int32_t>(bounded(g, static_cast<std::uint32_t>(width)));
   const double d = beta_log_odds(m.cutmix_alpha, g);
-  // 1 − λ = sigmoid(−d), computed directly (as lambda_from_log_odds does), in double
-  const double e = exp_nonpos_d(d < 0.0 ? d : -d);
-  const double one_minus = d >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
-  const double ratio = sqrt(one_minus);  // correctly rounded on both sides
+  const double ratio = sqrt(
+      sigmoid_pair(d).of_minus_t);  // √(1 − λ′); sqrt is correctly rounded on both sides
   clipped_side(cy, static_cast<std::int32_t>(static_cast<double>(height) * ratio), height, r.box.y0,
                r.box.y1);
   clipped_side(cx, static_cast<std::int32_t>(static_cast<double>(width) * ratio), width, r.box.x0, r.box.x1);

@@ -18,6 +18,7 @@
 #include "idx.hpp"
 #include "interrupt.hpp"
 #include "learner.hpp"
+#include "mixing_flags.hpp"
 #include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
 #include "terminate_on_nan.hpp"
@@ -43,16 +44,8 @@ struct Options {
   std::string log, save, load, plot;
 };
 
-// --cutmix / --mix-prob / --switch-prob as the library's mixing policy. --cutmix alone makes
-// the mixing run CutMix only; --switch-prob splits it between CutMix and mixup (timm).
 mixup_mixing_t mixing_of(const Options& o) {
-  mixup_mixing_t m = mixup_mixing_default();
-  m.prob = o.mix_prob;
-  if (o.cutmix > 0.0f) {
-    m.cutmix_alpha = o.cutmix;
-    m.switch_prob = o.switch_prob >= 0.0f ? o.switch_prob : 1.0f;
-  }
-  return m;
+  return tools::mixing_from_flags(o.cutmix, o.switch_prob, o.mix_prob);
 }
 
 // The mixing run's name in the log and the pictures: what it mixed with.

@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "idx.hpp"
 #include "labels.hpp"
+#include "mixing_flags.hpp"
 #include "mixup/mixup.hpp"
 #include "viz/plots.hpp"
 
@@ -74,12 +75,8 @@ int grid(const GridOptions& a) {
   mixup_handle_t mh = make_handle(alpha, seed, n, 1);
   mixup::check(mixup_set_normalize(mh, &mean, &std, 1));
   mixup::check(mixup_set_step(mh, step));
-  mixup_mixing_t mixing = mixup_mixing_default();  // as mixup-train sets it
-  mixing.prob = a.mix_prob;
-  if (a.cutmix > 0.0f) {
-    mixing.cutmix_alpha = a.cutmix;
-    mixing.switch_prob = a.switch_prob >= 0.0f ? a.switch_prob : 1.0f;
-  }
+  const mixup_mixing_t mixing = tools::mixing_from_flags(a.cutmix, a.switch_prob,
+                                                         a.mix_prob);  // as mixup-train
   mixup::check(mixup_set_mixing(mh, &mixing));
   std::vector<float> mixed(images.size()), lam(n);
   std::vector<std::int32_t> ya(n), yb(n), kind(n), box(4 * static_cast<std::size_t>(n));
