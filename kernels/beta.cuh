@@ -85,8 +85,14 @@ MIXUP_HD double beta_log_odds(double alpha, Words& words) {
 
 struct Lambda {
   float lam;        // weight of the sample itself
-  float one_minus;  // weight of its partner, computed directly (not 1 − lam)
+  float one_minus;  // weight of its partner: always fl(1 − lam)
 };
+
+// The partner's weight is derived from the float λ and nothing else, so the λ a call reports
+// describes the call completely: replaying it through the "given" entry point gives the same
+// bits (every output is fl(fl(λ·a) + fl((1 − λ)·b))). With the fold λ ≥ ½ and 1 − λ is exact
+// (Sterbenz); a more accurate complement computed in double would break replay for an ulp.
+MIXUP_HD Lambda lambda_of(float lam) { return Lambda{lam, 1.0f - lam}; }
 
 // λ from the log-odds d; folded means λ = max(λ, 1 − λ).
 // sigmoid(t) and sigmoid(−t) = 1 − sigmoid(t), in double, each computed directly.
@@ -102,7 +108,7 @@ MIXUP_HD SigmoidPair sigmoid_pair(double t) {
 
 MIXUP_HD Lambda lambda_from_log_odds(double d, bool fold) {
   const SigmoidPair s = sigmoid_pair(fold ? (d < 0.0 ? -d : d) : d);
-  return Lambda{static_cast<float>(s.of_t), static_cast<float>(s.of_minus_t)};
+  return lambda_of(static_cast<float>(s.of_t));
 }
 
 }  // namespace mixup::core

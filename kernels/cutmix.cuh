@@ -71,7 +71,7 @@ MIXUP_HD Lambda cutmix_lambda(const Box& b, std::int32_t height, std::int32_t wi
   if (!correct) return lambda_from_log_odds(d, false);
   const double pixels = static_cast<double>(height) * static_cast<double>(width);
   const double area = static_cast<double>(box_area(b));
-  return Lambda{static_cast<float>((pixels - area) / pixels), static_cast<float>(area / pixels)};
+  return lambda_of(static_cast<float>((pixels - area) / pixels));
 }
 
 // The CutMix box (and λ) of one stream, from its words after the coins.

@@ -131,7 +131,7 @@ MIXUP_HD std::int32_t partner_of(const PairsView& v, std::int32_t i) {
 }
 
 MIXUP_HD Lambda lambda_of(const PairsView& v, std::int32_t i, std::int32_t partner) {
-  if (v.given_lambda != nullptr) return Lambda{v.given_lambda[i], 1.0f - v.given_lambda[i]};
+  if (v.given_lambda != nullptr) return lambda_of(v.given_lambda[i]);
   const std::uint32_t s = lambda_stream(v.lambda_mode, i, partner);
   return Lambda{v.lam[s], v.one_minus[s]};
 }
