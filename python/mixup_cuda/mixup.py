@@ -52,6 +52,7 @@ class Mixup:
         self.device = _arrays.parse_device(device)
         self.last_draws = None  # (kind [N], box [N, 4]) of the last call made with draws=True
         self.last_perm = None  # partner of each sample in the last call
+        self.last_lam = None  # λ of each sample in the last call (any targets mode)
         self._handle = None
         self._step = 0
         # Bad settings fail here, not at the first batch: a throwaway CPU handle checks them.
@@ -139,7 +140,7 @@ class Mixup:
         if draws:
             kw["kind"], kw["box"] = i32(), _arrays.empty(x, (n, 4), "int32")
         h.apply(x, out, mode=mode, stream=stream, **kw)
-        self.last_perm = perm
+        self.last_perm, self.last_lam = perm, lam
         self.last_draws = (kw["kind"], kw["box"]) if draws else None
         if mode == 0:
             return out, lam
