@@ -80,6 +80,15 @@ def empty_like(x, dtype=None):
     return empty(x, tuple(x.shape), dtype or str(x.dtype))
 
 
+def dl(x):
+    """What the extension is handed: a torch tensor's DLPack capsule straight from
+    torch.utils.dlpack.to_dlpack (Tensor.__dlpack__ adds microseconds of Python-side checks
+    that the extension repeats), anything else as it is."""
+    if is_torch(x):
+        return _torch().utils.dlpack.to_dlpack(x)
+    return x
+
+
 def dtype_name(x):
     if is_torch(x):
         return str(x.dtype).replace("torch.", "")
@@ -96,7 +105,8 @@ def int32_labels(y, what):
         raise TypeError(f"{what} has dtype {name}; it must hold integer class indices (int32 or int64)")
     if is_torch(y):
         t = _torch()
-        if name == "int64" and y.numel() and (int(y.min()) < -(2**31) or int(y.max()) >= 2**31):
+        # checked on the CPU only: on a GPU the check would synchronise the device
+        if name == "int64" and y.numel() and y.device.type == "cpu" and (int(y.min()) < -(2**31) or int(y.max()) >= 2**31):
             raise ValueError(f"{what} holds a value outside int32; class indices must be below 2^31")
         return y.to(t.int32)
     y = numpy.asarray(y)

@@ -57,9 +57,11 @@ def _run(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index, 
         if y_b is not None:
             kw["y_b"] = _arrays.int32_labels(y_b, "y_b")
             kw["lam"] = _per_sample_lam(lam, logits, n)
-    _loss_handle(device, n).cross_entropy(logits, loss, grad=grad, label_smoothing=float(label_smoothing),
-                                          ignore_index=int(ignore_index), reduction=red,
-                                          stream=_arrays.current_stream(logits, device), **kw)
+    dl = _arrays.dl
+    _loss_handle(device, n).cross_entropy(dl(logits), dl(loss), grad=None if grad is None else dl(grad),
+                                          label_smoothing=float(label_smoothing), ignore_index=int(ignore_index),
+                                          reduction=red, stream=_arrays.current_stream(logits, device),
+                                          **{k: dl(v) for k, v in kw.items()})
     return loss, grad
 
 

@@ -139,7 +139,8 @@ class Mixup:
             kw["soft_out"] = f32(n, self.num_classes)
         if draws:
             kw["kind"], kw["box"] = i32(), _arrays.empty(x, (n, 4), "int32")
-        h.apply(x, out, mode=mode, stream=stream, **kw)
+        dl = _arrays.dl
+        h.apply(dl(x), dl(out), mode=mode, stream=stream, **{k: dl(v) for k, v in kw.items()})
         self.last_perm, self.last_lam = perm, lam
         self.last_draws = (kw["kind"], kw["box"]) if draws else None
         if mode == 0:

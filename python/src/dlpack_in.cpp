@@ -85,8 +85,10 @@ Array borrow(py::handle obj, const char* name, std::optional<std::intptr_t> stre
   if (PyCapsule_CheckExact(obj.ptr())) {
     capsule = py::reinterpret_borrow<py::object>(obj);
   } else if (py::hasattr(obj, "__dlpack__")) {
+    // The device is asked only when a stream is to be passed (a CUDA handle): on the CPU no
+    // producer needs one, and __dlpack_device__ costs as much as the export itself.
     bool cuda = false;
-    if (py::hasattr(obj, "__dlpack_device__")) {
+    if (stream && py::hasattr(obj, "__dlpack_device__")) {
       const auto dev = obj.attr("__dlpack_device__")().cast<py::tuple>();
       const int type = dev[0].cast<int>();
       cuda = type == kDLCUDA || type == kDLCUDAManaged;
