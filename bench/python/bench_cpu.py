@@ -4,7 +4,7 @@ CPU, in one run. Candidates of one row are timed in interleaved rounds (each rou
 candidate `iters` times; the median round counts), so drift on a shared machine hits them
 alike; each ratio is peer time / fused time from this run.
 
-  PYTHONPATH=build/ci/python /usr/bin/python3 bench/python/bench_cpu.py [--rounds 7]
+  PYTHONPATH=build/ci/python /usr/bin/python3 bench/python/bench_cpu.py [--rounds 7] [--threads N]
 
 op rows (x f32 [N, 3, H, W], int64 labels, stacked or soft targets):
   fused       mixup_cuda.Mixup(0.4)(x, y) -> x_mixed, y_a, y_b, lam (one call)
@@ -104,8 +104,12 @@ def loss_row(b, c, rounds):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--threads", type=int, default=0, help="threads for both libraries (0: torch's default)")
     a = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; mixup_cuda {mixup_cuda.__version__} (CPU backend)")
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    mixup_cuda.set_num_threads(torch.get_num_threads())  # the same cores for both
+    print(f"torch {torch.__version__}, mixup_cuda {mixup_cuda.__version__} (CPU backend), {torch.get_num_threads()} thread(s) each")
     print("| case | fused µs | peer | peer µs | peer / fused |\n|---|---:|---|---:|---:|")
     rows = [op_row(64, 32, a.rounds), op_row(128, 64, a.rounds), op_row(2, 8, a.rounds),
             loss_row(256, 10, a.rounds), loss_row(256, 1000, a.rounds)]

@@ -9,16 +9,31 @@ from . import _C, _arrays
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 _local = threading.local()  # one loss handle per thread and device (a handle is not thread-safe)
+_cpu_threads = 0
+
+
+def set_num_threads(n):
+    """Threads the CPU backend uses for handles created from now on (0: all hardware threads,
+    the default); e.g. torch.get_num_threads() to give both libraries the same cores."""
+    global _cpu_threads
+    if int(n) < 0:
+        raise ValueError(f"set_num_threads({n}): must be >= 0")
+    _cpu_threads = int(n)
+
+
+def get_num_threads():
+    return _cpu_threads
 
 
 def _loss_handle(device, batch):
     handles = getattr(_local, "handles", None)
     if handles is None:
         handles = _local.handles = {}
-    h = handles.get(device)
+    key = (device, _cpu_threads)
+    h = handles.get(key)
     if h is None:
-        h = handles[device] = _C.Loss(backend=0 if device[0] == "cpu" else 1, device=device[1],
-                                      max_batch=max(int(batch), 1))
+        h = handles[key] = _C.Loss(backend=0 if device[0] == "cpu" else 1, device=device[1],
+                                   max_batch=max(int(batch), 1), cpu_threads=_cpu_threads)
     return h
 
 
@@ -125,4 +140,4 @@ def cross_entropy_with_grad(logits, y_a, y_b=None, lam=None, *, label_smoothing=
     return _run(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index, True)
 
 
-__all__ = ["cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad"]
+__all__ = ["cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad", "set_num_threads", "get_num_threads"]

@@ -2,6 +2,7 @@
 import secrets
 
 from . import _C, _arrays
+from . import loss as _loss
 
 _LAMBDA_MODES = {"sample": 0, "batch": 1, "pair": 2}
 _PAIRINGS = {"permutation": 0, "involution": 1, "flip": 2}
@@ -31,7 +32,7 @@ class Mixup:
     def __init__(self, alpha=0.4, *, lambda_mode="sample", pairing="permutation", fold=True, prob=1.0,
                  switch_prob=0.0, cutmix_alpha=1.0, cutmix_minmax=None, correct_lam=True, label_smoothing=0.0,
                  num_classes=None, seed=None, rank=0, normalize=None, device=None, targets="stacked",
-                 checks="sync", graph_mode=False, cpu_threads=0):
+                 checks="sync", graph_mode=False, cpu_threads=None):
         self._lambda_mode = _choice("lambda_mode", lambda_mode, _LAMBDA_MODES)
         self._pairing = _choice("pairing", pairing, _PAIRINGS)
         _choice("targets", targets, _TARGETS)
@@ -48,7 +49,8 @@ class Mixup:
         self.label_smoothing, self.num_classes, self.rank = float(label_smoothing), num_classes, int(rank)
         self.seed = secrets.randbits(64) if seed is None else int(seed)
         self.normalize, self.targets, self.checks = normalize, targets, checks
-        self.graph_mode, self.cpu_threads = bool(graph_mode), int(cpu_threads)
+        self.graph_mode = bool(graph_mode)
+        self.cpu_threads = _loss.get_num_threads() if cpu_threads is None else int(cpu_threads)
         self.device = _arrays.parse_device(device)
         self.last_draws = None  # (kind [N], box [N, 4]) of the last call made with draws=True
         self.last_perm = None  # partner of each sample in the last call
