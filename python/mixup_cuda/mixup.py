@@ -1,5 +1,6 @@
 """mixup_cuda.Mixup: the fused mixup / CutMix op, one call per step, on the caller's arrays."""
 import secrets
+import sys
 
 from . import _C, _arrays
 from . import loss as _loss
@@ -104,7 +105,9 @@ class Mixup:
     def poll_checks(self):
         """checks="deferred" on CUDA: raise the first device-side check that failed since the last poll."""
         if self._handle is not None:
-            self._handle.poll_checks(0)  # the legacy default stream: waits for all work
+            torch = sys.modules.get("torch")
+            cuda = self.device[0] == "cuda" and torch is not None
+            self._handle.poll_checks(int(torch.cuda.current_stream(self.device[1]).cuda_stream) if cuda else 0)
 
     def __call__(self, x, y=None, *, targets=None, out=None, out_dtype="float32", draws=False):
         targets = self.targets if targets is None else targets
