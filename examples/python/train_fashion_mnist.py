@@ -4,18 +4,18 @@ import argparse, gzip, time
 import numpy as np, torch, torch.nn as nn
 import mixup_cuda
 
-def idx(path):  # IDX file: big-endian header, then uint8 data
-    raw = gzip.open(path).read()
-    ndim = raw[3]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(np.frombuffer(raw, ">u4", ndim, 4))
+def idx(path, limit):  # IDX file: big-endian header, then uint8 data; reads the first `limit` items only
+    f = gzip.open(path); ndim = f.read(4)[3]; shape = np.frombuffer(f.read(4 * ndim), ">u4").astype(int)
+    shape[0] = min(shape[0], limit)
+    return np.frombuffer(f.read(int(np.prod(shape))), np.uint8).reshape(shape)
 
 p = argparse.ArgumentParser()
 p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
 p.add_argument("--epochs", type=int, default=1); p.add_argument("--limit", type=int, default=60000)
 a = p.parse_args()
 dev = "cuda" if torch.cuda.is_available() else "cpu"
-x = torch.from_numpy(idx(f"{a.data}/train-images-idx3-ubyte.gz")[: a.limit].copy()).unsqueeze(1)  # uint8 stays uint8
-y = torch.from_numpy(idx(f"{a.data}/train-labels-idx1-ubyte.gz")[: a.limit].astype(np.int64))
+x = torch.from_numpy(idx(f"{a.data}/train-images-idx3-ubyte.gz", a.limit).copy()).unsqueeze(1)  # uint8 stays uint8
+y = torch.from_numpy(idx(f"{a.data}/train-labels-idx1-ubyte.gz", a.limit).astype(np.int64))
 conv = lambda i, o: [nn.Conv2d(i, o, 3, 2, 1), nn.ReLU()]  # noqa: E731  fastai v1 conv2d_relu
 model = nn.Sequential(*conv(1, 8), *conv(8, 16), *conv(16, 32), *conv(32, 10), nn.AdaptiveAvgPool2d(1), nn.Flatten()).to(dev)
 opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.99), weight_decay=0.01)
