@@ -261,3 +261,28 @@ def test_input_dying_first_is_safe():
 def _rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
+
+
+def test_threads_with_their_own_handles_match_sequential_runs():
+    # the C call runs without the GIL; each thread has its own Mixup and (thread-local) loss handle
+    import threading
+
+    x, y = images(n=32, c=3, h=16, w=16), np.arange(32, dtype=np.int32) % 10
+    z = np.random.default_rng(1).standard_normal((32, 10)).astype(np.float32)
+
+    def run(seed):
+        m = mixup_cuda.Mixup(seed=seed, num_classes=10)
+        return [(m(x, y), mixup_cuda.cross_entropy_with_grad(z, y, y[::-1].copy(), np.full(32, 0.7, np.float32)))
+                for _ in range(50)]
+
+    want = {s: run(s) for s in range(4)}
+    got = {}
+    threads = [threading.Thread(target=lambda s=s: got.__setitem__(s, run(s))) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in range(4):
+        for (a, la), (b, lb) in zip(got[s], want[s]):
+            for u, v in zip(a + la, b + lb):
+                assert_same_bits(u, v, f"thread {s}")
