@@ -24,10 +24,15 @@ def library_path():
     return _C.library_path()
 
 
+def cpu_isa():
+    """The CPU backend's instruction-set level ("baseline", "avx2", "avx512"; MIXUP_CPU_ISA caps it)."""
+    return _C.cpu_isa()
+
+
 def cuda_device_count():
     """CUDA devices the library can use (0 without a GPU or driver)."""
     return _C.cuda_device_count()
 
 
 __all__ = ["Mixup", "cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad", "Error", "InvalidValue",
-           "NotSupported", "library_path", "cuda_device_count", "set_num_threads", "get_num_threads"]
+           "NotSupported", "library_path", "cpu_isa", "cuda_device_count", "set_num_threads", "get_num_threads"]

@@ -40,4 +40,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("library_path", &library_path);
   m.def("cuda_device_count", &device_count, "CUDA devices the library can use (0 without a driver)");
   m.def("last_error", [] { return std::string(mixup_last_error()); });
+  m.def(
+      "cpu_isa",
+      [] {
+        const char* name = nullptr;
+        mixup_py::check(mixup_cpu_isa(&name));
+        return std::string(name);
+      },
+      "The CPU backend's instruction-set level (results are the same bits at every level)");
 }

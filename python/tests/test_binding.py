@@ -31,6 +31,7 @@ def images(n=9, c=3, h=8, w=7, seed=0, dtype=np.float32):
 
 def test_extension_links_the_shared_library_and_no_framework():
     assert "libmixup_cuda.so.0" in mixup_cuda.library_path()
+    assert mixup_cuda.cpu_isa() in ("baseline", "avx2", "avx512")
     so = mixup_cuda._C.__file__
     needed = subprocess.run(["readelf", "-d", so], capture_output=True, text=True, check=True).stdout
     needed = [line.split("[")[1] for line in needed.splitlines() if "(NEEDED)" in line]
@@ -286,3 +287,28 @@ def test_threads_with_their_own_handles_match_sequential_runs():
         for (a, la), (b, lb) in zip(got[s], want[s]):
             for u, v in zip(a + la, b + lb):
                 assert_same_bits(u, v, f"thread {s}")
+
+
+def test_same_bits_at_every_cpu_isa_level():
+    # the library picks its CPU code once per process (MIXUP_CPU_ISA caps it): one process per level
+    code = """if True:
+        import numpy as np, mixup_cuda
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((33, 3, 5, 7)).astype(np.float32), rng.integers(0, 9, 33).astype(np.int32)
+        xm, ya, yb, lam = mixup_cuda.Mixup(seed=3, num_classes=9, switch_prob=0.5)(x, y)
+        z = rng.standard_normal((33, 1001)).astype(np.float32)
+        loss, grad = mixup_cuda.cross_entropy_with_grad(z, ya, yb, lam, label_smoothing=0.1)
+        print(mixup_cuda.cpu_isa(), hash(xm.tobytes() + lam.tobytes() + loss.tobytes() + grad.tobytes()))
+    """
+    import os
+
+    levels = {}
+    for level in ("baseline", "avx2", "avx512"):
+        env = dict(os.environ, MIXUP_CPU_ISA=level, PYTHONHASHSEED="0")
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            name, digest = r.stdout.split()
+            levels[name] = digest
+        else:
+            assert "above what" in r.stderr or "not supported" in r.stderr or "INVALID_VALUE" in r.stderr, r.stderr
+    assert "baseline" in levels and len(set(levels.values())) == 1, levels
