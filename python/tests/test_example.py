@@ -30,7 +30,10 @@ def test_fastai_style_callback():
     from fastai_callback import FusedMixUp
 
     learn = types.SimpleNamespace(loss_func=F.cross_entropy, training=True)
-    cb = FusedMixUp(0.4, seed=1, num_classes=3)
+    # seed 0: its first permutation of 6 moves every sample (seed 1's first one happens to be
+    # the identity, 1 chance in 720, and then x could come back unchanged); x seeded too
+    torch.manual_seed(0)
+    cb = FusedMixUp(0.4, seed=0, num_classes=3)
     cb.learn = learn
     x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
     cb.before_train()

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A committed experiment log reproduces: the first 2 epochs of both runs of setting D, seed 0
-# (docs/experiment-fastai-defaults/D_seed0.csv), every printed digit, under the CPU level the
+# (docs/experiment-2026-12/D_seed0.csv), every printed digit, under the CPU level the
 # log was made at (its MADE_ON.md) — skipped, with the reason, where this CPU lacks that level.
 #   reproduce_log.sh MIXUP_TRAIN LOGDIR WORKDIR
 set -eu
