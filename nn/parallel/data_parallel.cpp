@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "../optim.hpp"
+#include "optim.hpp"
 #include "comm.hpp"
 #include "rank_failure.hpp"
 

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "../learner.hpp"
+#include "learner.hpp"
 
 namespace mixup::nn {
 

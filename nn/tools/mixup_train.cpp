@@ -89,7 +89,9 @@ int parse(Options& o, int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
       ->check(tools::integer_in(0, 100000))
       ->capture_default_str();
-  app.add_option("--bs", o.bs, "batch size")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
+  app.add_option("--bs", o.bs, "batch size (per rank and micro-batch when data-parallel)")
+      ->check(tools::integer_in(1, 1 << 30))
+      ->capture_default_str();
   app.add_option("--lr", o.lr, "learning rate")->check(tools::kPositiveFinite)->capture_default_str();
   app.add_option("--wd", o.wd, "decoupled weight decay")
       ->check(tools::kNonNegativeFinite)
@@ -349,6 +351,7 @@ int train(const Options& o) {
   nn::IdxDataset data;
   std::optional<nn::SimpleCnn> checked;
   nn::all_or_none(*o.par.communicator, [&] {  // a bad file on one rank stops every rank here
+    tools::check_parallel_device(o.par, cuda);
     data = nn::load_idx_dataset(o.data);
     checked.emplace(check_before_training(o, data, cuda));
   });

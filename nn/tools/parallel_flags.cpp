@@ -67,6 +67,14 @@ void start_communicator(ParallelOptions& p, int* argc, char*** argv) {
     throw std::runtime_error("--virtual-ranks stands in for ranks: not under mpiexec with several ranks");
 }
 
+void check_parallel_device(const ParallelOptions& p, bool cuda) {
+  const nn::ParallelConfig c = p.config();
+  if (cuda && (c.active() || c.processes() > 1))
+    throw Failure(
+        "--device cuda: data-parallel training (ranks, --virtual-ranks, --accum) runs on the CPU engine "
+        "only for now: use --device cpu");
+}
+
 std::string describe_parallel(const ParallelOptions& p, std::int64_t bs) {
   const nn::ParallelConfig c = p.config();
   if (!c.active() && c.processes() == 1) return "";

@@ -73,7 +73,13 @@ case $case_name in
     "$train" "${a[@]}" --virtual-ranks 2 --log v.csv --save v.ckpt >/dev/null || fail "--virtual-ranks 2"
     same_run n v
     "$train" "${a[@]}" --log p.csv --save p.ckpt >/dev/null || fail "one process"
-    ! cmp -s n.ckpt p.ckpt || fail "2 ranks gave the bits of one plain process: the test cannot tell them apart" ;;
+    ! cmp -s n.ckpt p.ckpt || fail "2 ranks gave the bits of one plain process: the test cannot tell them apart"
+    # the 2-rank checkpoint loads with any rank count: 3 ranks and one process evaluate it alike
+    e=(--quiet --threads 1 --data "$fm" --epochs 0 --mixup off --load n.ckpt)
+    run_mpi -n 3 "$train" "${e[@]}" >e3.txt 2>&1 || fail "--load with 3 ranks: $(cat e3.txt)"
+    "$train" "${e[@]}" >e1.txt 2>&1 || fail "--load in one process: $(cat e1.txt)"
+    [[ $(grep "best accuracy" e3.txt) == "$(grep "best accuracy" e1.txt)" && -n $(grep "best accuracy" e1.txt) ]] ||
+      fail "3 ranks and one process evaluate the checkpoint differently: $(cat e3.txt e1.txt)" ;;
   # 3 ranks (odd: 480 images = 5 global batches of 3 x 2 x 16), with accumulation.
   np3_accum_equals_virtual_ranks_3)
     a=("${common[@]}" --train-limit 480 --bs 16 --accum 2 --mixup on --bn on)
