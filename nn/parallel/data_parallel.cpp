@@ -106,7 +106,8 @@ void DataParallel::step(Loader& loader, std::int64_t batch, std::int64_t step, s
     sum_in_rank_order(parts_.data(), virt_, stride, flat_.data());
     sum = flat_.data();
   }
-  if (procs_ > 1) comm_->sum(sum, stride, p_.ordered);
+  // one rank too (accum > 1): its communicator's path runs (NCCL's on one GPU), same bits
+  if (p_.comm != nullptr && virt_ == 1) comm_->sum(sum, stride, p_.ordered);
   std::vector<int> status(static_cast<std::size_t>(world_));
   for (int r = 0; r < world_; ++r) status[r] = static_cast<int>(sum[grad_floats_ + slots + r]);
   raise_first_failure(status.data(), world_, me_ * virt_, virt_, err);
