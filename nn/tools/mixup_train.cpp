@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,8 +20,10 @@
 #include "interrupt.hpp"
 #include "learner.hpp"
 #include "mixing_flags.hpp"
+#include "fault_injection.hpp"
 #include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
+#include "parallel_flags.hpp"
 #include "terminate_on_nan.hpp"
 #include "train_checks.hpp"
 #include "viz/plots.hpp"
@@ -42,6 +45,7 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 0;
   std::string log, save, load, plot;
+  tools::ParallelOptions par;
 };
 
 mixup_mixing_t mixing_of(const Options& o) {
@@ -85,7 +89,9 @@ int parse(Options& o, int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
       ->check(tools::integer_in(0, 100000))
       ->capture_default_str();
-  app.add_option("--bs", o.bs, "batch size")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
+  app.add_option("--bs", o.bs, "batch size (per rank and micro-batch when data-parallel)")
+      ->check(tools::integer_in(1, 1 << 30))
+      ->capture_default_str();
   app.add_option("--lr", o.lr, "learning rate")->check(tools::kPositiveFinite)->capture_default_str();
   app.add_option("--wd", o.wd, "decoupled weight decay")
       ->check(tools::kNonNegativeFinite)
@@ -158,7 +164,9 @@ int parse(Options& o, int argc, char** argv) {
       ->excludes(bn)
       ->excludes(init);
   app.add_flag("--quiet", o.quiet, "no progress bar");
+  tools::add_parallel_flags(app, o.par);
   return tools::parse(app, argc, argv, [&] {
+    tools::check_parallel_flags(o.par, o.drop_last);
     if (plot->count() > 0 && o.epochs == 0)
       throw CLI::ValidationError("--plot", "nothing to plot with --epochs 0");
   });
@@ -212,10 +220,14 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   cfg.threads = o.threads;
   cfg.progress = !o.quiet && isatty(2);
   cfg.cuda = cuda;
+  cfg.parallel = o.par.config();
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
   MixUpCallback mix(o.alpha, o.seed, mixing_of(o));
+  mix.set_off_epoch(o.par.mixup_off_epoch);
   if (with_mixup) learn.add_callback(&mix);
+  tools::FaultInjection faults;
+  if (faults.armed()) learn.add_callback(&faults);
   TerminateOnNaN nan_stop;
   tools::StopOnSignal signals;
   learn.add_callback(&nan_stop);
@@ -336,8 +348,14 @@ int train(const Options& o) {
     throw Failure(std::string("--device cuda: ") +
                   (st != MIXUP_STATUS_SUCCESS ? mixup_last_error() : "no GPU, or this build has no cuDNN"));
   }
-  const nn::IdxDataset data = nn::load_idx_dataset(o.data);
-  const nn::SimpleCnn initial = check_before_training(o, data, cuda);
+  nn::IdxDataset data;
+  std::optional<nn::SimpleCnn> checked;
+  nn::all_or_none(*o.par.communicator, [&] {  // a bad file on one rank stops every rank here
+    tools::check_parallel_device(o.par, cuda);
+    data = nn::load_idx_dataset(o.data);
+    checked.emplace(check_before_training(o, data, cuda));
+  });
+  const nn::SimpleCnn& initial = *checked;
   const std::int64_t used = o.train_limit > 0 ? o.train_limit : data.train_images.count();
   std::printf(
       "data: %s (%lld train%s, %lld valid), model %s%s, init %s, bs %lld%s, lr %g, wd %g, %s, seed %llu, "
@@ -349,6 +367,8 @@ int train(const Options& o) {
       o.drop_last ? " (drop last)" : "", o.lr, o.wd, o.schedule.c_str(),
       static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu",
       cuda ? "" : (" (" + tools::cpu_description() + ")").c_str());  // where the log can be reproduced
+  if (const std::string dp = tools::describe_parallel(o.par, o.bs); !dp.empty())
+    std::printf("%s\n", dp.c_str());
   std::ofstream log;
   if (!o.log.empty()) {
     log.open(o.log);
@@ -395,10 +415,21 @@ int main(int argc, char** argv) {
   Options o;
   if (const int rc = parse(o, argc, argv); rc >= 0) return rc;
   try {
+    tools::start_communicator(o.par, &argc, &argv);
+    if (o.par.communicator->rank() != 0) {  // one voice: rank 0's
+      o.log.clear(), o.save.clear(), o.plot.clear(), o.quiet = true;
+      if (!std::freopen("/dev/null", "w", stdout)) return tools::kExitFailure;
+    }
     return train(o);
+  } catch (const nn::RankFailure& e) {  // every rank knows; only the failing one speaks
+    std::fflush(stdout);
+    if (e.speak) std::fprintf(stderr, "mixup-train: rank %d: %s\n", e.rank, e.what());
+    return e.status;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "mixup-train: %s\n", e.what());
+    // seen by this rank alone: the others would wait for it, so end the job
+    if (o.par.communicator && o.par.communicator->size() > 1) o.par.communicator->abort(tools::kExitFailure);
     return tools::kExitFailure;
   }
 }
