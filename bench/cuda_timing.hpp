@@ -37,7 +37,7 @@ inline void flush_l2() {
 // throw the timing away. Said on stderr too, for the log.
 inline void record_self_check(benchmark::State& state, bool matches, const char* what) {
   state.counters["self_check"] = matches ? 1 : 0;
-  if (!matches) std::fprintf(stderr, "%s: SELF-CHECK FAILED: %s\n", state.name().c_str(), what);
+  if (!matches) std::fprintf(stderr, "SELF-CHECK FAILED (timed all the same): %s\n", what);
 }
 
 // Bytes per second (read + write counted), best of ten device-to-device copies.
