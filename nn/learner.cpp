@@ -73,7 +73,7 @@ mixup_loss_config_t loss_config(const LearnerConfig& cfg, const SimpleCnn& model
 std::unique_ptr<Engine> make_engine(SimpleCnn& model, const ImageSet& train, const ImageSet& valid,
                                     const LearnerConfig& cfg) {
   EngineConfig ec;
-  ec.max_batch = normalizer_config(cfg, model).max_batch;
+  ec.max_batch = cfg.batch_size;  // every batch the learner forms; the 1024 floor is the handles' only
   ec.pixels = std::max(train.h * train.w, valid.h * valid.w);
   ec.height = train.h, ec.width = train.w;
   ec.threads = resolve_threads(cfg.threads);

@@ -14,6 +14,10 @@
 
 #include <unistd.h>
 
+#if MIXUP_NN_HAS_CUDNN
+#include <cuda_runtime_api.h>
+#endif
+
 #include "checkpoint.hpp"
 #include "cli.hpp"
 #include "idx.hpp"
@@ -303,6 +307,26 @@ void print_summary(const Options& o, const std::vector<RunSummary>& runs) {
 }
 
 // Everything checked before the first batch; returns the model every run starts from.
+// The cuDNN engine's batch against the GPU's free memory, with the host check's lower bound
+// (activations and their gradients), so a batch too large is refused with the same message
+// rather than met as a CUDA out-of-memory mid-setup.
+void check_device_memory(const nn::SimpleCnn& model, std::int64_t bs, std::int64_t h, std::int64_t w) {
+#if MIXUP_NN_HAS_CUDNN
+  std::size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return;  // the engine reports it
+  const double need = tools::training_bytes(model, bs, h, w), have = static_cast<double>(free_bytes);
+  if (need <= have) return;
+  char msg[256];
+  std::snprintf(
+      msg, sizeof msg,
+      "--bs %lld needs at least %.1f GiB for this model, %.1f GiB of memory is available on the GPU",
+      static_cast<long long>(bs), need / (1u << 30), have / (1u << 30));
+  throw Failure(msg);
+#else
+  (void)model, (void)bs, (void)h, (void)w;
+#endif
+}
+
 nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data, bool cuda) {
   namespace fs = std::filesystem;
   if (!o.load.empty() && !fs::is_regular_file(o.load))
@@ -332,6 +356,7 @@ nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data
                  "mixup-train: note: the model has %lld outputs, the data's labels use %lld classes\n",
                  static_cast<long long>(model.classes()), static_cast<long long>(data_classes));
   if (!cuda) tools::check_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
+  else check_device_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
   return model;
 }
 
