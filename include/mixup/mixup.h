@@ -192,6 +192,27 @@ MIXUP_API mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mix
                                                 const mixup_batch_t* out, const mixup_targets_t* targets,
                                                 const mixup_draws_t* draws, void* stream);
 
+/* What a mixup_apply_with_draws call reported (targets.lam, targets.perm, draws.kind,
+ * draws.box), as the input of a replay. Arrays of N, on the backend's side like x. */
+typedef struct mixup_replay {
+  const float* lam;    /* λ of each sample, in [0, 1] */
+  const int32_t* perm; /* partner of each sample, in [0, N); need not be a permutation */
+  const int32_t* kind; /* a mixup_kind_t per sample; NULL: every sample MIXUP. NONE needs
+                          perm[i] = i and lam[i] = 1 */
+  const int32_t* box;  /* [N, 4] y0, x0, y1, x1, read for CUTMIX samples only (NULL when there
+                          are none): 0 <= y0 <= y1 <= h, 0 <= x0 <= x1 <= w */
+} mixup_replay_t;
+
+/* Replays a drawn call: with the λ, partners, kinds and boxes it reported, on the same x,
+ * writes the same bits to out and the same targets, on either backend, whatever the handle's
+ * mixing policy (it is not used). Does not advance the step. In place (out->data == x->data)
+ * needs an involution handle, and every mixed sample i with partner j ≠ i needs perm[j] = i or
+ * kind[j] = NONE (which a drawn in-place call always reports). Bad input: INVALID_VALUE, with
+ * the first offending sample named, and nothing written. */
+MIXUP_API mixup_status_t mixup_apply_replay(mixup_handle_t handle, const mixup_batch_t* x,
+                                            const mixup_replay_t* given, const mixup_batch_t* out,
+                                            const mixup_targets_t* targets, void* stream);
+
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */
 MIXUP_API mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
