@@ -1,7 +1,9 @@
 // The C ABI: argument checks common to both backends, then dispatch. Every entry point
 // catches everything, so no exception crosses the ABI; a failed check happens before any
 // output is touched.
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <new>
 
@@ -262,6 +264,27 @@ void apply(mixup_handle_t h, const mixup_batch_t* x, const Given* given, const m
   if (r.advance_step && !h->config.graph_mode) ++h->step;
 }
 
+// v in (0, 1] as the shortest decimal that reads back as v (core::Decimal says why).
+core::Decimal shortest_decimal(float v) {
+  char buf[32];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::int64_t num = 0;
+  int digits = 0;
+  const char* c = buf;
+  for (; c < r.ptr && *c != 'e'; ++c) {
+    if (*c == '.') continue;
+    num = num * 10 + (*c - '0');
+    ++digits;
+  }
+  const long exp10 = std::strtol(c + 1, nullptr, 10);  // "d.ddde-01": v = num / 10^k
+  const long k = digits - 1 - exp10;                   // >= 0, since v <= 1
+  // num < 10^9, so beyond k = 18 v < 1e-10 and ⌊extent·v⌋ = 0 for every extent < 2^31
+  if (k > 18) return core::Decimal{0, 1};
+  std::int64_t den = 1;
+  for (long i = 0; i < k; ++i) den *= 10;
+  return core::Decimal{num, den};
+}
+
 core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
   MIXUP_EXPECTS(std::isfinite(m.prob) && m.prob >= 0.0f && m.prob <= 1.0f, "mixing.prob = ", m.prob,
                 " must be in [0, 1]");
@@ -280,8 +303,8 @@ core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
   p.switch_prob = m.switch_prob;
   p.cutmix_alpha = m.cutmix_alpha;
   p.minmax = minmax;
-  p.lo = lo;
-  p.hi = hi;
+  p.lo = minmax ? shortest_decimal(lo) : core::Decimal{0, 1};
+  p.hi = minmax ? shortest_decimal(hi) : core::Decimal{0, 1};
   p.correct_lam = m.correct_lam != 0;
   p.plain = m.prob == 1.0f && m.switch_prob == 0.0f;
   return p;
