@@ -127,13 +127,18 @@ typedef struct mixup_targets {
  *   not mixed, with probability 1 − prob: the sample is kept whole, λ = 1, partner = itself;
  *   CutMix, with probability prob·switch_prob: a box of the partner pasted (Yun et al., 2019);
  *   mixup otherwise: λ ~ Beta(config.alpha, config.alpha), folded if config.fold.
- * CutMix box: λ' ~ Beta(cutmix_alpha, cutmix_alpha) (never folded), sides ⌊H·√(1 − λ')⌋ and
- * ⌊W·√(1 − λ')⌋, centre uniform over the image, clipped to it (timm's rand_bbox). With
- * cutmix_minmax set, the sides are uniform integers in [⌊H·lo⌋, ⌊H·hi⌋] (likewise W) and the box
- * lies wholly inside the image. λ is then 1 − box area / (H·W), the fraction of pixels kept
+ * CutMix box: λ' ~ Beta(cutmix_alpha, cutmix_alpha) (never folded), cut = ⌊H·√(1 − λ')⌋, a
+ * centre row cy uniform in [0, H), and rows [cy − ⌊cut/2⌋, cy + ⌊cut/2⌋) clipped to [0, H):
+ * 2·⌊cut/2⌋ rows before clipping (timm's rand_bbox); likewise columns with W. With
+ * cutmix_minmax set, the sides are uniform integers in [⌊H·lo⌋, ⌊H·hi⌋] (likewise W; lo and hi
+ * read as the shortest decimal that gives back the float, so {0.3, 0.7} at H = 10 is [3, 7]) and
+ * the corner uniform over the positions where the box lies wholly inside the image, touching the
+ * bottom / right edge included (timm's randint excludes both ⌊H·hi⌋ and the edge).
+ * λ is then 1 − box area / (H·W), the fraction of pixels kept
  * (always with minmax; with correct_lam otherwise, else λ'). All boxes are per draw: in
  * per-sample mode every sample has its own box. Drawn on the device, from the same streams on
- * both backends. mixup_apply_given ignores this: the caller's λ and permutation are mixup. */
+ * both backends. mixup_apply_given and mixup_apply_replay ignore this: their λ and partners are the
+ * caller's (mixup_apply_given: always mixup). */
 typedef struct mixup_mixing {
   float prob;             /* in [0, 1]: chance a draw is mixed at all. Default 1 */
   float switch_prob;      /* in [0, 1]: chance a mixed draw is CutMix (1: CutMix only). Default 0 */
