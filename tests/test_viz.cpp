@@ -124,7 +124,8 @@ TEST(Viz, HistogramCountsAndShapes) {
     histogram({0.5f, 1.0000001f}, 0.0, 1.0, 10);
     ADD_FAILURE() << "1.0000001 was counted";
   } catch (const VizError& e) {
-    EXPECT_NE(std::string(e.what()).find("value 1.0000001 outside [0.00, 1.00]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("value 1.0000001 outside [0.00, 1.00]"), std::string::npos)
+        << e.what();
   }
 }
 
