@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <new>
 
+#include "backend_setup.hpp"
 #include "error.hpp"
 #include "guarded.hpp"
 #include "handle.hpp"
@@ -450,6 +451,14 @@ mixup_status_t mixup_cuda_device_count(int* count) {
     MIXUP_EXPECTS(count != nullptr, "count is NULL");
     *count = 0;
     MIXUP_CUDA_CHECK(cudaGetDeviceCount(count));
+  });
+}
+
+mixup_status_t mixup_cpu_isa(const char** name) {
+  return guarded([&] {
+    MIXUP_EXPECTS(name != nullptr, "name is NULL");
+    check_cpu_isa();
+    *name = mixup::util::isa_name(mixup::util::isa_choice().level);
   });
 }
 
