@@ -341,13 +341,14 @@ int train(const Options& o) {
   const std::int64_t used = o.train_limit > 0 ? o.train_limit : data.train_images.count();
   std::printf(
       "data: %s (%lld train%s, %lld valid), model %s%s, init %s, bs %lld%s, lr %g, wd %g, %s, seed %llu, "
-      "device %s\n",
+      "device %s%s\n",
       o.data.c_str(), static_cast<long long>(used), o.train_limit > 0 ? " (limited)" : "",
       static_cast<long long>(data.test_images.count()), describe(initial).c_str(),
       o.load.empty() ? "" : (" from checkpoint " + o.load).c_str(),
       o.load.empty() ? o.init.c_str() : "checkpoint", static_cast<long long>(o.bs),
       o.drop_last ? " (drop last)" : "", o.lr, o.wd, o.schedule.c_str(),
-      static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu");
+      static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu",
+      cuda ? "" : (" (" + tools::cpu_description() + ")").c_str());  // where the log can be reproduced
   std::ofstream log;
   if (!o.log.empty()) {
     log.open(o.log);
