@@ -1,7 +1,9 @@
 // The C ABI: argument checks common to both backends, then dispatch. Every entry point
 // catches everything, so no exception crosses the ABI; a failed check happens before any
 // output is touched.
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <new>
 
@@ -33,6 +35,26 @@ std::string describe_check(const core::DeviceCheck& c, std::int32_t batch, std::
     case core::CheckCode::kLambdaOutOfRange:
       return cat("lam[", c.index, "] = ", core::float_of(static_cast<std::uint32_t>(c.value)),
                  " is outside [0, 1]");
+    case core::CheckCode::kKindOutOfRange:
+      return cat("kind[", c.index, "] = ", c.value,
+                 " is not a mixup_kind_t (0 = NONE, 1 = MIXUP, 2 = CUTMIX)");
+    case core::CheckCode::kUnmixedRowMixes:
+      return cat("kind[", c.index, "] = MIXUP_KIND_NONE needs perm[", c.index, "] = ", c.index, " and lam[",
+                 c.index, "] = 1, not ", c.value, " and ",
+                 core::float_of(static_cast<std::uint32_t>(c.detail)));
+    case core::CheckCode::kBoxOutOfRange: {
+      if (c.detail < 0 || c.detail > 3)
+        return cat("kind[", c.index, "] = MIXUP_KIND_CUTMIX needs a box, but given->box is NULL");
+      static const char* const kCoord[4] = {"y0", "x0", "y1", "x1"};
+      return cat("box[", c.index, "].", kCoord[c.detail], " = ", c.value,
+                 ": a CutMix box needs 0 <= y0 <= y1 <= x.h and 0 <= x0 <= x1 <= x.w");
+    }
+    case core::CheckCode::kInPlaceNotPaired:
+      return cat("in place, sample ", c.index, " mixes with ", c.value, ", whose partner is ", c.detail,
+                 ", not ", c.index,
+                 ", and which is mixed: it would be overwritten before it is read "
+                 "(mix out of place, or give sample ",
+                 c.value, " kind MIXUP_KIND_NONE)");
   }
   return "unknown device check";
 }
@@ -81,11 +103,17 @@ core::DType dtype_of(const mixup_dtype_t& field, const char* what) {
   return static_cast<core::DType>(t);
 }
 
-// Builds the request for mixup_apply / mixup_apply_given; throws on the first bad argument.
-Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* given_lam,
-                     const std::int32_t* given_perm, bool given, const mixup_batch_t* out,
+// The caller's draws (mixup_apply_given, mixup_apply_replay); absent for the handle's own.
+struct Given {
+  mixup_replay_t d;
+  bool replay;  // partners need not be a permutation; kinds and boxes; in place allowed
+};
+
+// Builds the request for the mixup_apply family; throws on the first bad argument.
+Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const Given* gv, const mixup_batch_t* out,
                      const mixup_targets_t* targets, const mixup_draws_t* draws) {
   static const mixup_targets_t kNoTargets{};
+  const bool given = gv != nullptr, replay = given && gv->replay;
   const mixup_config_t& cfg = h.config;
   MIXUP_EXPECTS(x != nullptr, "x is NULL");
   MIXUP_EXPECTS(out != nullptr, "out is NULL");
@@ -118,9 +146,9 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   const std::size_t out_bytes = static_cast<std::size_t>(x->n * sample) * core::dtype_size(out_t);
   const bool in_place = out->data == x->data;
   if (in_place) {
-    MIXUP_EXPECTS(cfg.pairing == MIXUP_PAIRING_INVOLUTION && in_t == out_t && !given,
+    MIXUP_EXPECTS(cfg.pairing == MIXUP_PAIRING_INVOLUTION && in_t == out_t && (!given || replay),
                   "out aliases x: in place needs config.pairing = MIXUP_PAIRING_INVOLUTION, the same dtype, "
-                  "and the handle's own draws");
+                  "and the handle's own draws or a replay of them");
   } else {
     MIXUP_EXPECTS(!overlaps(x->data, in_bytes, out->data, out_bytes),
                   "out overlaps x (only involution pairing may mix in place)");
@@ -152,9 +180,11 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
     MIXUP_EXPECTS(!overlaps(t->soft_in, n * C * 4, t->soft_out, n * C * 4),
                   "targets.soft_out overlaps targets.soft_in");
   }
+  const char* lam_name = replay ? "given->lam" : "lam";
+  const char* perm_name = replay ? "given->perm" : "perm";
   if (given) {
-    MIXUP_EXPECTS(given_lam != nullptr, "lam is NULL");
-    MIXUP_EXPECTS(given_perm != nullptr, "perm is NULL");
+    MIXUP_EXPECTS(gv->d.lam != nullptr, lam_name, " is NULL");
+    MIXUP_EXPECTS(gv->d.perm != nullptr, perm_name, " is NULL");
   }
 
   Request r{};
@@ -169,8 +199,12 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   p.key_bits = h.hooks.key_bits;
   p.labels = wants_labels ? t->labels : nullptr;
   p.num_classes = C;
-  p.given_lambda = given ? given_lam : nullptr;
-  p.given_perm = given ? given_perm : nullptr;
+  p.given_lambda = given ? gv->d.lam : nullptr;
+  p.given_perm = given ? gv->d.perm : nullptr;
+  p.replay = replay;
+  p.in_place = replay && in_place;
+  p.given_kind = replay ? gv->d.kind : nullptr;
+  p.given_box = replay ? reinterpret_cast<const core::Box*>(gv->d.box) : nullptr;
   p.perm_out = t->perm;
   p.lam_out = t->lam;
   p.y_a = t->mode == MIXUP_TARGETS_STACKED ? t->y_a : nullptr;
@@ -222,14 +256,34 @@ Request make_request(mixup_handle_s& h, const mixup_batch_t* x, const float* giv
   return r;
 }
 
-void apply(mixup_handle_t h, const mixup_batch_t* x, const float* lam, const std::int32_t* perm, bool given,
-           const mixup_batch_t* out, const mixup_targets_t* targets, void* stream,
-           const mixup_draws_t* draws = nullptr) {
+void apply(mixup_handle_t h, const mixup_batch_t* x, const Given* given, const mixup_batch_t* out,
+           const mixup_targets_t* targets, void* stream, const mixup_draws_t* draws = nullptr) {
   MIXUP_EXPECTS(h != nullptr, "handle is NULL");
-  Request r = make_request(*h, x, lam, perm, given, out, targets, draws);
+  Request r = make_request(*h, x, given, out, targets, draws);
   if (h->config.backend == MIXUP_BACKEND_CPU) cpu_apply(*h, r);
   else cuda_apply(*h, r, static_cast<cudaStream_t>(stream));
   if (r.advance_step && !h->config.graph_mode) ++h->step;
+}
+
+// v in (0, 1] as the shortest decimal that reads back as v (core::Decimal says why).
+core::Decimal shortest_decimal(float v) {
+  char buf[32];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::int64_t num = 0;
+  int digits = 0;
+  const char* c = buf;
+  for (; c < r.ptr && *c != 'e'; ++c) {
+    if (*c == '.') continue;
+    num = num * 10 + (*c - '0');
+    ++digits;
+  }
+  const long exp10 = std::strtol(c + 1, nullptr, 10);  // "d.ddde-01": v = num / 10^k
+  const long k = digits - 1 - exp10;                   // >= 0, since v <= 1
+  // num < 10^9, so beyond k = 18 v < 1e-10 and ⌊extent·v⌋ = 0 for every extent < 2^31
+  if (k > 18) return core::Decimal{0, 1};
+  std::int64_t den = 1;
+  for (long i = 0; i < k; ++i) den *= 10;
+  return core::Decimal{num, den};
 }
 
 core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
@@ -250,8 +304,8 @@ core::MixPolicy mix_policy(const mixup_config_t& cfg, const mixup_mixing_t& m) {
   p.switch_prob = m.switch_prob;
   p.cutmix_alpha = m.cutmix_alpha;
   p.minmax = minmax;
-  p.lo = lo;
-  p.hi = hi;
+  p.lo = minmax ? shortest_decimal(lo) : core::Decimal{0, 1};
+  p.hi = minmax ? shortest_decimal(hi) : core::Decimal{0, 1};
   p.correct_lam = m.correct_lam != 0;
   p.plain = m.prob == 1.0f && m.switch_prob == 0.0f;
   return p;
@@ -339,13 +393,25 @@ mixup_status_t mixup_set_normalize(mixup_handle_t handle, const float* mean, con
 
 mixup_status_t mixup_apply(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
                            const mixup_targets_t* targets, void* stream) {
-  return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream); });
+  return guarded([&] { apply(handle, x, nullptr, out, targets, stream); });
 }
 
 mixup_status_t mixup_apply_given(mixup_handle_t handle, const mixup_batch_t* x, const float* lam,
                                  const int32_t* perm, const mixup_batch_t* out,
                                  const mixup_targets_t* targets, void* stream) {
-  return guarded([&] { apply(handle, x, lam, perm, true, out, targets, stream); });
+  return guarded([&] {
+    const Given g{mixup_replay_t{lam, perm, nullptr, nullptr}, false};
+    apply(handle, x, &g, out, targets, stream);
+  });
+}
+
+mixup_status_t mixup_apply_replay(mixup_handle_t handle, const mixup_batch_t* x, const mixup_replay_t* given,
+                                  const mixup_batch_t* out, const mixup_targets_t* targets, void* stream) {
+  return guarded([&] {
+    MIXUP_EXPECTS(given != nullptr, "given is NULL");
+    const Given g{*given, true};
+    apply(handle, x, &g, out, targets, stream);
+  });
 }
 
 mixup_mixing_t mixup_mixing_default(void) {
@@ -369,7 +435,7 @@ mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mixing_t* mix
 mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x, const mixup_batch_t* out,
                                       const mixup_targets_t* targets, const mixup_draws_t* draws,
                                       void* stream) {
-  return guarded([&] { apply(handle, x, nullptr, nullptr, false, out, targets, stream, draws); });
+  return guarded([&] { apply(handle, x, nullptr, out, targets, stream, draws); });
 }
 
 mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream) {

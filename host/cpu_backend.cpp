@@ -77,9 +77,11 @@ DeviceCheck check_inputs(CpuState& s, const core::PairingLaunch& p) {
     for (std::int32_t i = 0; i < p.batch; ++i) {
       const std::int32_t j = p.given_perm[i];
       if (j < 0 || j >= p.batch) flag(CheckCode::kPermOutOfRange, i);
-      else if (s.seen[j]++ != 0) flag(CheckCode::kPermNotBijective, i);
+      else if (!p.replay && s.seen[j]++ != 0) flag(CheckCode::kPermNotBijective, i);
     }
   }
+  if (p.replay)
+    for (std::int32_t i = 0; i < p.batch; ++i) core::check_replayed_row(p, i, flag);
   for (std::int32_t i = 0; i < p.batch; ++i) {
     if (p.labels != nullptr && (p.labels[i] < 0 || p.labels[i] >= p.num_classes))
       flag(CheckCode::kLabelOutOfRange, i);
@@ -126,6 +128,8 @@ void pairing(CpuState& s, const core::PairingLaunch& p, int key_bits) {
                           p.given_lambda,
                           p.mix.plain ? nullptr : s.streams.kind.data(),
                           s.streams.box.data(),
+                          p.given_kind,
+                          p.given_box,
                           p.pairing,
                           p.lambda_mode,
                           B};
@@ -165,7 +169,9 @@ void blend_rows(ThreadPool& pool, const core::BlendParams& p) {
       if (p.in_place) {
         if constexpr (std::is_same_v<In, Out>) {
           const std::int64_t mate = p.mate[row];
-          if (row > mate) continue;  // the lower row of each pair writes both
+          // the lower row of each pair writes both; replayed, an unmixed row is its own mate,
+          // and a row mixed with it writes that pair alone
+          if (row > mate && p.mate[mate] == row) continue;
           core::pair_in_place_range<In>(out + row * n, out + mate * n, e0, e1, p.geom, kind, kind_of(mate),
                                         core::Lambda{p.lam[row], p.one_minus[row]},
                                         core::Lambda{p.lam[mate], p.one_minus[mate]}, p.box[row], p.box[mate],
@@ -217,7 +223,8 @@ void cpu_apply(mixup_handle_s& h, Request& r) {
   r.blend.lam = s.rows.lam.data();
   r.blend.one_minus = s.rows.one_minus.data();
   r.blend.mate = s.mate.data();
-  r.blend.kind = r.pairing.mix.plain ? nullptr : s.rows.kind.data();
+  const bool all_mixup = r.pairing.mix.plain && r.pairing.given_kind == nullptr;
+  r.blend.kind = all_mixup ? nullptr : s.rows.kind.data();
   r.blend.box = s.rows.box.data();
   r.blend.check = nullptr;
   blend(s.pool, r.blend);

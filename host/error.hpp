@@ -2,6 +2,7 @@
 // and the thread-local message. Nothing in the library exits or aborts.
 #pragma once
 
+#include <charconv>
 #include <cstring>
 #include <sstream>
 #include <type_traits>
@@ -38,10 +39,24 @@ int raw(const E& e) {
   return v;
 }
 
+// One part of a message. Floating-point values are written with the fewest digits that read
+// back as the same value (std::to_chars), so a message shows the value given: 1.0000001, not
+// the "1" of a stream's default six digits, and 0.4f still as 0.4.
+template <class T>
+void put(std::ostringstream& s, const T& part) {
+  if constexpr (std::is_floating_point_v<T>) {
+    char buf[64];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, part);
+    s.write(buf, r.ptr - buf);
+  } else {
+    s << part;
+  }
+}
+
 template <class... Parts>
 std::string cat(const Parts&... parts) {
   std::ostringstream s;
-  (s << ... << parts);
+  (put(s, parts), ...);
   return s.str();
 }
 

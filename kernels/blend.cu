@@ -243,6 +243,7 @@ __device__ std::int64_t box_element(const Geometry& g, const Box& b, std::int64_
 // both, so no row is overwritten before its partner has read it. With mixup on either side:
 // one read + one write of both rows. Otherwise (CutMix, or kept whole) only the boxes' elements
 // move: the blocks walk the elements of the row's box, then those of the mate's box outside it.
+// Replayed, an unmixed row is its own mate: a row mixed with it writes that pair (only itself).
 template <class T>
 __global__ void __launch_bounds__(kBlendThreads)
     blend_pairs_in_place(BlendParams p, std::int64_t chunks_per_row) {
@@ -252,8 +253,8 @@ __global__ void __launch_bounds__(kBlendThreads)
   const std::int64_t chunk = static_cast<std::int64_t>(blockIdx.x) % chunks_per_row;
   const RowMix ma = resolve_row(p, row, chunk);
   const std::int64_t mate = ma.mate;
-  if (row > mate) return;
   const RowMix mb = row_mix(p.pairs, static_cast<std::int32_t>(mate));
+  if (row > mate && mb.mate == row) return;  // the mate's blocks write the pair
   const std::int64_t n = p.sample_elems;
   auto* x = static_cast<typename T::T*>(p.out);
   typename T::T* ra = x + row * n;

@@ -15,13 +15,18 @@ enum class CheckCode : std::int32_t {
   kPermOutOfRange = 2,
   kPermNotBijective = 3,
   kLambdaOutOfRange = 4,
+  // a replayed call (mixup_apply_replay)
+  kKindOutOfRange = 5,    // kind[i] is not a mixup_kind_t
+  kUnmixedRowMixes = 6,   // kind NONE, but partner ≠ i or λ ≠ 1
+  kBoxOutOfRange = 7,     // a CutMix row's box is not inside the image (or there is no box)
+  kInPlaceNotPaired = 8,  // in place: i mixes with j, and j neither mixes with i nor is unmixed
 };
 
 struct DeviceCheck {
-  std::int32_t code;   // CheckCode
-  std::int32_t index;  // the first offending sample
-  std::int32_t value;  // the offending label / partner (λ: its bits)
-  std::int32_t pad;
+  std::int32_t code;    // CheckCode
+  std::int32_t index;   // the first offending sample
+  std::int32_t value;   // the offending label / partner / kind (λ: its bits)
+  std::int32_t detail;  // a second value where one is not enough (decode_first_failures)
 };
 
 MIXUP_HD bool check_failed(const DeviceCheck& c) {
@@ -36,7 +41,7 @@ MIXUP_HD void publish_check(const DeviceCheck& verdict, DeviceCheck* now, Device
     *first_failure = verdict;
 }
 
-constexpr int kNumCheckCodes = 5;  // CheckCode values, kOk included
+constexpr int kNumCheckCodes = 9;  // CheckCode values, kOk included
 
 // "No sample failed this check", where a check's first offending index is kept.
 constexpr std::int32_t kNoIndex = 0x7FFFFFFF;

@@ -35,19 +35,35 @@ MIXUP_HD bool box_holds(const Box& b, std::int64_t y, std::int64_t x) {
   return y >= b.y0 && y < b.y1 && x >= b.x0 && x < b.x1;
 }
 
+// A decimal fraction num / den (den a power of ten): a minmax bound as the person who typed it
+// meant it. mixup_set_mixing stores the shortest decimal that reads back as the float given
+// (std::to_chars): 0.7f, which is 0.699999988, becomes 7/10. Any decimal of up to 6
+// significant digits survives float that way, so this is the value typed; timm computes
+// int(H·0.7) in double from that same decimal. The side bound is then integer arithmetic,
+// exact — ⌊10·0.7⌋ = 7 where 10·0.7f gives 6 — and the same on both backends, since both
+// read this one value.
+struct Decimal {
+  std::int64_t num, den;  // num < 10^9, den <= 10^18: extent·num stays below 2^63
+};
+
+// ⌊extent·d⌋, exactly.
+MIXUP_HD std::int32_t floor_times(std::int32_t extent, const Decimal& d) {
+  return static_cast<std::int32_t>(static_cast<std::int64_t>(extent) * d.num / d.den);
+}
+
 // The validated mixing policy of a handle (mixup_mixing_t).
 struct MixPolicy {
   bool plain;          // prob = 1 and no CutMix: every stream is mixup, nothing else is drawn
   double prob;         // chance a stream is mixed at all
   double switch_prob;  // chance a mixed stream takes CutMix (0: mixup only, 1: CutMix only)
   double cutmix_alpha;
-  bool minmax;  // box sides uniform in [lo, hi] instead of from a Beta λ
-  double lo, hi;
+  bool minmax;  // box sides uniform in [⌊H·lo⌋, ⌊H·hi⌋] instead of from a Beta λ
+  Decimal lo, hi;
   bool correct_lam;
 };
 
 // Plain mixup: what a handle does until mixup_set_mixing, and what a caller's λ always is.
-constexpr MixPolicy kPlainMixup{true, 1.0, 0.0, 1.0, false, 0.0, 0.0, true};
+constexpr MixPolicy kPlainMixup{true, 1.0, 0.0, 1.0, false, Decimal{0, 1}, Decimal{0, 1}, true};
 
 struct StreamMix {
   MixKind kind;
@@ -80,8 +96,8 @@ MIXUP_HD StreamMix draw_cutmix(const MixPolicy& m, std::int32_t height, std::int
   StreamMix r{MixKind::kCutMix, Lambda{1.0f, 0.0f}, Box{0, 0, 0, 0}};
   if (m.minmax) {
     const auto side_range = [&](std::int32_t extent, std::int32_t& lo_side, std::int32_t& span) {
-      lo_side = static_cast<std::int32_t>(static_cast<double>(extent) * m.lo);
-      span = static_cast<std::int32_t>(static_cast<double>(extent) * m.hi) - lo_side + 1;
+      lo_side = floor_times(extent, m.lo);
+      span = floor_times(extent, m.hi) - lo_side + 1;
     };
     std::int32_t h_lo, h_span, w_lo, w_span;
     side_range(height, h_lo, h_span);

@@ -51,8 +51,9 @@ __device__ void validate_sample(const PairingLaunch& p, int i) {
   if (p.given_perm != nullptr) {  // each value remembers its first index; repeats are found at the end
     const std::int32_t j = p.given_perm[i];
     if (j < 0 || j >= p.batch) flag(p, CheckCode::kPermOutOfRange, i);
-    else atomicMax(&p.seen[j], INT_MAX - i);
+    else if (!p.replay) atomicMax(&p.seen[j], INT_MAX - i);  // replayed partners may repeat
   }
+  if (p.replay) check_replayed_row(p, i, [&](CheckCode code, int k) { flag(p, code, k); });
 }
 
 // In the last block, once every sample has been seen: an entry whose value first appeared at
@@ -93,7 +94,7 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
   __syncthreads();
   if (!is_last) return;
   __threadfence();
-  if (p.given_perm != nullptr) {
+  if (p.given_perm != nullptr && !p.replay) {
     flag_repeats(p);
     __threadfence();
     __syncthreads();

@@ -105,16 +105,19 @@ MIXUP_HD std::uint32_t lambda_stream(LambdaMode mode, std::int32_t i, std::int32
 }
 
 // What the GPU blend reads to find each row's partner and λ: σ and its inverse, λ per stream
-// (lambda_stream), or the caller's own permutation and λ. Written by the pairing launch.
+// (lambda_stream), or the caller's own partners and λ (and, replayed, kind and box). Written
+// by the pairing launch.
 struct PairsView {
   const std::int32_t* sigma;
   const std::int32_t* rank;
   const float* lam;                // [stream]
-  const float* one_minus;          // [stream], computed directly, not as 1 − lam
+  const float* one_minus;          // [stream], fl(1 − lam) (lambda_of)
   const std::int32_t* given_perm;  // or partners already composed (the CPU backend's)
   const float* given_lambda;
-  const std::int32_t* kind;  // [stream] MixKind; null: every stream is mixup (MixPolicy::plain)
-  const Box* box;            // [stream] CutMix boxes
+  const std::int32_t* kind;        // [stream] MixKind; null: every stream is mixup (MixPolicy::plain)
+  const Box* box;                  // [stream] CutMix boxes
+  const std::int32_t* given_kind;  // [row] replayed MixKind; null: every given row is mixup
+  const Box* given_box;            // [row] replayed CutMix boxes (read for CutMix rows only)
   Pairing pairing;
   LambdaMode lambda_mode;
   std::int32_t batch;
@@ -145,11 +148,19 @@ struct RowMix {
   Box box;   // CutMix only
 };
 
-// A caller's λ and permutation are always mixup: the mixing policy shapes the handle's draws.
+// A caller's λ and partners are mixup unless a replayed kind says otherwise: the mixing
+// policy shapes the handle's draws only. A replayed row's mate is its reported partner (an
+// unmixed row's is itself), so in place a row is written by its own pair (blend.cu).
 MIXUP_HD RowMix row_mix(const PairsView& v, std::int32_t i) {
   const std::int32_t mate = partner_of(v, i);
   RowMix r{mate, mate, MixKind::kMixup, lambda_of(v, i, mate), Box{0, 0, 0, 0}};
-  if (v.kind == nullptr || v.given_lambda != nullptr) return r;
+  if (v.given_lambda != nullptr) {
+    if (v.given_kind == nullptr) return r;
+    r.kind = static_cast<MixKind>(v.given_kind[i]);
+    if (r.kind == MixKind::kCutMix) r.box = v.given_box[i];
+    return r;
+  }
+  if (v.kind == nullptr) return r;
   const std::uint32_t s = lambda_stream(v.lambda_mode, i, mate);
   r.kind = static_cast<MixKind>(v.kind[s]);
   if (r.kind == MixKind::kNone) r.partner = i;
@@ -175,6 +186,12 @@ struct PairingLaunch {
   std::int32_t num_classes;
   const float* given_lambda;
   const std::int32_t* given_perm;
+  // replay (mixup_apply_replay): the partners need not be a permutation (an unmixed row is its
+  // own partner); kind per row (null: all mixup) and box per row (null: no CutMix row may occur)
+  bool replay;
+  bool in_place;  // replay in place: each mixing row's partner must mix with it or be unmixed
+  const std::int32_t* given_kind;
+  const Box* given_box;
   // handle scratch (device memory, max_batch entries); what the blend reads (PairsView)
   std::int32_t* sigma;
   std::int32_t* rank;
@@ -204,6 +221,45 @@ struct PairingLaunch {
 // Batches up to this size find σ by counting in shared memory (every block holds all keys).
 constexpr std::int32_t kRankMax = 4096;
 
+// A replayed CutMix row's box: -1 when it is a box inside the image, else the first coordinate
+// (0..3: y0, x0, y1, x1) that is not — 0 <= y0 <= y1 <= height, 0 <= x0 <= x1 <= width — or 4
+// when no boxes were given.
+MIXUP_HD int box_fault(const Box* boxes, std::int32_t i, std::int32_t height, std::int32_t width) {
+  if (boxes == nullptr) return 4;
+  const Box b = boxes[i];
+  if (b.y0 < 0) return 0;
+  if (b.x0 < 0) return 1;
+  if (b.y1 < b.y0 || b.y1 > height) return 2;
+  if (b.x1 < b.x0 || b.x1 > width) return 3;
+  return -1;
+}
+
+// The checks of row i of a replayed call beyond λ and partner ranges, on both backends (the
+// CPU's loop, the pairing kernel's validate_sample): flag(code, i) for each that fails. An
+// out-of-range partner is flagged elsewhere and read nowhere here.
+template <class Flag>
+MIXUP_HD void check_replayed_row(const PairingLaunch& p, std::int32_t i, Flag&& flag) {
+  const std::int32_t j = p.given_perm[i];
+  const bool j_ok = j >= 0 && j < p.batch;
+  const std::int32_t k = p.given_kind != nullptr ? p.given_kind[i]
+                                                 : static_cast<std::int32_t>(MixKind::kMixup);
+  if (k < static_cast<std::int32_t>(MixKind::kNone) || k > static_cast<std::int32_t>(MixKind::kCutMix)) {
+    flag(CheckCode::kKindOutOfRange, i);
+    return;
+  }
+  const MixKind kind = static_cast<MixKind>(k);
+  if (kind == MixKind::kNone && (j != i || !(p.given_lambda[i] == 1.0f)))
+    flag(CheckCode::kUnmixedRowMixes, i);
+  if (kind == MixKind::kCutMix && box_fault(p.given_box, i, p.height, p.width) >= 0)
+    flag(CheckCode::kBoxOutOfRange, i);
+  if (p.in_place && kind != MixKind::kNone && j_ok && j != i) {
+    // j is written by its own pair; only a j that is untouched or written with i is safe to read
+    const bool j_unmixed = p.given_kind != nullptr &&
+                           p.given_kind[j] == static_cast<std::int32_t>(MixKind::kNone);
+    if (p.given_perm[j] != i && !j_unmixed) flag(CheckCode::kInPlaceNotPaired, i);
+  }
+}
+
 // The one decoder of the pairing's checks, on both backends: from each check's first offending
 // sample (kNoIndex: none) to the verdict — the lowest code first — with the value it reports.
 MIXUP_HD DeviceCheck decode_first_failures(const PairingLaunch& p, const std::int32_t* first) {
@@ -218,6 +274,22 @@ MIXUP_HD DeviceCheck decode_first_failures(const PairingLaunch& p, const std::in
       case CheckCode::kLambdaOutOfRange:
         c.value = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
         break;
+      case CheckCode::kKindOutOfRange: c.value = p.given_kind[i]; break;
+      case CheckCode::kUnmixedRowMixes:
+        c.value = p.given_perm[i];
+        c.detail = static_cast<std::int32_t>(bits_of(p.given_lambda[i]));
+        break;
+      case CheckCode::kBoxOutOfRange:
+        c.detail = box_fault(p.given_box, i, p.height, p.width);
+        if (c.detail < 4) {
+          const Box b = p.given_box[i];
+          c.value = c.detail == 0 ? b.y0 : c.detail == 1 ? b.x0 : c.detail == 2 ? b.y1 : b.x1;
+        }
+        break;
+      case CheckCode::kInPlaceNotPaired:
+        c.value = p.given_perm[i];
+        c.detail = p.given_perm[c.value];
+        break;
       case CheckCode::kOk: break;
     }
     return c;
@@ -227,8 +299,8 @@ MIXUP_HD DeviceCheck decode_first_failures(const PairingLaunch& p, const std::in
 
 MIXUP_HD PairsView pairs_view(const PairingLaunch& p) {
   const std::int32_t* kind = p.mix.plain ? nullptr : p.kind;
-  return PairsView{p.sigma, p.rank, p.lam,     p.one_minus,   p.given_perm, p.given_lambda,
-                   kind,    p.box,  p.pairing, p.lambda_mode, p.batch};
+  return PairsView{p.sigma, p.rank,       p.lam,       p.one_minus, p.given_perm,  p.given_lambda, kind,
+                   p.box,   p.given_kind, p.given_box, p.pairing,   p.lambda_mode, p.batch};
 }
 
 std::size_t pairing_workspace_bytes(std::int32_t max_batch);

@@ -189,7 +189,8 @@ struct Mixed {
 
 Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backend, std::int32_t B,
                 std::int32_t C, std::int32_t H, std::int32_t W, mixup_layout_t layout, mixup_dtype_t t,
-                bool in_place, std::uint64_t step, cudaStream_t stream = nullptr, int replays = 1) {
+                bool in_place, std::uint64_t step, cudaStream_t stream = nullptr, int replays = 1,
+                const Mixed* given = nullptr) {
   c.backend = backend;
   mixup_handle_t h = nullptr;
   EXPECT_EQ(mixup_create(&c, &h), MIXUP_STATUS_SUCCESS) << mixup_last_error();
@@ -236,6 +237,25 @@ Mixed run_mixed(mixup_config_t c, const mixup_mixing_t& m, mixup_backend_t backe
     EXPECT_EQ(mixup_poll_checks(h, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
+  } else if (given != nullptr) {  // replay what `given` reported, from where this backend reads
+    const void *glam = given->lam.data(), *gperm = given->perm.data(), *gkind = given->kind.data(),
+               *gbox = given->box.data();
+    void* dev[4] = {};
+    if (backend == MIXUP_BACKEND_CUDA) {
+      const void* host[4] = {glam, gperm, gkind, gbox};
+      const std::size_t bytes[4] = {B * 4u, B * 4u, B * 4u, B * 16u};
+      for (int k = 0; k < 4; ++k) {
+        cudaMalloc(&dev[k], bytes[k]);
+        cudaMemcpy(dev[k], host[k], bytes[k], cudaMemcpyHostToDevice);
+      }
+      glam = dev[0], gperm = dev[1], gkind = dev[2], gbox = dev[3];
+    }
+    const mixup_replay_t rp{static_cast<const float*>(glam), static_cast<const std::int32_t*>(gperm),
+                            static_cast<const std::int32_t*>(gkind), static_cast<const std::int32_t*>(gbox)};
+    EXPECT_EQ(mixup_apply_replay(h, &bx, &rp, &bo, &tg, stream), MIXUP_STATUS_SUCCESS) << mixup_last_error();
+    for (void* d : dev) cudaFree(d);
+    r.kind = given->kind;  // a replay reports λ and partners; kind and box are what it was given
+    r.box = given->box;
   } else {
     EXPECT_EQ(mixup_apply_with_draws(h, &bx, &bo, &tg, &dr, stream), MIXUP_STATUS_SUCCESS)
         << mixup_last_error();
@@ -295,6 +315,34 @@ TEST_F(CudaVsCpu, CutMixSameDrawsAndBitsAsTheCpu) {
                             " dtype " + std::to_string(t) + (in_place ? " in place" : "") + " B " +
                             std::to_string(B));
           }
+}
+
+// A call drawn on one backend, replayed on the other (and on its own) from what it reported:
+// the same bits, out of place and in place.
+TEST_F(CudaVsCpu, ReplayOnEitherBackendGivesTheDrawnBits) {
+  mixup_config_t c = config_for_tests(256);
+  c.pairing = MIXUP_PAIRING_INVOLUTION;
+  mixup_mixing_t m = mixup_mixing_default();
+  m.prob = 0.8f;
+  m.switch_prob = 0.5f;
+  for (const mixup_layout_t layout : {MIXUP_LAYOUT_NCHW, MIXUP_LAYOUT_NHWC})
+    for (const mixup_dtype_t t : {MIXUP_DTYPE_F32, MIXUP_DTYPE_F16, MIXUP_DTYPE_BF16, MIXUP_DTYPE_U8})
+      for (const bool in_place : {false, true})
+        for (const std::int32_t B : {7, 256}) {
+          if (in_place && t == MIXUP_DTYPE_U8) continue;
+          const std::string what = "layout " + std::to_string(layout) + " dtype " + std::to_string(t) +
+                                   (in_place ? " in place" : "") + " B " + std::to_string(B);
+          for (const mixup_backend_t drawn_on : {MIXUP_BACKEND_CUDA, MIXUP_BACKEND_CPU}) {
+            const Mixed drawn = run_mixed(c, m, drawn_on, B, 3, 13, 11, layout, t, in_place, 5);
+            for (const mixup_backend_t replayed_on : {MIXUP_BACKEND_CUDA, MIXUP_BACKEND_CPU}) {
+              const Mixed again = run_mixed(c, mixup_mixing_default(), replayed_on, B, 3, 13, 11, layout, t,
+                                            in_place, 0, nullptr, 1, &drawn);
+              expect_same(again, drawn,
+                          what + " drawn on " + std::to_string(drawn_on) + ", replayed on " +
+                              std::to_string(replayed_on));
+            }
+          }
+        }
 }
 
 // A captured CutMix call draws new boxes on every replay: after n replays the output is the

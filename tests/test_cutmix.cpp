@@ -293,6 +293,57 @@ TEST_F(CutMix, MinmaxBoxesLieInsideWithSidesInRange) {
   EXPECT_EQ(widths.size(), 13u);
 }
 
+// ⌊extent·v⌋ from the decimal string v, in integers: the reference a person computes.
+std::int32_t floor_times_decimal(std::int32_t extent, const char* v) {
+  std::int64_t num = 0, den = 1;
+  bool fraction = false;
+  for (const char* c = v; *c != '\0'; ++c) {
+    if (*c == '.') {
+      fraction = true;
+      continue;
+    }
+    num = num * 10 + (*c - '0');
+    if (fraction) den *= 10;
+  }
+  return static_cast<std::int32_t>(extent * num / den);
+}
+
+// The minmax side bounds are the decimal values typed, exactly, also where H·lo and H·hi are
+// integers (10·0.7f is 6.99999988 in float arithmetic; the bound is 7). 0.29 at 100 is 29
+// (timm's double product, int(100 * 0.29), gives 28).
+TEST_F(CutMix, MinmaxBoundsAreTheDecimalValuesTyped) {
+  struct Case {
+    const char *lo, *hi;
+    std::int32_t h, w;
+  };
+  const Case cases[] = {{"0.3", "0.7", 10, 10}, {"0.25", "0.75", 8, 8}, {"0.1", "1.0", 10, 10},
+                        {"0.5", "0.5", 10, 10}, {"0.3", "0.7", 20, 30}, {"0.29", "0.29", 100, 7},
+                        {"0.6", "0.6", 20, 5}};
+  for (const Case& k : cases) {
+    mixup_mixing_t m = cutmix_only();
+    m.cutmix_minmax[0] = std::strtof(k.lo, nullptr);
+    m.cutmix_minmax[1] = std::strtof(k.hi, nullptr);
+    std::set<std::int32_t> heights, widths;
+    for (std::uint64_t step = 0; step < 2; ++step) {
+      CallSpec s{config_for_tests(256), m, Shape{256, 1, k.h, k.w}};
+      s.step = step;
+      const Drawn d = run_call(s);
+      ASSERT_EQ(d.status, MIXUP_STATUS_SUCCESS);
+      for (const auto& b : d.box) {
+        heights.insert(b[2] - b[0]);
+        widths.insert(b[3] - b[1]);
+      }
+    }
+    // each side uniform over at most 13 values: 512 draws miss an end with probability < 1e-17
+    const std::string what = std::string("{") + k.lo + ", " + k.hi + "} at " + std::to_string(k.h) + "x" +
+                             std::to_string(k.w);
+    EXPECT_EQ(*heights.begin(), floor_times_decimal(k.h, k.lo)) << what;
+    EXPECT_EQ(*heights.rbegin(), floor_times_decimal(k.h, k.hi)) << what;
+    EXPECT_EQ(*widths.begin(), floor_times_decimal(k.w, k.lo)) << what;
+    EXPECT_EQ(*widths.rbegin(), floor_times_decimal(k.w, k.hi)) << what;
+  }
+}
+
 TEST_F(CutMix, BadPoliciesAreRefusedAndChangeNothing) {
   const Shape sh{8, 3, 6, 6};
   CallSpec good{config_for_tests(64), cutmix_only(0.7f), sh};

@@ -278,6 +278,46 @@ TEST_F(ApplyErrors, StackedOutputsNeedTheStackedMode) {
   expect_untouched();
 }
 
+// Messages show a float as given, with the digits that read back as it (not six): one of each
+// kind — a config field, a mixing field, the minmax pair, a normalisation constant, a given λ
+// (the device check's words).
+TEST_F(CreateErrors, FloatsAreShownAsGiven) {
+  mixup_handle_t none = nullptr;
+  mixup_config_t c = config_for_tests();
+  c.label_smoothing = 1.0000001f;
+  EXPECT_TRUE(fails_with(mixup_create(&c, &none), MIXUP_STATUS_INVALID_VALUE,
+                         "config.label_smoothing = 1.0000001 must be in [0, 1)"));
+  c = config_for_tests();
+  c.alpha = -1.2345678e-8f;
+  EXPECT_TRUE(fails_with(mixup_create(&c, &none), MIXUP_STATUS_INVALID_VALUE,
+                         "config.alpha = -1.2345678e-08 must be finite and > 0"));
+  Handle h(config_for_tests());
+  mixup_mixing_t m = mixup_mixing_default();
+  m.prob = 1.0000001f;
+  EXPECT_TRUE(fails_with(mixup_set_mixing(h, &m), MIXUP_STATUS_INVALID_VALUE,
+                         "mixing.prob = 1.0000001 must be in [0, 1]"));
+  m = mixup_mixing_default();
+  m.cutmix_minmax[0] = 0.3f;
+  m.cutmix_minmax[1] = 1.0000001f;
+  EXPECT_TRUE(fails_with(mixup_set_mixing(h, &m), MIXUP_STATUS_INVALID_VALUE,
+                         "mixing.cutmix_minmax = {0.3, 1.0000001} must be"));
+  const float mean[2] = {0.0f, 0.0f}, std[2] = {1.0f, -0.099999994f};
+  EXPECT_TRUE(fails_with(mixup_set_normalize(h, mean, std, 2), MIXUP_STATUS_INVALID_VALUE,
+                         "std[1] = -0.099999994 must be finite and > 0"));
+}
+
+TEST_F(ApplyErrors, GivenLambdaIsShownAsGiven) {
+  Buf<float> given_lam(B, 0.5f);
+  Buf<std::int32_t> given_perm(B);
+  for (int i = 0; i < B; ++i) given_perm.host[i] = B - 1 - i;
+  given_perm.upload();
+  given_lam.host[1] = 1.0000001f;
+  given_lam.upload();
+  EXPECT_TRUE(fails_with(mixup_apply_given(*h, &bx, given_lam.ptr(), given_perm.ptr(), &bo, &t, nullptr),
+                         MIXUP_STATUS_INVALID_VALUE, "lam[1] = 1.0000001 is outside [0, 1]"));
+  expect_untouched();
+}
+
 TEST_F(ApplyErrors, NormalizationMustFit) {
   const float mean[3] = {0, 0, 0}, bad_std[3] = {1, 0, 1}, good_std[3] = {1, 1, 1};
   EXPECT_TRUE(fails_with(mixup_set_normalize(*h, mean, bad_std, 3), MIXUP_STATUS_INVALID_VALUE, "std[1]"));

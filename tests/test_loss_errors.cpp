@@ -128,6 +128,17 @@ TEST_F(LossErrors, MismatchedDtypes) {
   EXPECT_TRUE(refused(MIXUP_STATUS_NOT_SUPPORTED, "f32, f16 or bf16"));
 }
 
+// Floats in messages read back as the value given: an argument field, and λ (the device
+// check's words).
+TEST_F(LossErrors, FloatsAreShownAsGiven) {
+  a.label_smoothing = 1.0000001f;
+  EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "label_smoothing = 1.0000001 must be in [0, 1)"));
+  a.label_smoothing = 0.0f;
+  lam.host[2] = 1.0000001f;
+  lam.upload();
+  EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "lam[2] = 1.0000001 is outside [0, 1]"));
+}
+
 TEST_F(LossErrors, SmoothingAndAliasing) {
   a.label_smoothing = 1.0f;
   EXPECT_TRUE(refused(MIXUP_STATUS_INVALID_VALUE, "label_smoothing"));

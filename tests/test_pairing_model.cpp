@@ -51,9 +51,8 @@ ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairi
                                           fold);
     lam[s] = l.lam, one_minus[s] = l.one_minus;
   }
-  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(),
-                    nullptr,      nullptr,     nullptr,    nullptr,
-                    pairing,      mode,        batch};
+  const PairsView v{sigma.data(), rank.data(), lam.data(), one_minus.data(), nullptr, nullptr, nullptr,
+                    nullptr,      nullptr,     nullptr,    pairing,          mode,    batch};
   ModelResult r{std::vector<std::int32_t>(batch), std::vector<float>(batch)};
   for (std::int32_t i = 0; i < batch; ++i) {
     r.perm[i] = partner_of(v, i);

@@ -120,6 +120,13 @@ TEST(Viz, HistogramCountsAndShapes) {
     fs::remove(p);
   }
   EXPECT_THROW(histogram({0.5f, 1.5f}, 0.0, 1.0, 10), VizError);
+  try {  // the value as given, with the digits that read back as it
+    histogram({0.5f, 1.0000001f}, 0.0, 1.0, 10);
+    ADD_FAILURE() << "1.0000001 was counted";
+  } catch (const VizError& e) {
+    EXPECT_NE(std::string(e.what()).find("value 1.0000001 outside [0.00, 1.00]"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Viz, BetaDensityIntegratesToOne) {

@@ -130,13 +130,18 @@ typedef struct mixup_targets {
  *   not mixed, with probability 1 − prob: the sample is kept whole, λ = 1, partner = itself;
  *   CutMix, with probability prob·switch_prob: a box of the partner pasted (Yun et al., 2019);
  *   mixup otherwise: λ ~ Beta(config.alpha, config.alpha), folded if config.fold.
- * CutMix box: λ' ~ Beta(cutmix_alpha, cutmix_alpha) (never folded), sides ⌊H·√(1 − λ')⌋ and
- * ⌊W·√(1 − λ')⌋, centre uniform over the image, clipped to it (timm's rand_bbox). With
- * cutmix_minmax set, the sides are uniform integers in [⌊H·lo⌋, ⌊H·hi⌋] (likewise W) and the box
- * lies wholly inside the image. λ is then 1 − box area / (H·W), the fraction of pixels kept
+ * CutMix box: λ' ~ Beta(cutmix_alpha, cutmix_alpha) (never folded), cut = ⌊H·√(1 − λ')⌋, a
+ * centre row cy uniform in [0, H), and rows [cy − ⌊cut/2⌋, cy + ⌊cut/2⌋) clipped to [0, H):
+ * 2·⌊cut/2⌋ rows before clipping (timm's rand_bbox); likewise columns with W. With
+ * cutmix_minmax set, the sides are uniform integers in [⌊H·lo⌋, ⌊H·hi⌋] (likewise W; lo and hi
+ * read as the shortest decimal that gives back the float, so {0.3, 0.7} at H = 10 is [3, 7]) and
+ * the corner uniform over the positions where the box lies wholly inside the image, touching the
+ * bottom / right edge included (timm's randint excludes both ⌊H·hi⌋ and the edge).
+ * λ is then 1 − box area / (H·W), the fraction of pixels kept
  * (always with minmax; with correct_lam otherwise, else λ'). All boxes are per draw: in
  * per-sample mode every sample has its own box. Drawn on the device, from the same streams on
- * both backends. mixup_apply_given ignores this: the caller's λ and permutation are mixup. */
+ * both backends. mixup_apply_given and mixup_apply_replay ignore this: their λ and partners are the
+ * caller's (mixup_apply_given: always mixup). */
 typedef struct mixup_mixing {
   float prob;             /* in [0, 1]: chance a draw is mixed at all. Default 1 */
   float switch_prob;      /* in [0, 1]: chance a mixed draw is CutMix (1: CutMix only). Default 0 */
@@ -194,6 +199,27 @@ MIXUP_API mixup_status_t mixup_set_mixing(mixup_handle_t handle, const mixup_mix
 MIXUP_API mixup_status_t mixup_apply_with_draws(mixup_handle_t handle, const mixup_batch_t* x,
                                                 const mixup_batch_t* out, const mixup_targets_t* targets,
                                                 const mixup_draws_t* draws, void* stream);
+
+/* What a mixup_apply_with_draws call reported (targets.lam, targets.perm, draws.kind,
+ * draws.box), as the input of a replay. Arrays of N, on the backend's side like x. */
+typedef struct mixup_replay {
+  const float* lam;    /* λ of each sample, in [0, 1] */
+  const int32_t* perm; /* partner of each sample, in [0, N); need not be a permutation */
+  const int32_t* kind; /* a mixup_kind_t per sample; NULL: every sample MIXUP. NONE needs
+                          perm[i] = i and lam[i] = 1 */
+  const int32_t* box;  /* [N, 4] y0, x0, y1, x1, read for CUTMIX samples only (NULL when there
+                          are none): 0 <= y0 <= y1 <= h, 0 <= x0 <= x1 <= w */
+} mixup_replay_t;
+
+/* Replays a drawn call: with the λ, partners, kinds and boxes it reported, on the same x,
+ * writes the same bits to out and the same targets, on either backend, whatever the handle's
+ * mixing policy (it is not used). Does not advance the step. In place (out->data == x->data)
+ * needs an involution handle, and every mixed sample i with partner j ≠ i needs perm[j] = i or
+ * kind[j] = NONE (which a drawn in-place call always reports). Bad input: INVALID_VALUE, with
+ * the first offending sample named, and nothing written. */
+MIXUP_API mixup_status_t mixup_apply_replay(mixup_handle_t handle, const mixup_batch_t* x,
+                                            const mixup_replay_t* given, const mixup_batch_t* out,
+                                            const mixup_targets_t* targets, void* stream);
 
 /* MIXUP_CHECKS_DEFERRED: waits for `stream` and reports the first device-side check that
    failed since the last poll (that call wrote nothing), then forgets it. */

@@ -109,6 +109,12 @@ class Mixup {
     const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
     check(mixup_apply_given(h_, &cx, lam, perm, &co, &targets, stream));
   }
+  // A drawn call again, bit for bit, from what it reported (mixup_replay_t).
+  void apply_replay(const TensorView& x, const mixup_replay_t& given, const TensorView& out,
+                    const mixup_targets_t& targets, void* stream = nullptr) {
+    const mixup_batch_t cx = x.c_batch(), co = out.c_batch();
+    check(mixup_apply_replay(h_, &cx, &given, &co, &targets, stream));
+  }
   void set_normalize(const float* mean, const float* std, std::int32_t channels) {
     check(mixup_set_normalize(h_, mean, std, channels));
   }

@@ -1,6 +1,7 @@
 #include "plots.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -63,6 +64,13 @@ void frame(Canvas& c, const Axes& a, const std::string& title, const std::string
   c.text(a.left - Canvas::text_width(ylabel) / 2, a.top - Canvas::text_height() - 4, ylabel, kBlack);
 }
 
+// v with the fewest digits that read back as it: the value as given (1.0000001, not 1.000000).
+std::string shown(float v) {
+  char buf[32];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace
 
 std::uint8_t denormalize(float x, float mean, float std) {
@@ -121,8 +129,7 @@ Histogram histogram(const std::vector<float>& values, double lo, double hi, int 
   Histogram h{lo, hi, std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)};
   for (float v : values) {
     if (!(v >= lo && v <= hi))
-      throw VizError("histogram: value " + std::to_string(v) + " outside [" + fmt(lo, 2) + ", " + fmt(hi, 2) +
-                     "]");
+      throw VizError("histogram: value " + shown(v) + " outside [" + fmt(lo, 2) + ", " + fmt(hi, 2) + "]");
     const int b = std::min(bins - 1, static_cast<int>((v - lo) / (hi - lo) * bins));
     ++h.counts[static_cast<std::size_t>(b)];
   }

@@ -1,7 +1,8 @@
 // mixup_create, mixup_set_step, mixup_set_normalize, mixup_set_mixing, then one mixup_apply,
-// mixup_apply_with_draws or mixup_apply_given, all with fuzzer-chosen arguments. Beyond
-// check_call: a call that succeeds was given valid labels, λ and partners, its draws are
-// kinds and boxes inside the image, and the step advances exactly when an apply succeeds.
+// mixup_apply_with_draws, mixup_apply_given or mixup_apply_replay, all with fuzzer-chosen
+// arguments. Beyond check_call: a call that succeeds was given valid labels, λ, partners (and,
+// replayed, kinds and boxes), its draws are kinds and boxes inside the image, and the step
+// advances exactly when a drawn apply succeeds.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -119,6 +120,7 @@ void capi_mixup_input(FuzzBytes& in) {
   const int y_a_id = arena.reserve(n4), y_b_id = arena.reserve(n4), lam_id = arena.reserve(n4),
             perm_id = arena.reserve(n4);
   const int given_lam_id = arena.reserve(n4), given_perm_id = arena.reserve(n4);
+  const int given_kind_id = arena.reserve(n4), given_box_id = arena.reserve(4 * n4);
   const int mean_id = arena.reserve(16 * 4), std_id = arena.reserve(16 * 4);
   arena.allocate(in.u8());
 
@@ -186,7 +188,28 @@ void capi_mixup_input(FuzzBytes& in) {
 
   std::uint64_t step_before = 0, step_after = 0;
   mixup_get_step(h, &step_before);
-  const bool given = in.u8() & 1, with_draws = !given && in.one_in(2);
+  const bool given = in.u8() & 1, with_draws = !given && in.one_in(2), replay = given && in.one_in(2);
+  mixup_replay_t rp{lam_in, perm_in, nullptr, nullptr};
+  if (replay) {  // kinds mostly valid, unmixed rows mostly their own partners, boxes near the image
+    auto* kind = reinterpret_cast<std::int32_t*>(arena.slot(given_kind_id));
+    auto* box = reinterpret_cast<std::int32_t*>(arena.slot(given_box_id));
+    auto* lam = reinterpret_cast<float*>(arena.slot(given_lam_id));
+    auto* perm = reinterpret_cast<std::int32_t*>(arena.slot(given_perm_id));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint8_t b = in.u8();
+      kind[i] = b < 240 ? b % 3 : in.pick<std::int32_t>({3, -1, INT32_MIN, INT32_MAX});
+      if (kind[i] == MIXUP_KIND_NONE && !in.one_in(8)) perm[i] = static_cast<std::int32_t>(i), lam[i] = 1.0f;
+      for (int k = 0; k < 4; ++k) {
+        const std::int64_t extent = k % 2 == 0 ? x.h : x.w;
+        box[4 * i + k] = in.one_in(32) ? in.take<std::int32_t>()
+                                       : static_cast<std::int32_t>(in.u8() % (extent + 2));
+      }
+      if (box[4 * i] > box[4 * i + 2] && !in.one_in(8)) std::swap(box[4 * i], box[4 * i + 2]);
+      if (box[4 * i + 1] > box[4 * i + 3] && !in.one_in(8)) std::swap(box[4 * i + 1], box[4 * i + 3]);
+    }
+    rp.kind = static_cast<const std::int32_t*>(arena.place(in, given_kind_id, 4));
+    rp.box = static_cast<const std::int32_t*>(arena.place(in, given_box_id, 4));
+  }
   // outside the arena (no other pointer can land there), filled with a sentinel to see a write
   std::vector<std::int32_t> kind_buf(static_cast<std::size_t>(n), -7),
       box_buf(4 * static_cast<std::size_t>(n), -7);
@@ -197,10 +220,16 @@ void capi_mixup_input(FuzzBytes& in) {
   const mixup_batch_t* xp = no_x ? nullptr : &x;
   const mixup_batch_t* op = no_out ? nullptr : &out;
   const mixup_targets_t* tp = no_targets ? nullptr : &t;
-  const mixup_status_t s = given        ? mixup_apply_given(h, xp, lam_in, perm_in, op, tp, nullptr)
+  const bool no_given = replay && in.one_in(64);
+  must_fail = must_fail || no_given;
+  const mixup_status_t s = replay       ? mixup_apply_replay(h, xp, no_given ? nullptr : &rp, op, tp, nullptr)
+                           : given      ? mixup_apply_given(h, xp, lam_in, perm_in, op, tp, nullptr)
                            : with_draws ? mixup_apply_with_draws(h, xp, op, tp, &draws, nullptr)
                                         : mixup_apply(h, xp, op, tp, nullptr);
-  const char* call = given ? "mixup_apply_given" : with_draws ? "mixup_apply_with_draws" : "mixup_apply";
+  const char* call = replay       ? "mixup_apply_replay"
+                     : given      ? "mixup_apply_given"
+                     : with_draws ? "mixup_apply_with_draws"
+                                  : "mixup_apply";
   check_call(call, s, arena, must_fail);
   mixup_get_step(h, &step_after);
   const bool ok = s == MIXUP_STATUS_SUCCESS;
@@ -238,7 +267,28 @@ void capi_mixup_input(FuzzBytes& in) {
     if (k != MIXUP_KIND_CUTMIX && (b[0] | b[1] | b[2] | b[3]) != 0)
       fuzz_fail("capi", (who + "a box without CutMix").c_str());
   }
-  if (given) {
+  for (std::int64_t i = 0; replay && i < x.n; ++i) {  // what mixup_apply_replay promises to check
+    const auto j = arena.before<std::int32_t>(perm_in, i);
+    if (j < 0 || j >= x.n) fuzz_fail("capi", (who + "accepted partner " + std::to_string(j)).c_str());
+    const std::int32_t k = rp.kind != nullptr ? arena.before<std::int32_t>(rp.kind, i) : MIXUP_KIND_MIXUP;
+    if (k < MIXUP_KIND_NONE || k > MIXUP_KIND_CUTMIX)
+      fuzz_fail("capi", (who + "accepted kind " + std::to_string(k)).c_str());
+    if (k == MIXUP_KIND_NONE && (j != i || arena.before<float>(lam_in, i) != 1.0f))
+      fuzz_fail("capi", (who + "accepted an unmixed row with a partner or λ < 1").c_str());
+    if (k == MIXUP_KIND_CUTMIX) {
+      if (rp.box == nullptr) fuzz_fail("capi", (who + "accepted CutMix without boxes").c_str());
+      std::int32_t b[4];
+      for (int q = 0; q < 4; ++q) b[q] = arena.before<std::int32_t>(rp.box, 4 * i + q);
+      if (!(0 <= b[0] && b[0] <= b[2] && b[2] <= x.h && 0 <= b[1] && b[1] <= b[3] && b[3] <= x.w))
+        fuzz_fail("capi", (who + "accepted a box outside the image").c_str());
+    }
+    if (out.data == x.data && k != MIXUP_KIND_NONE && j != i) {
+      const std::int32_t kj = rp.kind != nullptr ? arena.before<std::int32_t>(rp.kind, j) : MIXUP_KIND_MIXUP;
+      if (arena.before<std::int32_t>(perm_in, j) != i && kj != MIXUP_KIND_NONE)
+        fuzz_fail("capi", (who + "accepted in place a partner that is written by another pair").c_str());
+    }
+  }
+  if (given && !replay) {
     std::vector<bool> seen(x.n);
     for (std::int64_t i = 0; i < x.n; ++i) {
       const auto j = arena.before<std::int32_t>(perm_in, i);
