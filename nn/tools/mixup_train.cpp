@@ -388,7 +388,9 @@ int train(const Options& o) {
     int n = 0;
     const mixup_status_t st = mixup_cuda_device_count(&n);
     throw Failure(std::string("--device cuda: ") +
-                  (st != MIXUP_STATUS_SUCCESS ? mixup_last_error() : "no GPU, or this build has no cuDNN"));
+                  (st != MIXUP_STATUS_SUCCESS ? mixup_last_error()
+                   : n == 0 ? "this machine has no CUDA device (--device cpu or auto train on the CPU)"
+                            : "this build of mixup-train has no cuDNN, so it trains on the CPU only"));
   }
   const nn::IdxDataset data = nn::load_idx_dataset(o.data);
   const nn::SimpleCnn initial = check_before_training(o, data, cuda);
