@@ -4,14 +4,15 @@
 #include <cstring>
 
 #include "common.hpp"
+#include "cpu_isa.hpp"
 #include "cross_entropy.cuh"
 #include "unfused_ce.hpp"
 
 namespace mixup::bench {
 namespace {
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void log_softmax_rows(
-    const float* z, float* ls, std::int64_t b, std::int64_t e, std::int64_t C) {
+__attribute__((always_inline)) inline void log_softmax_rows_body(const float* z, float* ls, std::int64_t b,
+                                                                 std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     const float* zr = z + r * C;
     float m = -INFINITY, s = 0;
@@ -22,14 +23,25 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void log_so
   }
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void log_softmax_backward_rows(
-    const float* ls, const float* g, float* gz, std::int64_t b, std::int64_t e, std::int64_t C) {
+__attribute__((always_inline)) inline void log_softmax_backward_rows_body(const float* ls, const float* g,
+                                                                          float* gz, std::int64_t b,
+                                                                          std::int64_t e, std::int64_t C) {
   for (std::int64_t r = b; r < e; ++r) {
     float s = 0;
     for (std::int64_t j = 0; j < C; ++j) s += g[r * C + j];
     for (std::int64_t j = 0; j < C; ++j) gz[r * C + j] = g[r * C + j] - core::fast_exp(ls[r * C + j]) * s;
   }
 }
+
+// Compiled per CPU instruction-set level like the library's loss, so the two compare at the
+// same level (MIXUP_CPU_ISA caps both).
+MIXUP_ISA_DISPATCH(log_softmax_rows,
+                   (const float* z, float* ls, std::int64_t b, std::int64_t e, std::int64_t C),
+                   (z, ls, b, e, C))
+MIXUP_ISA_DISPATCH(log_softmax_backward_rows,
+                   (const float* ls, const float* g, float* gz, std::int64_t b, std::int64_t e,
+                    std::int64_t C),
+                   (ls, g, gz, b, e, C))
 
 }  // namespace
 

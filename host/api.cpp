@@ -404,6 +404,14 @@ mixup_status_t mixup_cuda_device_count(int* count) {
   });
 }
 
+mixup_status_t mixup_cpu_isa(const char** name) {
+  return guarded([&] {
+    MIXUP_EXPECTS(name != nullptr, "name is NULL");
+    check_cpu_isa();
+    *name = mixup::util::isa_name(mixup::util::isa_choice().level);
+  });
+}
+
 const char* mixup_last_error(void) { return last_error(); }
 
 const char* mixup_version(void) { return MIXUP_VERSION_STRING; }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "cpu_isa.hpp"
 #include "error.hpp"
 
 namespace mixup::detail {
@@ -13,6 +14,13 @@ namespace mixup::detail {
 // config.cpu_threads: 0 means one per hardware thread.
 inline int cpu_threads_for(int configured) {
   return configured > 0 ? configured : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The CPU backend runs at the instruction-set level chosen once per process; a MIXUP_CPU_ISA
+// that names no level, or one above this CPU's, is refused here, when a CPU handle is created.
+inline void check_cpu_isa() {
+  const util::IsaChoice& c = util::isa_choice();
+  MIXUP_EXPECTS(c.error.empty(), c.error);
 }
 
 // Whether the library was built with CUDA (-DMIXUP_CUDA=OFF builds the CPU backend alone).

@@ -36,6 +36,7 @@ struct CpuState {
 void CpuStateDelete::operator()(CpuState* s) const { delete s; }
 
 void cpu_create(mixup_handle_s& h) {
+  check_cpu_isa();
   const int threads = cpu_threads_for(h.config.cpu_threads);
   h.cpu.reset(new CpuState(threads, h.config.max_batch));
 }

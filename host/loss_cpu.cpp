@@ -1,7 +1,10 @@
 // CPU backend of the fused cross-entropy: per row, three passes over the row while it sits in
-// cache (max, sum of exponentials, gradient), written as fixed-width lane loops that the
-// compiler vectorises; the function is cloned for AVX-512, AVX2 + FMA (Haswell) and baseline
-// x86-64 and the best one is picked at load time. All checks run before the first write.
+// cache (max, sum of exponentials, gradient), written as 16-lane vector loops. The row loop is
+// compiled once per instruction-set level (util/cpu_isa.hpp: AVX-512, AVX2, baseline x86-64)
+// and the level is chosen once per process. Every level gives the same bits: no contraction
+// (-ffp-contract=off, so a·b + c is two roundings in every copy), the lane count and the order
+// of every sum written here, and no libm call (the row's log is core::log_d, IEEE operations
+// only; glibc picks its own FMA or SSE2 variants by CPU). All checks run before the first write.
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "backend_setup.hpp"
+#include "cpu_isa.hpp"
 #include "error.hpp"
 #include "handle.hpp"
 #include "loss_handle.hpp"
@@ -26,6 +30,7 @@ struct LossCpuState {
 void LossCpuStateDelete::operator()(LossCpuState* s) const { delete s; }
 
 void loss_cpu_create(mixup_loss_s& h) {
+  check_cpu_isa();
   const int threads = cpu_threads_for(h.config.cpu_threads);
   h.cpu.reset(new LossCpuState(threads, h.config.max_batch));
 }
@@ -184,6 +189,9 @@ MIXUP_INLINE void grad_span(const core::RowTarget& t, const GradTerms& g, const 
   }
 }
 
+// log Σe^{z−m} of a row, rounded once to float from core::log_d (IEEE operations only).
+MIXUP_INLINE float row_log(float s) { return static_cast<float>(core::log_d(static_cast<double>(s))); }
+
 float logit_at(const CeParams& p, std::int64_t idx) {
   float v;
   load_chunk(p, idx, 0, 1, &v);
@@ -232,7 +240,7 @@ MIXUP_INLINE void sixteen_small_rows(const CeParams& p, std::int64_t r0, float s
     targets[l] = t;
     float s = se[l], u = su[l];
     for (int q = 0; q < kLanes; ++q) s += 0.0f, u += 0.0f;  // the row path adds its 16 empty lanes
-    const float log_s = std::log(s);
+    const float log_s = row_log(s);
     const float da = t.ya >= 0 && t.ya < C ? m[l] - logit_at(p, row * C + t.ya) : 0.0f;
     const float db = t.yb >= 0 && t.yb < C ? m[l] - logit_at(p, row * C + t.yb) : 0.0f;
     p.row_loss[row] = t.ignored ? 0.0f : core::hard_row_loss(t, p.eps, log_s, da, db, u, fc);
@@ -257,10 +265,7 @@ MIXUP_INLINE void sixteen_small_rows(const CeParams& p, std::int64_t r0, float s
   }
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void rows_cpu(const CeParams& p,
-                                                                                   std::int64_t begin,
-                                                                                   std::int64_t end,
-                                                                                   float scale) {
+MIXUP_INLINE void rows_cpu_body(const CeParams& p, std::int64_t begin, std::int64_t end, float scale) {
   alignas(64) float zbuf[kShortRow];
   alignas(64) float ex[kShortRow];
   const std::int32_t C = p.classes;
@@ -308,7 +313,7 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void rows_c
     }
     float s = a.tail_se, u = a.tail_su;
     for (int l = 0; l < kLanes; ++l) s += a.se[l], u += a.su[l];
-    const float log_s = std::log(s), fc = static_cast<float>(C);
+    const float log_s = row_log(s), fc = static_cast<float>(C);
     const float da = t.ya >= 0 && t.ya < C ? m - logit_at(p, base + t.ya) : 0.0f;
     const float db = t.yb >= 0 && t.yb < C ? m - logit_at(p, base + t.yb) : 0.0f;
     p.row_loss[row] = soft_row ? core::soft_row_loss(p.eps, log_s, a.dot, a.mass, u, fc)
@@ -336,6 +341,9 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void rows_c
     }
   }
 }
+
+MIXUP_ISA_DISPATCH(rows_cpu, (const CeParams& p, std::int64_t begin, std::int64_t end, float scale),
+                   (p, begin, end, scale))
 
 }  // namespace
 

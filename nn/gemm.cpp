@@ -2,6 +2,8 @@
 
 #include <type_traits>
 
+#include "cpu_isa.hpp"
+
 namespace mixup::nn::gemm {
 namespace {
 
@@ -76,9 +78,8 @@ MIXUP_INLINE void wtdy_block(const float* w, const float* dy, float* dx, std::in
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wx_plus_b(
-    const float* w, const float* bias, const float* x, float* y, std::int64_t rows, std::int64_t depth,
-    std::int64_t n, std::int64_t ld) {
+MIXUP_INLINE void wx_plus_b_body(const float* w, const float* bias, const float* x, float* y,
+                                 std::int64_t rows, std::int64_t depth, std::int64_t n, std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
     in_blocks_of_4(
         rows, [&](std::int64_t o0, auto r) __attribute__((always_inline)) {
@@ -86,9 +87,8 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wx_plu
         });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_dy_xt(
-    const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth, std::int64_t n,
-    std::int64_t ld) {
+MIXUP_INLINE void acc_dy_xt_body(const float* dy, const float* x, float* g, std::int64_t rows,
+                                 std::int64_t depth, std::int64_t n, std::int64_t ld) {
   in_blocks_of_4(
       rows, [&](std::int64_t o0, auto ro) __attribute__((always_inline)) {
         in_blocks_of_4(
@@ -98,9 +98,8 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_dy
       });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wt_dy(
-    const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth, std::int64_t n,
-    std::int64_t ld) {
+MIXUP_INLINE void wt_dy_body(const float* w, const float* dy, float* dx, std::int64_t rows,
+                             std::int64_t depth, std::int64_t n, std::int64_t ld) {
   for (std::int64_t j = 0; j < n; j += 16)
     in_blocks_of_4(
         depth, [&](std::int64_t k0, auto r) __attribute__((always_inline)) {
@@ -108,8 +107,8 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void wt_dy(
         });
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_row_sums(
-    const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld) {
+MIXUP_INLINE void acc_row_sums_body(const float* dy, float* g, std::int64_t rows, std::int64_t n,
+                                    std::int64_t ld) {
   for (std::int64_t o = 0; o < rows; ++o) {
     v16 acc{};
     for (std::int64_t j = 0; j < n; j += 16)
@@ -120,5 +119,21 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void acc_ro
     g[o] += s;
   }
 }
+
+MIXUP_ISA_DISPATCH(wx_plus_b,
+                   (const float* w, const float* bias, const float* x, float* y, std::int64_t rows,
+                    std::int64_t depth, std::int64_t n, std::int64_t ld),
+                   (w, bias, x, y, rows, depth, n, ld))
+MIXUP_ISA_DISPATCH(acc_dy_xt,
+                   (const float* dy, const float* x, float* g, std::int64_t rows, std::int64_t depth,
+                    std::int64_t n, std::int64_t ld),
+                   (dy, x, g, rows, depth, n, ld))
+MIXUP_ISA_DISPATCH(wt_dy,
+                   (const float* w, const float* dy, float* dx, std::int64_t rows, std::int64_t depth,
+                    std::int64_t n, std::int64_t ld),
+                   (w, dy, dx, rows, depth, n, ld))
+MIXUP_ISA_DISPATCH(acc_row_sums,
+                   (const float* dy, float* g, std::int64_t rows, std::int64_t n, std::int64_t ld),
+                   (dy, g, rows, n, ld))
 
 }  // namespace mixup::nn::gemm

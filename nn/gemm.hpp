@@ -1,5 +1,6 @@
 // The three small GEMMs of a convolution done by im2col, register-blocked over 16-float
-// vectors (compiled for AVX-512, AVX2 + FMA and baseline x86-64, picked at load time). Row-major;
+// vectors (compiled for each CPU instruction-set level, util/cpu_isa.hpp, with the same bits at
+// every level: contraction off, lanes and summation order fixed here). Row-major;
 // x, y and dy rows are `ld` floats apart and n (their columns) is a multiple of 16 — the
 // caller pads with zeros. Every output element is summed in a fixed order that depends only
 // on the shapes, so results do not depend on threads or on how a batch is grouped.

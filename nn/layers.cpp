@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "fixed_math.hpp"
 #include "gemm.hpp"
 #include "thread_pool.hpp"
 
@@ -327,9 +328,19 @@ void kaiming_uniform(Conv2d& conv, std::uint64_t seed) {
 
 void kaiming_normal(Conv2d& conv, std::uint64_t seed) {
   const double fan_in = static_cast<double>(conv.in_ch * conv.kernel * conv.kernel);
+  const double sd = std::sqrt(2.0 / fan_in);
+  // Marsaglia's polar method on our own log (fixed_math.hpp): std::normal_distribution's bits
+  // depend on glibc's choice of log variant for the CPU. Uniforms in (−1, 1) from 53 bits.
   std::mt19937_64 rng(seed);
-  std::normal_distribution<double> w(0.0, std::sqrt(2.0 / fan_in));
-  for (float& v : conv.weight) v = static_cast<float>(w(rng));
+  const auto uniform = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-52 - 1.0; };
+  std::size_t k = 0;
+  while (k < conv.weight.size()) {
+    const double u = uniform(), v = uniform(), s = u * u + v * v;
+    if (s >= 1.0 || s == 0.0) continue;
+    const double f = std::sqrt(-2.0 * fixed_math::log(s) / s);
+    conv.weight[k++] = static_cast<float>(sd * u * f);
+    if (k < conv.weight.size()) conv.weight[k++] = static_cast<float>(sd * v * f);
+  }
   std::fill(conv.bias.begin(), conv.bias.end(), 0.0f);
 }
 

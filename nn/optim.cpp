@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "fixed_math.hpp"
+
 namespace mixup::nn {
 
 void AdamW::step(const std::vector<std::vector<float>*>& params,
@@ -13,8 +15,8 @@ void AdamW::step(const std::vector<std::vector<float>*>& params,
   }
   ++t_;
   const float b1 = beta1_now > 0.0f ? beta1_now : beta1_;
-  const float c1 = 1.0f - std::pow(b1, static_cast<float>(t_));
-  const float c2 = 1.0f - std::pow(beta2_, static_cast<float>(t_));
+  const float c1 = 1.0f - static_cast<float>(fixed_math::pow_int(b1, t_));
+  const float c2 = 1.0f - static_cast<float>(fixed_math::pow_int(beta2_, t_));
   for (std::size_t i = 0; i < params.size(); ++i) {
     std::vector<float>& p = *params[i];
     const std::vector<float>& g = *grads[i];
@@ -31,7 +33,7 @@ void AdamW::step(const std::vector<std::vector<float>*>& params,
 
 namespace {
 float cos_anneal(float from, float to, float pct) {
-  return to + (from - to) / 2.0f * (1.0f + std::cos(3.14159265f * pct));
+  return to + (from - to) / 2.0f * (1.0f + static_cast<float>(fixed_math::cos_pi(pct)));
 }
 }  // namespace
 

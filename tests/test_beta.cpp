@@ -89,7 +89,11 @@ TEST_P(BetaLaw, LambdaFromLogOdds) {
       // half an ulp of float, or the subnormal spacing where the value is that small
       const double floor = std::numeric_limits<float>::denorm_min();
       ASSERT_NEAR(l.lam, want, std::max(6e-8 * want, floor)) << "d " << v;
-      ASSERT_NEAR(l.one_minus, want_other, std::max(6e-8 * want_other, floor)) << "d " << v;
+      // The partner's weight is fl(1 − λ) of the float λ, so that the reported λ replays a call
+      // exactly (issue 18); its error is then absolute: λ's rounding (≤ 2^-25 for λ ≥ ½, where
+      // 1 − λ is exact) plus, unfolded, the subtraction's (≤ 2^-25 of 1 − λ).
+      ASSERT_EQ(l.one_minus, 1.0f - l.lam) << "d " << v;
+      ASSERT_NEAR(l.one_minus, want_other, 6e-8) << "d " << v;
       ASSERT_GE(l.lam, 0.0f);
       ASSERT_LE(l.lam, 1.0f);
       if (fold) {

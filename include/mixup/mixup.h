@@ -207,6 +207,14 @@ MIXUP_API mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
  * unusable (e.g. older than the library's CUDA runtime: the message says so). */
 MIXUP_API mixup_status_t mixup_cuda_device_count(int* count);
 
+/* The instruction-set level the CPU backend's vector loops run at, chosen once per process:
+ * "baseline" (x86-64), "avx2" (x86-64-v3) or "avx512" (x86-64-v4) — the best this CPU has, or
+ * the cap set by the environment variable MIXUP_CPU_ISA (same names). Every level gives the same
+ * bits; the cap is for reproducing and testing. A MIXUP_CPU_ISA that names no level, or one above
+ * what the CPU supports, gives INVALID_VALUE here and from mixup_create / mixup_loss_create with
+ * the CPU backend. *name is a static string. */
+MIXUP_API mixup_status_t mixup_cpu_isa(const char** name);
+
 MIXUP_API const char* mixup_last_error(void);
 /* The library's version, "MAJOR.MINOR.PATCH": the one actually loaded, which may be newer than
  * the MIXUP_VERSION_STRING a program was compiled with. */

@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "mixup/mixup.h"
+
 namespace mixup::tools {
 
 const char* const kExitStatusHelp =
@@ -17,8 +19,20 @@ const char* const kExitStatusHelp =
     "be; 2 a usage error, the bad flag named: a value of the wrong form or range, flags that conflict,\n"
     "an output path that is empty, a directory or not a regular file.\n";
 
+namespace {
+// The CPU instruction-set level the library (and the trainer's layers) run at, for --version:
+// results do not depend on it, but a run can be reproduced under it (MIXUP_CPU_ISA).
+std::string cpu_level() {
+  const char* name = nullptr;
+  if (mixup_cpu_isa(&name) != MIXUP_STATUS_SUCCESS) return std::string("refused: ") + mixup_last_error();
+  return name;
+}
+}  // namespace
+
 void common_setup(CLI::App& app, const std::string& footer) {
-  app.set_version_flag("--version", std::string(app.get_name()) + " " MIXUP_TOOLS_VERSION);
+  app.set_version_flag("--version", [name = app.get_name()] {
+    return name + " " MIXUP_TOOLS_VERSION " (library " + mixup_version() + ", CPU level " + cpu_level() + ")";
+  });
   app.footer(footer.empty() ? kExitStatusHelp : footer + "\n" + kExitStatusHelp);
 }
 
@@ -36,6 +50,11 @@ std::string words(const CLI::ParseError& e) {
 int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& after) {
   try {
     app.parse(argc, argv);
+    const char* level = nullptr;  // a bad MIXUP_CPU_ISA is a usage error, named before any work
+    if (mixup_cpu_isa(&level) != MIXUP_STATUS_SUCCESS) {
+      std::fprintf(stderr, "%s: %s\n", app.get_name().c_str(), mixup_last_error());
+      return kExitUsage;
+    }
     if (after) after();
     return -1;
   } catch (const CLI::CallForHelp& e) {

@@ -113,9 +113,14 @@ case $case_name in
   help_and_version)
     for t in "$train" "$demo" "$viz"; do
       expect 0 "Exit status: 0 done" "$t" --help
-      expect 0 "^mixup-(train|viz|demo) [0-9]+\.[0-9]+\.[0-9]+$" "$t" --version
+      expect 0 "^mixup-(train|viz|demo) [0-9]+\.[0-9]+\.[0-9]+ \(library [0-9]+\.[0-9]+\.[0-9]+, CPU level (baseline|avx2|avx512)\)$" "$t" --version
     done
     for c in grid lambda curves; do expect 0 "Usage: .*mixup-viz $c" "$viz" $c --help; done ;;
+  cpu_isa_refused)  # MIXUP_CPU_ISA that names no level, or one above the CPU's: usage error
+    export MIXUP_CPU_ISA=sse9
+    expect 2 "MIXUP_CPU_ISA=sse9 is not a level: use baseline, avx2 or avx512" "$train" --epochs 0
+    expect 2 "MIXUP_CPU_ISA=sse9 is not a level: use baseline, avx2 or avx512" "$demo"
+    expect 0 "CPU level refused: MIXUP_CPU_ISA=sse9" "$train" --version ;;
   # --- runtime failures, found before any work: exit 1 ----------------------------------
   viz_out_short_flag)
     expect 0 "picture written to x.png" "$viz" grid --data "$fm" --n 4 -o x.png
