@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace mixup::bench {
@@ -29,6 +30,14 @@ struct DeviceBuffer {
 inline void flush_l2() {
   static DeviceBuffer big(256u << 20);
   cudaMemsetAsync(big.p, 0, 256u << 20);
+}
+
+// The result of a benchmark's check before timing, kept beside its timing: a bit mismatch is
+// a failure of its own (scripts/gpu_verdicts.py fails the rows that read it), not a reason to
+// throw the timing away. Said on stderr too, for the log.
+inline void record_self_check(benchmark::State& state, bool matches, const char* what) {
+  state.counters["self_check"] = matches ? 1 : 0;
+  if (!matches) std::fprintf(stderr, "SELF-CHECK FAILED (timed all the same): %s\n", what);
 }
 
 // Bytes per second (read + write counted), best of ten device-to-device copies.

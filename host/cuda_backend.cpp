@@ -131,8 +131,17 @@ void cuda_apply(mixup_handle_s& h, Request& r, cudaStream_t stream) {
   b.y_a = p.labels != nullptr ? p.y_a : nullptr;
   b.y_b = p.labels != nullptr ? p.y_b : nullptr;
   b.after_pairing = s.programmatic_launch && !h.hooks.serial_launches;
+  MIXUP_CUDA_CHECK(core::blend_launch_check(r.blend));  // refused before anything is enqueued
   MIXUP_CUDA_CHECK(core::launch_pairing(p, stream));
-  MIXUP_CUDA_CHECK(core::launch_blend(r.blend, stream));
+  const cudaError_t blended = h.hooks.fail_blend_launch ? cudaErrorLaunchOutOfResources
+                                                        : core::launch_blend(r.blend, stream);
+  if (blended != cudaSuccess) {
+    // The pairing ran, the blend did not: the outputs are untouched (only the blend writes
+    // them); the device step the pairing advanced is put back. Then the blend's error.
+    (void)cudaGetLastError();
+    if (p.device_step != nullptr) (void)core::launch_undo_step(p.device_step, s.check, stream);
+    MIXUP_CUDA_CHECK(blended);
+  }
   if (h.config.checks == MIXUP_CHECKS_SYNC) read_check(h, r, stream);
 }
 

@@ -6,8 +6,9 @@
 namespace mixup::detail {
 
 struct TestHooks {
-  int key_bits = 64;             // < 64 shortens permutation keys, forcing ties (uniformity tests)
-  bool serial_launches = false;  // CUDA: the blend waits for the pairing the plain way (no PDL)
+  int key_bits = 64;               // < 64 shortens permutation keys, forcing ties (uniformity tests)
+  bool serial_launches = false;    // CUDA: the blend waits for the pairing the plain way (no PDL)
+  bool fail_blend_launch = false;  // CUDA: the blend's launch fails after the pairing's (injected)
 };
 
 TestHooks& test_hooks(mixup_handle_t h);

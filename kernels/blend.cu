@@ -18,6 +18,10 @@ namespace {
 template <class In>
 constexpr int kVec = 16 / static_cast<int>(sizeof(typename In::T));
 
+// One 128-bit store (a plain uint4 assignment from a local array is split into four 32-bit
+// stores by NVVM); evict-first, so the streamed output leaves L2 to the partners' reads.
+__device__ __forceinline__ void store16(uint4* dst, uint4 v) { __stcs(dst, v); }
+
 // Normalises (uint8 input) and stores one vector of V values at element e.
 template <class In, class Out>
 __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e, const float (&v)[kVec<In>],
@@ -29,13 +33,15 @@ __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e,
     // plane ≥ V, and walks the channels in order in NHWC
     std::int64_t c = channel_of(n, e);
     const std::int64_t next_plane = (c + 1) * n.plane;
+    std::int64_t nhwc_c = c;  // NHWC: the channel walks with the element, wrapping (no modulo)
 #pragma unroll
     for (int k = 0; k < V; ++k) {
       std::int64_t ck = c;
       if (n.layout == Layout::kNCHW) {
         ck = (n.plane >= V) ? (e + k >= next_plane ? c + 1 : c) : channel_of(n, e + k);
       } else {
-        ck = (c + k) % n.channels;
+        ck = nhwc_c;
+        nhwc_c = nhwc_c + 1 == n.channels ? 0 : nhwc_c + 1;
       }
       vo[k] = Out::store(v[k] * n.scale[ck] + n.shift[ck]);
     }
@@ -46,7 +52,7 @@ __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e,
   constexpr int kOutBytes = V * static_cast<int>(sizeof(typename Out::T));
 #pragma unroll
   for (int q = 0; q < kOutBytes / 16; ++q)
-    reinterpret_cast<uint4*>(o + e)[q] = reinterpret_cast<const uint4*>(vo)[q];
+    store16(reinterpret_cast<uint4*>(o + e) + q, reinterpret_cast<const uint4*>(vo)[q]);
 }
 
 template <class In, class Out>
@@ -111,7 +117,7 @@ __device__ __forceinline__ void cut_vector(const typename In::T* a, const typena
   if constexpr (std::is_same_v<In, Out>) {  // the same bits, as copy_range writes them on the CPU
 #pragma unroll
     for (int k = 0; k < V; ++k) va[k] = (mask >> k) & 1u ? vb[k] : va[k];
-    *reinterpret_cast<uint4*>(o + e) = *reinterpret_cast<const uint4*>(va);
+    store16(reinterpret_cast<uint4*>(o + e), *reinterpret_cast<const uint4*>(va));
   } else {  // an else, not a return: the conversion is then not instantiated for In == Out (nvcc #128-D)
     float v[V];
 #pragma unroll
@@ -256,9 +262,39 @@ __global__ void __launch_bounds__(kBlendThreads)
     const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
-    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
-      pair_in_place_range<T>(ra, rb, e, e + 1, p.geom, ma.kind, mb.kind, ma.l, mb.l, ma.box, mb.box,
-                             p.stack_x, mate == row);
+    const bool same_row = mate == row;
+    const auto element = [&](typename T::T& xa, typename T::T& xb, std::int64_t e) {
+      pair_element<T>(xa, xb, e, p.geom, ma.kind, mb.kind, ma.l, mb.l, ma.box, mb.box, p.stack_x, same_row);
+    };
+    // Whole 16-byte vectors where both rows are aligned alike (chunks are whole vectors):
+    // plain loads (this kernel writes these rows: no read-only cache), one 128-bit store per
+    // row; the rest element by element.
+    constexpr int V = kVec<T>;
+    const auto addr = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr); };
+    const std::int64_t misalign = static_cast<std::int64_t>((addr(ra) % 16) / sizeof(typename T::T));
+    const std::int64_t prologue = misalign == 0 ? 0 : min(n, static_cast<std::int64_t>(V) - misalign);
+    if (addr(ra + prologue) % 16 == 0 && addr(rb + prologue) % 16 == 0) {
+      const std::int64_t v_begin = chunk * (chunk_elems / V);
+      const std::int64_t v_end = min((n - prologue) / V, v_begin + chunk_elems / V);
+      for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x) {
+        const std::int64_t e = prologue + v * V;
+        alignas(16) typename T::T va[V];
+        alignas(16) typename T::T vb[V];
+        *reinterpret_cast<uint4*>(va) = *reinterpret_cast<const uint4*>(ra + e);
+        *reinterpret_cast<uint4*>(vb) = *reinterpret_cast<const uint4*>(rb + e);
+#pragma unroll
+        for (int k = 0; k < V; ++k) element(va[k], vb[k], e + k);  // same_row: va written, vb not
+        store16(reinterpret_cast<uint4*>(ra + e), *reinterpret_cast<const uint4*>(va));
+        if (!same_row) store16(reinterpret_cast<uint4*>(rb + e), *reinterpret_cast<const uint4*>(vb));
+      }
+      if (chunk == 0) {  // the prologue and the tail
+        const std::int64_t tail = prologue + (n - prologue) / V * V;
+        for (std::int64_t e = threadIdx.x; e < prologue; e += blockDim.x) element(ra[e], rb[e], e);
+        for (std::int64_t e = tail + threadIdx.x; e < n; e += blockDim.x) element(ra[e], rb[e], e);
+      }
+      return;
+    }
+    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x) element(ra[e], rb[e], e);
     return;
   }
   if (mate == row) return;
@@ -289,10 +325,19 @@ cudaError_t launch(Kernel kernel, const BlendParams& p, std::int64_t blocks, std
                           stream, kernel, p, chunks_per_row);
 }
 
+std::int64_t chunks_per_row_of(const BlendParams& p) {
+  const std::int64_t chunk = blend_chunk_elems(p.in_type);
+  return p.sample_elems > 0 ? (p.sample_elems + chunk - 1) / chunk : 1;
+}
+
+// The pairing advanced the step (graph mode) where its verdict was good: undone.
+__global__ void undo_step_kernel(std::uint64_t* device_step, const DeviceCheck* check) {
+  if (!check_failed(*check)) *device_step -= 1;
+}
+
 template <class In, class Out>
 cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
-  const std::int64_t chunk = blend_chunk_elems(p.in_type);
-  const std::int64_t chunks_per_row = p.sample_elems > 0 ? (p.sample_elems + chunk - 1) / chunk : 1;
+  const std::int64_t chunks_per_row = chunks_per_row_of(p);
   const std::int64_t blocks = chunks_per_row * p.batch;
   if (blocks > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
   if constexpr (std::is_same_v<In, Out>) {
@@ -304,6 +349,16 @@ cudaError_t launch_typed(const BlendParams& p, cudaStream_t stream) {
 }  // namespace
 
 bool blend_waits_for_pairing() { return waits_for_previous_grid(blend_kernel<F32, F32>); }
+
+cudaError_t blend_launch_check(const BlendParams& p) {
+  return p.batch > 0 && chunks_per_row_of(p) * p.batch > 0x7FFFFFFFll ? cudaErrorInvalidConfiguration
+                                                                      : cudaSuccess;
+}
+
+cudaError_t launch_undo_step(std::uint64_t* device_step, const DeviceCheck* check, cudaStream_t stream) {
+  undo_step_kernel<<<1, 1, 0, stream>>>(device_step, check);
+  return cudaGetLastError();
+}
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;

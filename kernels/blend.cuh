@@ -205,6 +205,22 @@ MIXUP_HD void cut_range(const typename In::T* a, const typename In::T* b, typena
   }
 }
 
+// In place, element e of rows a and b of one pair where either side is mixup: what xa and xb
+// (row a's and row b's values) become, from the values both held before. One row paired with
+// itself (same_row: xa and xb are one element) is written once.
+template <class T>
+MIXUP_HD void pair_element(typename T::T& xa, typename T::T& xb, std::int64_t e, const Geometry& g,
+                           MixKind ka, MixKind kb, Lambda la, Lambda lb, const Box& ba, const Box& bb,
+                           bool stack_x, bool same_row) {
+  const typename T::T ta = xa, tb = xb;
+  const float va = T::load(ta), vb = T::load(tb);
+  if (ka == MixKind::kMixup) xa = T::store(mix(va, vb, la.lam, la.one_minus, stack_x));
+  else if (ka == MixKind::kCutMix && element_in_box(g, ba, e)) xa = tb;
+  if (same_row) return;
+  if (kb == MixKind::kMixup) xb = T::store(mix(vb, va, lb.lam, lb.one_minus, stack_x));
+  else if (kb == MixKind::kCutMix && element_in_box(g, bb, e)) xb = ta;
+}
+
 // In place, rows a and b of one pair, elements [begin, end): each row becomes what its kind
 // says (mixup: the blend; CutMix: the partner's box pasted; none: itself), from the values
 // both rows held before. Without mixup only the box bytes move (swapped where the two boxes
@@ -214,15 +230,8 @@ MIXUP_HD void pair_in_place_range(typename T::T* ra, typename T::T* rb, std::int
                                   const Geometry& g, MixKind ka, MixKind kb, Lambda la, Lambda lb,
                                   const Box& ba, const Box& bb, bool stack_x, bool same_row) {
   if (ka == MixKind::kMixup || kb == MixKind::kMixup) {
-    for (std::int64_t e = begin; e < end; ++e) {
-      const typename T::T ta = ra[e], tb = rb[e];
-      const float va = T::load(ta), vb = T::load(tb);
-      if (ka == MixKind::kMixup) ra[e] = T::store(mix(va, vb, la.lam, la.one_minus, stack_x));
-      else if (ka == MixKind::kCutMix && element_in_box(g, ba, e)) ra[e] = tb;
-      if (same_row) continue;
-      if (kb == MixKind::kMixup) rb[e] = T::store(mix(vb, va, lb.lam, lb.one_minus, stack_x));
-      else if (kb == MixKind::kCutMix && element_in_box(g, bb, e)) rb[e] = ta;
-    }
+    for (std::int64_t e = begin; e < end; ++e)
+      pair_element<T>(ra[e], rb[e], e, g, ka, kb, la, lb, ba, bb, stack_x, same_row);
     return;
   }
   if (same_row) return;  // a row pasted with itself is itself
@@ -282,6 +291,13 @@ MIXUP_HD std::int64_t blend_chunk_elems(DType in) {
 }
 
 cudaError_t launch_blend(const BlendParams& p, cudaStream_t stream);
+// Whether launch_blend can launch p's grid, asked before the pairing is enqueued: a call the
+// blend must refuse then enqueues nothing.
+cudaError_t blend_launch_check(const BlendParams& p);
+// After a blend that failed to launch behind a pairing that ran: only the blend writes the
+// caller's outputs, so they are untouched; this puts back the device step (graph mode) the
+// pairing advanced, so the failed call leaves the step where it was.
+cudaError_t launch_undo_step(std::uint64_t* device_step, const DeviceCheck* check, cudaStream_t stream);
 // Whether the blend kernels this build runs on the current device wait for the pairing grid
 // (their code for sm_90 or later): only then may they be launched programmatically.
 bool blend_waits_for_pairing();

@@ -36,14 +36,17 @@ constexpr int kCapSharedBytes = 100 * 1024;
 template <class T>
 constexpr int kVecOf = 16 / static_cast<int>(sizeof(typename T::T));
 
+// read_only: the read-only (non-coherent) path, for logits this kernel does not also write;
+// with the gradient written in place over them, plain L2 loads instead.
 template <class In, int W>
-__device__ void load_logits(const typename In::T* src, float* dst) {
+__device__ void load_logits(const typename In::T* src, float* dst, bool read_only) {
   if constexpr (W == 1) {
     dst[0] = In::load(src[0]);
   } else {
     static_assert(W * sizeof(typename In::T) == 16, "one 16-byte load");
     alignas(16) typename In::T v[W];
-    *reinterpret_cast<uint4*>(v) = __ldg(reinterpret_cast<const uint4*>(src));
+    const uint4* q = reinterpret_cast<const uint4*>(src);
+    *reinterpret_cast<uint4*>(v) = read_only ? __ldg(q) : __ldcg(q);
 #pragma unroll
     for (int k = 0; k < W; ++k) dst[k] = In::load(v[k]);
   }
@@ -96,29 +99,57 @@ __device__ float target_of(const CeParams& p, const RowTarget& t, std::int64_t r
 __device__ void reduce_if_last(const CeParams& p, CeState* st) {
   if (p.reduction == Reduction::kNone) return;
   __shared__ bool is_last;
-  __shared__ float part[kReduceThreads];
-  __threadfence();  // every thread's row losses, before the block's arrival is counted
-  __syncthreads();
+  __shared__ float part[kBlockThreads];
+  __syncthreads();  // every thread's row losses, seen by thread 0 …
   if (threadIdx.x == 0) {
+    __threadfence();  // … and made visible device-wide (the fence is cumulative) before the arrival
     is_last = atomicAdd(&st->arrived, 1u) == gridDim.x - 1;
   }
   __syncthreads();
   if (!is_last) return;
   __threadfence();
-  for (int t = threadIdx.x; t < kReduceThreads; t += blockDim.x) {
-    float acc = 0.0f;
-#pragma unroll 8
-    for (std::int64_t i = t; i < p.batch; i += kReduceThreads)
-      acc += __ldcg(p.row_loss + i);  // L2: other blocks wrote them
-    part[t] = acc;
+  // Thread x owns partials x, x + blockDim, … (kReduceThreads of them in all, each the CPU's
+  // strided sum in the CPU's order); a round issues all its loads for all of them before the
+  // first add, so the tail waits on about B / (kReduceThreads · kTailLoads) L2 round trips
+  // rather than B / kReduceThreads · kReduceThreads / blockDim.
+  constexpr int kMaxParts = kReduceThreads / kRowThreads;  // 256-thread blocks: 4 (512: 2 used)
+  constexpr int kTailLoads = 2;
+  const int parts = kReduceThreads / static_cast<int>(blockDim.x);
+  float acc[kMaxParts] = {};
+  for (std::int64_t base = threadIdx.x; base < p.batch;
+       base += static_cast<std::int64_t>(kReduceThreads) * kTailLoads) {
+    float v[kTailLoads][kMaxParts];
+#pragma unroll
+    for (int k = 0; k < kTailLoads; ++k)
+#pragma unroll
+      for (int r = 0; r < kMaxParts; ++r) {
+        const std::int64_t i = base + static_cast<std::int64_t>(k) * kReduceThreads + r * blockDim.x;
+        v[k][r] = r < parts && i < p.batch ? __ldcg(p.row_loss + i) : 0.0f;  // L2: other blocks wrote them
+      }
+#pragma unroll
+    for (int k = 0; k < kTailLoads; ++k)
+#pragma unroll
+      for (int r = 0; r < kMaxParts; ++r) {
+        const std::int64_t i = base + static_cast<std::int64_t>(k) * kReduceThreads + r * blockDim.x;
+        if (r < parts && i < p.batch) acc[r] += v[k][r];  // same order as the CPU: i ascending
+      }
   }
+  // The CPU's tree (kReduceThreads values, pairs at stride 512, 256, …, 1), as a tree: its
+  // first levels pair partials one thread holds (registers), the middle ones go through shared
+  // memory, the last five are shuffles within warp 0. Same pairs, same order, same bits.
+  if (parts == 4) acc[0] += acc[2], acc[1] += acc[3];  // stride 512
+  if (parts >= 2) acc[0] += acc[1];                    // stride blockDim
+  part[threadIdx.x] = acc[0];
   __syncthreads();
-  for (int stride = kReduceThreads / 2; stride > 0; stride >>= 1) {
-    for (int t = threadIdx.x; t < stride; t += blockDim.x) part[t] += part[t + stride];
+  for (int stride = static_cast<int>(blockDim.x) / 2; stride > 16; stride >>= 1) {
+    if (static_cast<int>(threadIdx.x) < stride) part[threadIdx.x] += part[threadIdx.x + stride];
     __syncthreads();
   }
+  if (threadIdx.x >= 32) return;
+  float sum = part[threadIdx.x];
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_down_sync(0xffffffffu, sum, o);
   if (threadIdx.x == 0) {
-    const float sum = part[0];
     *p.loss_out = p.reduction == Reduction::kMean
                       ? (st->valid_rows > 0 ? sum / static_cast<float>(st->valid_rows) : 0.0f)
                       : sum;
@@ -126,34 +157,25 @@ __device__ void reduce_if_last(const CeParams& p, CeState* st) {
   }
 }
 
-// Labels and λ, 8 rows per thread, as many blocks as the batch needs; each block folds its
-// first failing row (INT_MAX − row under atomicMax: 0 = none) and its count of valid rows into
-// the state, and the last block to finish publishes the verdict and restores zeros.
-constexpr int kCheckThreads = 1024;
-constexpr int kCheckRowsPerThread = 8;
+// Labels and λ, one row per thread, a grid sized to the batch: the check sits on the PDL
+// critical path (the row kernels wait for it), so each thread makes one round of independent
+// loads and no more. Each block folds its first failing row (INT_MAX − row under atomicMax:
+// 0 = none) and its count of valid rows into the state, and the last block to finish
+// publishes the verdict and restores zeros.
+constexpr int kCheckThreads = 256;
 
 __global__ void __launch_bounds__(kCheckThreads) check_kernel(CeParams p, CeState* st) {
   pdl_launch_dependents();
   __shared__ int first_bad;
-  __shared__ int valid;
   __shared__ bool is_last;
-  if (threadIdx.x == 0) first_bad = 0, valid = 0;
-  __syncthreads();
-  int my_valid = 0;
-  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * kCheckThreads * kCheckRowsPerThread;
-  const std::int64_t end = min(p.batch,
-                               begin + static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread);
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += kCheckThreads) {
-    if (p.soft != nullptr) {
-      ++my_valid;
-      continue;
-    }
-    // the first failing row; row_check decodes it at the end, as the CPU does
-    if (check_failed(row_check(p, i))) atomicMax(&first_bad, INT_MAX - static_cast<int>(i));
-    my_valid += p.y_a[i] != p.ignore_index;
-  }
-  atomicAdd(&valid, my_valid);
-  __syncthreads();
+  if (threadIdx.x == 0) first_bad = 0;
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * kCheckThreads + threadIdx.x;
+  const bool in_batch = i < p.batch;
+  const RowLabels v = in_batch ? row_labels(p, i) : RowLabels{0, 0, 0.0f};
+  __syncthreads();  // first_bad is zero
+  // the first failing row; row_check decodes it at the end, as the CPU does
+  if (in_batch && check_failed(row_verdict(p, i, v))) atomicMax(&first_bad, INT_MAX - static_cast<int>(i));
+  const int valid = __syncthreads_count(in_batch && (p.soft != nullptr || v.ya != p.ignore_index));
   if (threadIdx.x == 0) {
     if (first_bad != 0) atomicMax(&st->first_row, first_bad);
     atomicAdd(&st->valid_sum, valid);
@@ -188,7 +210,7 @@ __global__ void __launch_bounds__(kRowThreads) ce_group_rows(CeParams p, CeState
   for (int c = 0; c < CHUNKS; ++c) {
     const std::int32_t j0 = (c * G + lane) * W;
     if (active && j0 < C) {
-      load_logits<In, W>(z_row + j0, z + c * W);
+      load_logits<In, W>(z_row + j0, z + c * W, p.grad != p.logits);
     } else {
 #pragma unroll
       for (int k = 0; k < W; ++k) z[c * W + k] = kNegInf;
@@ -274,14 +296,14 @@ __device__ float block_reduce(float v, float* sh, bool is_max) {
 // This thread's chunks of W logits of a row, kUnrollOf<W> loads in flight before the first
 // is visited (visit(j0, v): v holds logits j0 … j0 + W − 1 as floats).
 template <class In, int W, class Visit>
-__device__ void for_each_chunk(const typename In::T* z_row, std::int32_t C, Visit&& visit) {
+__device__ void for_each_chunk(const typename In::T* z_row, std::int32_t C, bool read_only, Visit&& visit) {
   constexpr int kStride = kBlockThreads * W;
   constexpr int kUnroll = kUnrollOf<W>;
   for (std::int32_t j = static_cast<std::int32_t>(threadIdx.x) * W; j < C; j += kUnroll * kStride) {
     float v[kUnroll][W];
 #pragma unroll
     for (int q = 0; q < kUnroll; ++q)
-      if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q]);
+      if (j + q * kStride < C) load_logits<In, W>(z_row + j + q * kStride, v[q], read_only);
 #pragma unroll
     for (int q = 0; q < kUnroll; ++q) {
       if (j + q * kStride >= C) break;
@@ -306,7 +328,7 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
   const float first = In::load(z_row[0]);
   const float z0 = isfinite(first) ? first : 0.0f;  // a reference, so it must not be ±∞ or NaN
   float m = kNegInf, s = 0.0f, sz = 0.0f, sdot = 0.0f, mass = 0.0f;
-  for_each_chunk<In, W>(z_row, C, [&](std::int32_t j0, const float* v) {
+  for_each_chunk<In, W>(z_row, C, p.grad != p.logits, [&](std::int32_t j0, const float* v) {
     float vm = v[0];
 #pragma unroll
     for (int k = 1; k < W; ++k) vm = nan_max(vm, v[k]);
@@ -350,7 +372,7 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
     const float scale = grad_scale(p, st), inv_s = 1.0f / s;
     const float total = soft ? mass : kept_weight(t);
     auto* g_row = static_cast<typename Out::T*>(p.grad) + base;
-    for_each_chunk<In, W>(z_row, C, [&](std::int32_t j0, const float* v) {
+    for_each_chunk<In, W>(z_row, C, p.grad != p.logits, [&](std::int32_t j0, const float* v) {
       float g[W];
 #pragma unroll
       for (int k = 0; k < W; ++k)
@@ -464,8 +486,7 @@ bool loss_rows_wait_for_check() { return waits_for_previous_grid(ce_group_rows<F
 cudaError_t launch_cross_entropy(const CeParams& p, CeState* state, bool programmatic, cudaStream_t stream) {
   if (p.batch <= 0) return cudaSuccess;
   if (p.batch > 0x7FFFFFFFll) return cudaErrorInvalidConfiguration;
-  const std::int64_t rows_per_block = static_cast<std::int64_t>(kCheckThreads) * kCheckRowsPerThread;
-  check_kernel<<<static_cast<unsigned>((p.batch + rows_per_block - 1) / rows_per_block), kCheckThreads, 0,
+  check_kernel<<<static_cast<unsigned>((p.batch + kCheckThreads - 1) / kCheckThreads), kCheckThreads, 0,
                  stream>>>(p, state);
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;

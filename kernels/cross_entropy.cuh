@@ -40,21 +40,34 @@ struct CeParams {
   DType grad_dtype;
 };
 
+// A row's labels and λ, read together: the device check issues all three loads before it
+// decides anything (they do not wait on one another). Soft targets carry no labels.
+struct RowLabels {
+  std::int32_t ya, yb;
+  float lam;
+};
+MIXUP_HD RowLabels row_labels(const CeParams& p, std::int64_t i) {
+  if (p.soft != nullptr) return RowLabels{0, 0, 0.0f};
+  return RowLabels{p.y_a[i], p.y_b != nullptr ? p.y_b[i] : 0, p.lam != nullptr ? p.lam[i] : 0.0f};
+}
+
 // The one decoder of the loss's checks, on both backends: what row i fails — a label outside
 // [0, classes) that is not ignore_index (y_a's before y_b's), else a λ outside [0, 1] — or kOk.
 // Soft targets carry no labels to check. The call's verdict is the first failing row's.
-MIXUP_HD DeviceCheck row_check(const CeParams& p, std::int64_t i) {
+MIXUP_HD DeviceCheck row_verdict(const CeParams& p, std::int64_t i, const RowLabels& v) {
   const std::int32_t row = static_cast<std::int32_t>(i);
   if (p.soft != nullptr) return DeviceCheck{0, 0, 0, 0};
   const auto ok = [&](std::int32_t y) { return y == p.ignore_index || (y >= 0 && y < p.classes); };
-  const std::int32_t ya = p.y_a[i];
-  if (!ok(ya)) return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, ya, 0};
-  if (p.y_b != nullptr && !ok(p.y_b[i]))
-    return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, p.y_b[i], 0};
-  if (p.lam != nullptr && !(p.lam[i] >= 0.0f && p.lam[i] <= 1.0f))
+  if (!ok(v.ya)) return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, v.ya, 0};
+  if (p.y_b != nullptr && !ok(v.yb))
+    return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLabelOutOfRange), row, v.yb, 0};
+  if (p.lam != nullptr && !(v.lam >= 0.0f && v.lam <= 1.0f))
     return DeviceCheck{static_cast<std::int32_t>(CheckCode::kLambdaOutOfRange), row,
-                       static_cast<std::int32_t>(bits_of(p.lam[i])), 0};
+                       static_cast<std::int32_t>(bits_of(v.lam)), 0};
   return DeviceCheck{0, 0, 0, 0};
+}
+MIXUP_HD DeviceCheck row_check(const CeParams& p, std::int64_t i) {
+  return row_verdict(p, i, row_labels(p, i));
 }
 
 // What the validation pass leaves for the row and reduction kernels (device scratch).

@@ -85,9 +85,9 @@ __device__ void draw_lambda(const PairingLaunch& p, const StreamAddress& at, int
 // the device step of a good call, and leaves first_bad, seen and arrived zero again.
 __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
   __shared__ bool is_last;
-  __threadfence();  // every thread's flags and scratch writes, before the block's arrival
-  __syncthreads();
+  __syncthreads();  // every thread's flags and scratch writes, seen by thread 0 …
   if (threadIdx.x == 0) {
+    __threadfence();  // … and made visible device-wide (the fence is cumulative) before the arrival
     is_last = atomicAdd(p.arrived, 1u) == gridDim.x - 1;
   }
   __syncthreads();

@@ -11,6 +11,15 @@
 
 namespace mixup::core {
 
+// Whether a kernel's loaded code waits in pdl_wait, from its cudaFuncAttributes: the wait is
+// compiled in only where the code was compiled from a compute_90+ virtual architecture
+// (ptxVersion, which __CUDA_ARCH__ follows), and runs only on an sm_90+ device (binaryVersion).
+// binaryVersion alone is not enough: compute_80 PTX JIT-compiled on an H100 reports 90 there
+// but has no wait in it, and launched programmatically it would read its inputs early.
+constexpr bool pdl_wait_compiled_in(int ptx_version, int binary_version) {
+  return ptx_version >= 90 && binary_version >= 90;
+}
+
 #if defined(__CUDACC__)
 __device__ __forceinline__ void pdl_launch_dependents() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -42,12 +51,13 @@ cudaError_t launch_dependent(bool programmatic, dim3 grid, dim3 block, std::size
   return cudaLaunchKernelEx(&config, kernel, args...);
 }
 
-// Whether the code this build runs for `kernel` on the current device was compiled for sm_90
-// or later, i.e. actually waits: only then may it be launched programmatically.
+// Whether the code this build runs for `kernel` on the current device actually waits: only
+// then may it be launched programmatically.
 template <class Kernel>
 bool waits_for_previous_grid(Kernel kernel) {
   cudaFuncAttributes a{};
-  return cudaFuncGetAttributes(&a, kernel) == cudaSuccess && a.binaryVersion >= 90;
+  return cudaFuncGetAttributes(&a, kernel) == cudaSuccess &&
+         pdl_wait_compiled_in(a.ptxVersion, a.binaryVersion);
 }
 #endif
 

@@ -15,7 +15,8 @@ struct BatchState {
   std::vector<float> x;  // network input, normalised (and mixed, in training with mixup)
   std::vector<std::int32_t> y_a, y_b;
   std::vector<float> lam;
-  bool mixed = false;  // set by whoever wrote a mixed x and stacked targets
+  bool mixed = false;     // set by whoever wrote a mixed x and stacked targets
+  std::int32_t rank = 0;  // data-parallel: the (logical) rank whose micro-batch this is: mixup's salt
   float loss = 0.0f;
   // On the GPU path the batch lives on the device too (the vectors above hold the host side
   // of images and labels only); these point at the engine's device buffers.

@@ -1,5 +1,6 @@
 // The CPU engine: the batch stays in the BatchState's host vectors, the host SimpleCnn is the
 // model itself, and the layers run on a thread pool owned here.
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -44,22 +45,44 @@ class CpuEngine final : public Engine {
   void backward(const float* grad) override { model_.backward(grad, pool_); }
 
   void step(float lr, float beta1) override {
-    std::vector<std::vector<float>*> params, grads;
-    for (Conv2d& conv : model_.layers()) {
-      params.push_back(&conv.weight), grads.push_back(&conv.grad_weight);
-      params.push_back(&conv.bias), grads.push_back(&conv.grad_bias);
+    opt_.step(tensors(Flat::params), tensors(Flat::grads), lr, beta1);
+  }
+
+  void read_flat(Flat what, std::vector<float>& out) override {
+    out.clear();
+    for (const std::vector<float>* t : tensors(what)) out.insert(out.end(), t->begin(), t->end());
+  }
+  void write_flat(Flat what, const std::vector<float>& in) override {
+    auto from = in.begin();
+    for (std::vector<float>* t : tensors(what)) {
+      std::copy(from, from + static_cast<std::ptrdiff_t>(t->size()), t->begin());
+      from += static_cast<std::ptrdiff_t>(t->size());
     }
-    for (BatchNorm2d& bn : model_.norms()) {
-      params.push_back(&bn.gamma), grads.push_back(&bn.grad_gamma);
-      params.push_back(&bn.beta), grads.push_back(&bn.grad_beta);
-    }
-    opt_.step(params, grads, lr, beta1);
   }
 
   const float* host_logits(const float* logits, std::int64_t) override { return logits; }
   void sync_model() override {}
 
  private:
+  std::vector<std::vector<float>*> tensors(Flat what) {
+    std::vector<std::vector<float>*> t;
+    const bool grads = what == Flat::grads;
+    if (what != Flat::buffers)
+      for (Conv2d& conv : model_.layers()) {
+        t.push_back(grads ? &conv.grad_weight : &conv.weight);
+        t.push_back(grads ? &conv.grad_bias : &conv.bias);
+      }
+    for (BatchNorm2d& bn : model_.norms()) {
+      if (what == Flat::buffers) {
+        t.push_back(&bn.running_mean), t.push_back(&bn.running_var);
+      } else {
+        t.push_back(grads ? &bn.grad_gamma : &bn.gamma);
+        t.push_back(grads ? &bn.grad_beta : &bn.beta);
+      }
+    }
+    return t;
+  }
+
   SimpleCnn& model_;
   detail::ThreadPool pool_;
   AdamW opt_;

@@ -47,16 +47,22 @@ class Loader {
   std::int64_t next(std::vector<std::uint8_t>& images, std::vector<std::int32_t>& labels) {
     const std::int64_t n = std::min(bs_, set_.count - pos_);
     if (n <= 0 || (drop_last_ && n < bs_)) return 0;
+    take(pos_, n, images, labels);
+    pos_ += n;
+    return n;
+  }
+  // Copies samples [first, first + n) of this epoch's order: one rank's slice of a global
+  // batch (data-parallel training); the caller keeps first + n within size().
+  void take(std::int64_t first, std::int64_t n, std::vector<std::uint8_t>& images,
+            std::vector<std::int32_t>& labels) const {
     const std::int64_t px = set_.h * set_.w;
     images.resize(static_cast<std::size_t>(n * px));
     labels.resize(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t src = order_[pos_ + i];
+      const std::int64_t src = order_[first + i];
       std::copy(set_.images + src * px, set_.images + (src + 1) * px, images.begin() + i * px);
       labels[i] = set_.labels[src];
     }
-    pos_ += n;
-    return n;
   }
 
  private:

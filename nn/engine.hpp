@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <vector>
 
 namespace mixup::nn {
 
@@ -57,6 +59,20 @@ class Engine {
   virtual const float* host_logits(const float* logits, std::int64_t n) = 0;
   // Brings the host model up to date (checkpoints read it); nothing to do on the CPU.
   virtual void sync_model() = 0;
+
+  // Data-parallel training (nn/parallel): the model as one flat host array in AdamW's order
+  // (each conv's weight and bias, then each BatchNorm's γ and β): its parameters or their
+  // gradients; or BatchNorm's running statistics (each norm's mean, then its variance).
+  enum class Flat { params, grads, buffers };
+  virtual void read_flat(Flat, std::vector<float>&) { no_data_parallel(); }
+  virtual void write_flat(Flat, const std::vector<float>&) { no_data_parallel(); }
+
+ private:
+  [[noreturn]] static void no_data_parallel() {
+    throw std::runtime_error(
+        "this engine cannot train data-parallel yet (ranks, --virtual-ranks, --accum): "
+        "use the CPU engine");
+  }
 };
 
 std::unique_ptr<Engine> make_cpu_engine(SimpleCnn& model, const EngineConfig& c);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "optim.hpp"
+#include "parallel/data_parallel.hpp"
 
 namespace mixup::nn {
 
@@ -72,7 +73,7 @@ mixup_loss_config_t loss_config(const LearnerConfig& cfg, const SimpleCnn& model
 std::unique_ptr<Engine> make_engine(SimpleCnn& model, const ImageSet& train, const ImageSet& valid,
                                     const LearnerConfig& cfg) {
   EngineConfig ec;
-  ec.max_batch = normalizer_config(cfg, model).max_batch;
+  ec.max_batch = cfg.batch_size;  // every batch the learner forms; the 1024 floor is the handles' only
   ec.pixels = std::max(train.h * train.w, valid.h * valid.w);
   ec.height = train.h, ec.width = train.w;
   ec.threads = resolve_threads(cfg.threads);
@@ -136,6 +137,12 @@ void Learner::train_batch(BatchState& b, std::int64_t step, std::int64_t total_s
 }
 
 std::pair<double, double> Learner::validate(const ImageSet& set) {
+  if (cfg_.parallel.active()) return DataParallel(*this).validate(set);
+  const auto [loss_sum, correct] = validate_sums(set);
+  return {loss_sum / set.count, correct / set.count};
+}
+
+std::pair<double, double> Learner::validate_sums(const ImageSet& set) {
   Loader loader(set, cfg_.batch_size, false, 0);
   loader.start_epoch(0);
   BatchState b;
@@ -151,7 +158,7 @@ std::pair<double, double> Learner::validate(const ImageSet& set) {
     for (std::int64_t i = 0; i < b.n; ++i)
       correct += (std::max_element(z + i * C, z + (i + 1) * C) - (z + i * C)) == b.labels[i];
   }
-  return {loss_sum / set.count, correct / set.count};
+  return {loss_sum, correct};
 }
 
 std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
@@ -175,6 +182,7 @@ std::vector<std::int32_t> Learner::predict(const ImageSet& set) {
 
 std::vector<EpochResult> Learner::fit(std::int64_t epochs,
                                       const std::function<void(const EpochResult&)>& on_epoch) {
+  if (cfg_.parallel.active()) return DataParallel(*this).fit(epochs, on_epoch);
   std::vector<EpochResult> results;
   Loader loader(train_, cfg_.batch_size, true, cfg_.seed, cfg_.drop_last);
   const std::int64_t total = epochs * loader.batches();

@@ -14,6 +14,7 @@
 #include "data.hpp"
 #include "engine.hpp"
 #include "layers.hpp"
+#include "parallel/parallel_config.hpp"
 #include "mixup/loss.hpp"
 #include "mixup/mixup.hpp"
 
@@ -74,6 +75,9 @@ struct LearnerConfig {
   float mean = 0.2860f, std = 0.3530f;  // Fashion-MNIST pixel statistics
   bool progress = true;
   bool cuda = false;  // train on the GPU (cuDNN); needs a device and a build with cuDNN
+  // Data-parallel training and gradient accumulation (nn/parallel/data_parallel.hpp): with
+  // several ranks, virtual ranks or micro-batches, batch_size is one micro-batch's size.
+  ParallelConfig parallel;
 };
 
 class Learner {
@@ -87,7 +91,8 @@ class Learner {
   // Trains for `epochs`; on_train_end runs whatever happens (early stop, exception).
   std::vector<EpochResult> fit(std::int64_t epochs,
                                const std::function<void(const EpochResult&)>& on_epoch = nullptr);
-  // Validation loss (mean plain cross-entropy) and accuracy over `set`.
+  // Validation loss (mean plain cross-entropy) and accuracy over `set`; data-parallel, each
+  // rank takes its shard and the sums are reduced.
   std::pair<double, double> validate(const ImageSet& set);
   // Predicted class of each image in `set` (for checkpoint round trips).
   std::vector<std::int32_t> predict(const ImageSet& set);
@@ -114,6 +119,9 @@ class Learner {
   bool stop = false;      // a callback may set it to end training after the current batch
 
  private:
+  friend class DataParallel;
+  // The sums of plain cross-entropy and of correct predictions over `set`.
+  std::pair<double, double> validate_sums(const ImageSet& set);
   // meanwhile runs once the forward pass is under way (fit loads the next batch there).
   void train_batch(BatchState& b, std::int64_t step, std::int64_t total_steps,
                    const std::function<void()>& meanwhile = nullptr);

@@ -1,15 +1,27 @@
 #!/usr/bin/env python3
 """The verdict table of scripts/gpu-check: each speed target of issues 9, 10 and 12, the value
 this run measured, PASS / FAIL (or "not measured" where a benchmark is missing or errored).
-Reads OUTDIR/bench_mixup.json, bench_cross_entropy.json and, if present, torch_peers.json.
+A benchmark whose self-check found other bits than its reference (counter self_check = 0) is
+timed all the same: its rows are FAIL, with the timing shown. Reads OUTDIR/bench_mixup.json,
+bench_cross_entropy.json and, if present, bench_train.json and torch_peers.json.
 
-  scripts/gpu_verdicts.py OUTDIR
+  scripts/gpu_verdicts.py OUTDIR [--trainer TEXT]
+
+--trainer says why the trainer's cuDNN benchmark did not run (not built, no cuDNN, its exit
+status); its row is then FAIL with that text.
 """
 import json
 import os
 import sys
 
 UNIT = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def self_check(b):
+    """1 where the benchmark's output matched its reference bit for bit, 0 where it did not,
+    None where the benchmark has no self-check."""
+    v = b.get("self_check")
+    return None if v is None else int(round(v))
 
 
 def load_bench(path):
@@ -48,7 +60,31 @@ def cutmix_without_targets(mix, t, floor_share):
         print("\n".join(lines) + "\n")
 
 
-def main(out):
+def trainer_row(out, trainer):
+    """The trainer's cuDNN step ran (bench_train's interleaved cuda case, no error)."""
+    cases = [b for b in load_bench_all(os.path.join(out, "bench_train.json"))
+             if b["name"].startswith("BM_train_step_interleaved/cuda")]
+    ran = [b for b in cases if not b.get("error_occurred")]
+    target = "trainer: bench_train's cuDNN step runs (cuDNN found, bench_train exits 0)"
+    if ran and not trainer:
+        ms = ran[0]["real_time"] * UNIT[ran[0].get("time_unit", "ns")] / 1e3
+        return (target, f"{ms:.2f} ms per step", "PASS")
+    if trainer or cases:
+        why = trainer or cases[0].get("error_message", "errored")
+        return (target, why, "FAIL")
+    return (target, "not measured", "—")
+
+
+def load_bench_all(path):
+    if not os.path.exists(path):
+        return []
+    try:
+        return json.load(open(path)).get("benchmarks", [])
+    except ValueError:
+        return []
+
+
+def main(out, trainer=None):
     mix = load_bench(os.path.join(out, "bench_mixup.json"))
     ce = load_bench(os.path.join(out, "bench_cross_entropy.json"))
     peers = {}
@@ -57,16 +93,28 @@ def main(out):
         for kind, name, variant, us, *_ in json.load(open(peers_path)):
             peers[(kind, name, variant)] = us
     rows = []
+    used = []  # the benchmarks the row being built read: a self-check mismatch in one fails it
 
     def verdict(target, value, ok, shown):
+        wrong = sorted({name for name, b in used if self_check(b) == 0})
+        used.clear()
+        if value is not None and wrong:
+            rows.append((target, f"{shown}, but the output differs from its reference ({', '.join(wrong)})", "FAIL"))
+            return
         rows.append((target, shown if value is not None else "not measured",
                      "—" if value is None else ("PASS" if ok(value) else "FAIL")))
 
     def t(table, name):
-        return table[name][0] if name in table else None
+        if name not in table:
+            return None
+        used.append((name, table[name][1]))
+        return table[name][0]
 
     def floor_share(table, name):  # share of the memory floor reached: floor time / call time
-        return 1.0 / table[name][1]["floor_ratio"] if name in table and "floor_ratio" in table[name][1] else None
+        if name not in table or "floor_ratio" not in table[name][1]:
+            return None
+        used.append((name, table[name][1]))
+        return 1.0 / table[name][1]["floor_ratio"]
 
     # issue 9: the pairing's fixed cost, the fused op against its floor and its baseline
     small = [t(mix, f"BM_cuda_pairing/{b}") for b in (8, 64, 256, 1024)]
@@ -104,12 +152,16 @@ def main(out):
     v = unfused / fused if fused and unfused else None
     verdict("loss 8192×1000 f32: ≥ 2.5× faster than the unfused baseline", v, lambda v: v >= 2.5,
             f"{v:.2f}× ({fused:.1f} vs {unfused:.1f} µs)" if v else "")
+    fused = t(ce, "BM_cuda_fused/8192x1000/f32")  # read again: this row fails on its mismatch too
     compiled = peers.get(("ce", "8192x1000", "compiled_fwdbwd"))
     v = compiled / fused if fused and compiled else None
     verdict("loss 8192×1000 f32: ≥ 2.5× faster than torch.compile's fused version", v, lambda v: v >= 2.5,
             f"{v:.2f}× ({fused:.1f} vs {compiled:.1f} µs)" if v else "")
     v = t(ce, "BM_cuda_fused/256x10/f32")
     verdict("loss 256×10 f32: no slower than the first run (12.0 µs)", v, lambda v: v <= 12.0, f"{v:.1f} µs" if v else "")
+
+    used.clear()  # the rows below and the tables after them read benchmarks for show only
+    rows.append(trainer_row(out, trainer))
 
     print("## Verdicts (targets of issues 9, 10 and 12)\n")
     print("| target | measured | verdict |")
@@ -142,4 +194,10 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    args = sys.argv[1:]
+    why = None
+    if "--trainer" in args:
+        i = args.index("--trainer")
+        why = args[i + 1]
+        del args[i:i + 2]
+    main(args[0] if args else ".", why)

@@ -164,4 +164,69 @@ TEST(GpuTrainer, ShortRunWithMixupLearns) {
   EXPECT_EQ(learn.loss_fn->name(), "CrossEntropyLoss");
 }
 
+// The cuDNN engine against the CPU engine, step by step, through the whole Learner: the same
+// model, batches, one-cycle schedule (β1 moves), weight decay, mixup and CutMix draws (the
+// library's CPU and GPU draws are bit-equal). Each step's loss within 1e-3 relative, and the
+// weights, BatchNorm parameters and running statistics after, in relative L2 within 1e-2
+// (Adam turns tiny gradient differences near zero into ±lr moves: element-wise is too strict).
+// A wrong β2, a missing bias correction or weight decay, a stale loss read-back all show here.
+struct LossLog : Callback {
+  std::vector<float> losses;
+  void on_batch_end(Learner&, BatchState& b) override { losses.push_back(b.loss); }
+};
+
+double relative_l2(const std::vector<float>& got, const std::vector<float>& want) {
+  double d = 0, n = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    d += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
+    n += static_cast<double>(want[i]) * want[i];
+  }
+  return std::sqrt(d / (n + 1e-30));
+}
+
+TEST(GpuTrainer, CudnnLearnerFollowsTheCpuLearnerStepByStep) {
+  if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
+  const std::string dir = fashion_mnist_dir();
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is not installed";
+  const IdxDataset data = load_idx_dataset(dir);
+  const SimpleCnn initial({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 3, true);
+  SimpleCnn on_cpu = initial, on_gpu = initial;
+  LearnerConfig cfg;
+  cfg.progress = false;
+  cfg.one_cycle = true;
+  cfg.weight_decay = 0.1f;
+  cfg.batch_size = 64;
+  mixup_mixing_t mixing = mixup_mixing_default();
+  mixing.prob = 1.0f;
+  mixing.switch_prob = 0.5f;  // mixup and CutMix batches
+  std::vector<LossLog> logs(2);
+  for (const bool cuda : {false, true}) {
+    LearnerConfig c = cfg;
+    c.cuda = cuda;
+    // 600 images: 9 full batches and a partial one (a second conv plan)
+    Learner learn(cuda ? on_gpu : on_cpu, ImageSet::of(data.train_images, data.train_labels, 600),
+                  ImageSet::of(data.test_images, data.test_labels, 200), c);
+    MixUpCallback mix(0.4f, 7, mixing);
+    learn.add_callback(&mix);
+    learn.add_callback(&logs[cuda]);
+    learn.fit(2);
+  }
+  ASSERT_EQ(logs[1].losses.size(), logs[0].losses.size());
+  ASSERT_EQ(logs[0].losses.size(), 20u);
+  for (std::size_t i = 0; i < logs[0].losses.size(); ++i)
+    EXPECT_NEAR(logs[1].losses[i], logs[0].losses[i], 1e-3 * std::fabs(logs[0].losses[i])) << "step " << i;
+  for (std::size_t k = 0; k < on_cpu.layers().size(); ++k) {
+    EXPECT_LT(relative_l2(on_gpu.layers()[k].weight, on_cpu.layers()[k].weight), 1e-2) << "conv " << k;
+    EXPECT_LT(relative_l2(on_gpu.layers()[k].bias, on_cpu.layers()[k].bias), 1e-2) << "conv " << k;
+  }
+  for (std::size_t k = 0; k < on_cpu.norms().size(); ++k) {
+    EXPECT_LT(relative_l2(on_gpu.norms()[k].gamma, on_cpu.norms()[k].gamma), 1e-2) << "norm " << k;
+    EXPECT_LT(relative_l2(on_gpu.norms()[k].beta, on_cpu.norms()[k].beta), 1e-2) << "norm " << k;
+    EXPECT_LT(relative_l2(on_gpu.norms()[k].running_mean, on_cpu.norms()[k].running_mean), 1e-2)
+        << "norm " << k;
+    EXPECT_LT(relative_l2(on_gpu.norms()[k].running_var, on_cpu.norms()[k].running_var), 1e-2)
+        << "norm " << k;
+  }
+}
+
 }  // namespace

@@ -61,4 +61,28 @@ with tempfile.TemporaryDirectory() as out:
         print(f"want the lines\n{row}\n{info}\n")
         print(text)
         sys.exit(1)
-print(f"gpu_verdicts: {len(want) + 2} rows as expected")
+# A self-check mismatch keeps the timing and fails every row that read the benchmark, even a
+# row whose target the timing meets; the trainer's row says why bench_train did not run.
+with tempfile.TemporaryDirectory() as out:
+    json.dump({"benchmarks": [bench("BM_cuda_fused/64x3x224x224/f32", 30.0, floor_ratio=1.05, self_check=0),
+                              bench("BM_cuda_fused/64x3x224x224/bf16", 30.0, floor_ratio=1.05, self_check=1)]},
+              open(os.path.join(out, "bench_mixup.json"), "w"))
+    text = subprocess.run([sys.executable, script, out, "--trainer", "no cuDNN found"], check=True,
+                          capture_output=True, text=True).stdout
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    f32 = rows.get("fused 64×3×224×224 f32: ≥ 85% of the copy floor", "")
+    bf16 = rows.get("fused 64×3×224×224 bf16: ≥ 85% of the copy floor", "")
+    trainer = [line for line in text.splitlines() if line.startswith("| trainer:")]
+    if not (f32.endswith("| FAIL |") and "95%" in f32 and "differs" in f32 and bf16.endswith("| PASS |")
+            and trainer and trainer[0].endswith("| no cuDNN found | FAIL |")):
+        print("want the f32 row FAIL with its 95% kept, bf16 PASS, the trainer row FAIL (no cuDNN found)")
+        print(text)
+        sys.exit(1)
+    json.dump({"benchmarks": [bench("BM_train_step_interleaved/cuda/64", 2000.0)]},
+              open(os.path.join(out, "bench_train.json"), "w"))
+    text = subprocess.run([sys.executable, script, out], check=True, capture_output=True, text=True).stdout
+    if "| trainer: bench_train's cuDNN step runs (cuDNN found, bench_train exits 0) | 2.00 ms per step | PASS |" not in text:
+        print("want the trainer row PASS at 2.00 ms per step")
+        print(text)
+        sys.exit(1)
+print(f"gpu_verdicts: {len(want) + 5} rows as expected")

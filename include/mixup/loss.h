@@ -10,7 +10,9 @@
  * Same conventions as mixup.h: a status per call, mixup_last_error(), no output written on
  * failure, device pointers for the CUDA backend and host pointers for the CPU backend. The
  * scratch a reduction needs is owned by the loss handle and sized for max_batch when it is
- * created, so there is no workspace to query and nothing is allocated per call.
+ * created, so there is no workspace to query and nothing is allocated per call. As for a
+ * mixup handle: calls on one loss handle must be stream-ordered (one stream per handle, or
+ * streams the caller orders); two unordered streams on one handle are not supported.
  */
 #ifndef MIXUP_LOSS_H
 #define MIXUP_LOSS_H

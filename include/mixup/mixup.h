@@ -12,7 +12,10 @@
  * data pointers are device memory; with the CPU backend, host memory.
  *
  * A handle owns its scratch and its step counter: use one handle per thread (or per stream);
- * calls on one handle from two threads at once are not supported.
+ * calls on one handle from two threads at once are not supported. With the CUDA backend the
+ * kernels of every call on one handle share its device scratch, so they must run in order:
+ * give a handle one stream, or order its streams yourself (an event) — calls on one handle
+ * through two unordered streams are not supported (their blocks would share counters).
  */
 #ifndef MIXUP_MIXUP_H
 #define MIXUP_MIXUP_H

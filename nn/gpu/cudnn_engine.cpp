@@ -4,6 +4,8 @@
 // for checkpoints (sync_model).
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -20,12 +22,22 @@ namespace {
 
 // Owners of the raw CUDA resources, so that a constructor step that throws frees what the
 // earlier ones made.
+// Created blocking (plain cudaStreamCreate): DeviceTensor's cudaMemset / cudaMemcpy run on the
+// legacy default stream and are ordered with this one only because it blocks. Keep it so.
 struct Stream {
   cudaStream_t s = nullptr;
   Stream() { cuda_ok(cudaStreamCreate(&s), "cudaStreamCreate"); }
   ~Stream() { cudaStreamDestroy(s); }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
+};
+
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() { cuda_ok(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate"); }
+  ~Event() { cudaEventDestroy(e); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
 };
 
 template <class T>
@@ -42,8 +54,8 @@ struct Pinned {
 class CudnnEngine final : public Engine {
  public:
   CudnnEngine(SimpleCnn& model, const EngineConfig& c)
-      : model_(model), weight_decay_(c.weight_decay), pinned_images_(c.max_batch * c.pixels),
-        pinned_labels_(c.max_batch) {
+      : model_(model), weight_decay_(c.weight_decay), height_(c.height), width_(c.width),
+        pinned_images_(c.max_batch * c.pixels), pinned_labels_(c.max_batch), pinned_loss_(1) {
     const std::int64_t B = c.max_batch, px = c.pixels, C = model.classes();
     net_ = std::make_unique<GpuCnn>(model, B, c.height, c.width, stream_.s);
     images_ = DeviceTensor({B, px}, ElemType::u8);
@@ -62,6 +74,8 @@ class CudnnEngine final : public Engine {
   void* stream() override { return stream_.s; }
 
   void upload(BatchState& b) override {
+    // the previous batch's copies out of the staging buffers are done before it is refilled
+    cuda_ok(cudaEventSynchronize(staged_.e), "cudaEventSynchronize");
     std::copy(b.images.begin(), b.images.end(), pinned_images_.p);
     std::copy(b.labels.begin(), b.labels.end(), pinned_labels_.p);
     cuda_ok(cudaMemcpyAsync(images_.data(), pinned_images_.p, b.images.size(), cudaMemcpyHostToDevice,
@@ -70,6 +84,7 @@ class CudnnEngine final : public Engine {
     cuda_ok(cudaMemcpyAsync(labels_.data(), pinned_labels_.p, b.labels.size() * 4, cudaMemcpyHostToDevice,
                             stream_.s),
             "upload");
+    cuda_ok(cudaEventRecord(staged_.e, stream_.s), "cudaEventRecord");
     b.dev = BatchState::Device{images_.as<std::uint8_t>(), labels_.as<std::int32_t>(), x_.as<float>(),
                                ya_.as<std::int32_t>(),     yb_.as<std::int32_t>(),     lam_.as<float>()};
   }
@@ -79,13 +94,24 @@ class CudnnEngine final : public Engine {
     return PlainInput{b.dev.images, b.dev.x, ones_.as<float>(), iota_.as<std::int32_t>()};
   }
 
-  const float* forward(BatchState& b, bool train) override { return net_->forward(b.dev.x, b.n, train); }
+  // The convs' plans hold the training images' size: a batch of another size (a validation
+  // set, say) would be convolved with the wrong descriptors, so it is refused.
+  const float* forward(BatchState& b, bool train) override {
+    if (b.h != height_ || b.w != width_)
+      throw std::invalid_argument("the cuDNN engine was planned for " + std::to_string(height_) + "x" +
+                                  std::to_string(width_) + " images, this batch has " + std::to_string(b.h) +
+                                  "x" + std::to_string(b.w));
+    return net_->forward(b.dev.x, b.n, train);
+  }
   float* grad(std::int64_t) override { return grad_.as<float>(); }
   float* loss_out() override { return loss_.as<float>(); }
+  // On the engine's stream (behind the loss kernel that wrote it), into pinned memory.
   float loss_value() override {
-    float v = 0.0f;
-    cuda_ok(cudaMemcpy(&v, loss_.as<float>(), sizeof v, cudaMemcpyDeviceToHost), "loss read-back");
-    return v;
+    cuda_ok(cudaMemcpyAsync(pinned_loss_.p, loss_.as<float>(), sizeof(float), cudaMemcpyDeviceToHost,
+                            stream_.s),
+            "loss read-back");
+    cuda_ok(cudaStreamSynchronize(stream_.s), "cudaStreamSynchronize");
+    return *pinned_loss_.p;
   }
   void backward(const float* grad) override { net_->backward(grad); }
   void step(float lr, float beta1) override {
@@ -105,9 +131,12 @@ class CudnnEngine final : public Engine {
  private:
   SimpleCnn& model_;
   float weight_decay_;
+  std::int64_t height_, width_;
   Stream stream_;
+  Event staged_;  // recorded after the last uploads out of the staging buffers
   Pinned<std::uint8_t> pinned_images_;
   Pinned<std::int32_t> pinned_labels_;
+  Pinned<float> pinned_loss_;
   DeviceTensor images_, labels_, ya_, yb_, iota_, x_, lam_, ones_, grad_, loss_;
   std::unique_ptr<GpuCnn> net_;
   std::vector<float> host_logits_;

@@ -101,14 +101,49 @@ struct GpuCnn::Impl {
 
   void need_workspace(std::size_t bytes) {
     if (bytes <= workspace.bytes()) return;
+    // Convs already queued with the old buffer finish before it is freed (said, not left to
+    // cudaFree's implicit synchronisation); this happens only on a new batch size.
+    CU(cudaStreamSynchronize(stream));
     workspace = DeviceTensor({static_cast<std::int64_t>(bytes)}, ElemType::u8);
   }
 
-  // Algorithms chosen once per batch size: the fastest cuDNN reports that fits.
+  // Algorithms chosen once per batch size: the first cuDNN ranks (fastest first) that ran,
+  // uses plain FP32 math (no tensor-op conversion: the CPU comparison holds), needs at most
+  // kMaxWorkspace of workspace and, where one such is deterministic, a deterministic one (same
+  // bits run to run; the backward-filter ones with atomics are not). None qualifying: an error
+  // naming the call.
+  static constexpr std::size_t kMaxWorkspace = std::size_t{256} << 20;
+  template <class Perf>
+  static auto pick(const Perf* perf, int got, const char* what) {
+    for (const bool deterministic : {true, false})
+      for (int i = 0; i < got; ++i) {
+        const Perf& a = perf[i];
+        if (a.status == CUDNN_STATUS_SUCCESS && a.memory <= kMaxWorkspace &&
+            (a.mathType == CUDNN_DEFAULT_MATH || a.mathType == CUDNN_FMA_MATH) &&
+            (!deterministic || a.determinism == CUDNN_DETERMINISTIC))
+          return a.algo;
+      }
+    throw std::runtime_error(std::string("cuDNN has no ") + what + " algorithm for this shape within " +
+                             std::to_string(kMaxWorkspace >> 20) + " MiB of workspace");
+  }
+
+  // A plan's descriptors are owned here until the plan is stored: a step that throws (a
+  // shape cuDNN refuses, no algorithm, the workspace's allocation) frees them.
+  struct PlanOwner {
+    Plan p;
+    bool kept = false;
+    ~PlanOwner() {
+      if (kept) return;
+      if (p.x) cudnnDestroyTensorDescriptor(p.x);
+      if (p.y) cudnnDestroyTensorDescriptor(p.y);
+    }
+  };
+
   Plan& plan(Layer& l, std::int64_t batch) {
     auto it = l.plans.find(batch);
     if (it != l.plans.end()) return it->second;
-    Plan p;
+    PlanOwner owner;
+    Plan& p = owner.p;
     DNN(cudnnCreateTensorDescriptor(&p.x));
     DNN(cudnnCreateTensorDescriptor(&p.y));
     DNN(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(batch),
@@ -118,27 +153,26 @@ struct GpuCnn::Impl {
                                    static_cast<int>(l.out_ch), static_cast<int>(l.out_h),
                                    static_cast<int>(l.out_w)));
     int got = 0;
-    cudnnConvolutionFwdAlgoPerf_t f[8];
-    DNN(cudnnGetConvolutionForwardAlgorithm_v7(dnn, p.x, l.wdesc, l.conv, p.y, 8, &got, f));
-    if (got < 1 || f[0].status != CUDNN_STATUS_SUCCESS)
-      throw std::runtime_error("cuDNN has no forward algorithm for this shape");
-    p.fwd = f[0].algo;
-    cudnnConvolutionBwdDataAlgoPerf_t d[8];
-    DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn, l.wdesc, p.y, l.conv, p.x, 8, &got, d));
-    if (got < 1 || d[0].status != CUDNN_STATUS_SUCCESS)
-      throw std::runtime_error("cuDNN has no backward-data algorithm");
-    p.bwd_data = d[0].algo;
-    cudnnConvolutionBwdFilterAlgoPerf_t w[8];
-    DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn, p.x, p.y, l.conv, l.wdesc, 8, &got, w));
-    if (got < 1 || w[0].status != CUDNN_STATUS_SUCCESS)
-      throw std::runtime_error("cuDNN has no backward-filter algorithm");
-    p.bwd_filter = w[0].algo;
+    cudnnConvolutionFwdAlgoPerf_t f[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    DNN(cudnnGetConvolutionForwardAlgorithm_v7(dnn, p.x, l.wdesc, l.conv, p.y,
+                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, f));
+    p.fwd = pick(f, got, "forward");
+    cudnnConvolutionBwdDataAlgoPerf_t d[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(dnn, l.wdesc, p.y, l.conv, p.x,
+                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, d));
+    p.bwd_data = pick(d, got, "backward-data");
+    cudnnConvolutionBwdFilterAlgoPerf_t w[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(dnn, p.x, p.y, l.conv, l.wdesc,
+                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, w));
+    p.bwd_filter = pick(w, got, "backward-filter");
     std::size_t a = 0, b = 0, c = 0;
     DNN(cudnnGetConvolutionForwardWorkspaceSize(dnn, p.x, l.wdesc, l.conv, p.y, p.fwd, &a));
     DNN(cudnnGetConvolutionBackwardDataWorkspaceSize(dnn, l.wdesc, p.y, l.conv, p.x, p.bwd_data, &b));
     DNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(dnn, p.x, p.y, l.conv, l.wdesc, p.bwd_filter, &c));
     need_workspace(std::max({a, b, c}));
-    return l.plans.emplace(batch, p).first->second;
+    Plan& kept = l.plans.emplace(batch, p).first->second;
+    owner.kept = true;
+    return kept;
   }
 };
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <unistd.h>
 
@@ -28,6 +29,18 @@ std::string cpu_level() {
   return name;
 }
 }  // namespace
+
+std::string cpu_description() {
+  std::string model = "unknown CPU model";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(" \t"));
+      break;
+    }
+  return "CPU level " + cpu_level() + ", " + model;
+}
 
 void common_setup(CLI::App& app, const std::string& footer) {
   app.set_version_flag("--version", [name = app.get_name()] {

@@ -24,6 +24,10 @@ struct Failure : std::runtime_error {
 // --version (the project's version) and the exit-status footer.
 void common_setup(CLI::App& app, const std::string& footer = "");
 
+// "CPU level avx512, AMD EPYC 9R14": the instruction-set level the CPU code runs at and the
+// CPU's model name, so a log says where it can be reproduced (MIXUP_CPU_ISA).
+std::string cpu_description();
+
 // Parses argv, then runs `after` (checks between options that a single option's validator
 // cannot make; it throws CLI::ValidationError). Returns -1 to go on, or the status to exit
 // with: 0 after --help / --version, 2 after a usage error (printed as "tool: message").

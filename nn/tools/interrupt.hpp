@@ -8,6 +8,7 @@
 #include <string>
 
 #include "learner.hpp"
+#include "parallel/rank_failure.hpp"
 
 namespace mixup::tools {
 
@@ -15,9 +16,10 @@ void install_stop_handlers();
 int pending_signal();  // 0, SIGINT or SIGTERM
 const char* signal_name(int sig);
 
-struct Interrupted : std::runtime_error {
+struct Interrupted : std::runtime_error, nn::HasExitStatus {
   int sig;
   explicit Interrupted(int s) : std::runtime_error(std::string("stopped by ") + signal_name(s)), sig(s) {}
+  int exit_status() const override { return 128 + sig; }  // the same on every rank (data-parallel)
 };
 
 // Throws Interrupted at the first batch boundary after a signal; counts where the run is.

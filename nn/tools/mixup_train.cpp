@@ -6,12 +6,18 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
+
+#if MIXUP_NN_HAS_CUDNN
+#include <cuda_runtime_api.h>
+#endif
 
 #include "checkpoint.hpp"
 #include "cli.hpp"
@@ -20,8 +26,10 @@
 #include "interrupt.hpp"
 #include "learner.hpp"
 #include "mixing_flags.hpp"
+#include "fault_injection.hpp"
 #include "mixup_callback.hpp"
 #include "mixup/mixup.hpp"
+#include "parallel_flags.hpp"
 #include "terminate_on_nan.hpp"
 #include "train_checks.hpp"
 #include "viz/plots.hpp"
@@ -43,6 +51,7 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 0;
   std::string log, save, load, plot;
+  tools::ParallelOptions par;
 };
 
 mixup_mixing_t mixing_of(const Options& o) {
@@ -103,7 +112,9 @@ int parse(Options& o, int argc, char** argv) {
   app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
       ->check(tools::integer_in(0, 100000))
       ->capture_default_str();
-  app.add_option("--bs", o.bs, "batch size")->check(tools::integer_in(1, 1 << 30))->capture_default_str();
+  app.add_option("--bs", o.bs, "batch size (per rank and micro-batch when data-parallel)")
+      ->check(tools::integer_in(1, 1 << 30))
+      ->capture_default_str();
   app.add_option("--lr", o.lr, "learning rate")->check(tools::kPositiveFinite)->capture_default_str();
   app.add_option("--wd", o.wd, "decoupled weight decay")
       ->check(tools::kNonNegativeFinite)
@@ -183,7 +194,9 @@ int parse(Options& o, int argc, char** argv) {
           ->excludes(bn)
           ->excludes(init);
   app.add_flag("--quiet", o.quiet, "no progress bar");
+  tools::add_parallel_flags(app, o.par);
   return tools::parse(app, argc, argv, [&] {
+    tools::check_parallel_flags(o.par, o.drop_last);
     if (plot->count() > 0 && o.epochs == 0)
       throw CLI::ValidationError("--plot", "nothing to plot with --epochs 0");
     if (load->count() > 0) tools::check_not_empty(o.load, "--load");
@@ -245,10 +258,14 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   cfg.threads = o.threads;
   cfg.progress = !o.quiet && isatty(2);
   cfg.cuda = cuda;
+  cfg.parallel = o.par.config();
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
   MixUpCallback mix(o.alpha, o.seed, mixing_of(o));
+  mix.set_off_epoch(o.par.mixup_off_epoch);
   if (with_mixup) learn.add_callback(&mix);
+  tools::FaultInjection faults;
+  if (faults.armed()) learn.add_callback(&faults);
   TerminateOnNaN nan_stop;
   tools::StopOnSignal signals;
   learn.add_callback(&nan_stop);
@@ -344,6 +361,26 @@ void check_mixing(const Options& o, std::int64_t classes) {
 }
 
 // Everything checked before the first batch; returns the model every run starts from.
+// The cuDNN engine's batch against the GPU's free memory, with the host check's lower bound
+// (activations and their gradients), so a batch too large is refused with the same message
+// rather than met as a CUDA out-of-memory mid-setup.
+void check_device_memory(const nn::SimpleCnn& model, std::int64_t bs, std::int64_t h, std::int64_t w) {
+#if MIXUP_NN_HAS_CUDNN
+  std::size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return;  // the engine reports it
+  const double need = tools::training_bytes(model, bs, h, w), have = static_cast<double>(free_bytes);
+  if (need <= have) return;
+  char msg[256];
+  std::snprintf(
+      msg, sizeof msg,
+      "--bs %lld needs at least %.1f GiB for this model, %.1f GiB of memory is available on the GPU",
+      static_cast<long long>(bs), need / (1u << 30), have / (1u << 30));
+  throw Failure(msg);
+#else
+  (void)model, (void)bs, (void)h, (void)w;
+#endif
+}
+
 nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data, bool cuda) {
   namespace fs = std::filesystem;
   if (!o.load.empty() && !fs::is_regular_file(o.load))
@@ -373,6 +410,7 @@ nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data
                  "mixup-train: note: the model has %lld outputs, the data's labels use %lld classes\n",
                  static_cast<long long>(model.classes()), static_cast<long long>(data_classes));
   if (!cuda) tools::check_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
+  else check_device_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
   if (o.mixup != "off") check_mixing(o, model.classes());
   return model;
 }
@@ -392,18 +430,27 @@ int train(const Options& o) {
                    : n == 0 ? "this machine has no CUDA device (--device cpu or auto train on the CPU)"
                             : "this build of mixup-train has no cuDNN, so it trains on the CPU only"));
   }
-  const nn::IdxDataset data = nn::load_idx_dataset(o.data);
-  const nn::SimpleCnn initial = check_before_training(o, data, cuda);
+  nn::IdxDataset data;
+  std::optional<nn::SimpleCnn> checked;
+  nn::all_or_none(*o.par.communicator, [&] {  // a bad file on one rank stops every rank here
+    tools::check_parallel_device(o.par, cuda);
+    data = nn::load_idx_dataset(o.data);
+    checked.emplace(check_before_training(o, data, cuda));
+  });
+  const nn::SimpleCnn& initial = *checked;
   const std::int64_t used = o.train_limit > 0 ? o.train_limit : data.train_images.count();
   std::printf(
       "data: %s (%lld train%s, %lld valid), model %s%s, init %s, bs %lld%s, lr %g, wd %g, %s, seed %llu, "
-      "device %s\n",
+      "device %s%s\n",
       o.data.c_str(), static_cast<long long>(used), o.train_limit > 0 ? " (limited)" : "",
       static_cast<long long>(data.test_images.count()), describe(initial).c_str(),
       o.load.empty() ? "" : (" from checkpoint " + o.load).c_str(),
       o.load.empty() ? o.init.c_str() : "checkpoint", static_cast<long long>(o.bs),
       o.drop_last ? " (drop last)" : "", o.lr, o.wd, o.schedule.c_str(),
-      static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu");
+      static_cast<unsigned long long>(o.seed), cuda ? "cuda" : "cpu",
+      cuda ? "" : (" (" + tools::cpu_description() + ")").c_str());  // where the log can be reproduced
+  if (const std::string dp = tools::describe_parallel(o.par, o.bs); !dp.empty())
+    std::printf("%s\n", dp.c_str());
   std::unique_ptr<tools::CsvLog> log;
   if (!o.log.empty())
     log = std::make_unique<tools::CsvLog>(o.log, "--log", "run,epoch,train_loss,valid_loss,accuracy,time\n");
@@ -448,10 +495,21 @@ int main(int argc, char** argv) {
   Options o;
   if (const int rc = parse(o, argc, argv); rc >= 0) return rc;
   try {
+    tools::start_communicator(o.par, &argc, &argv);
+    if (o.par.communicator->rank() != 0) {  // one voice: rank 0's
+      o.log.clear(), o.save.clear(), o.plot.clear(), o.quiet = true;
+      if (!std::freopen("/dev/null", "w", stdout)) return tools::kExitFailure;
+    }
     return train(o);
+  } catch (const nn::RankFailure& e) {  // every rank knows; only the failing one speaks
+    std::fflush(stdout);
+    if (e.speak) std::fprintf(stderr, "mixup-train: rank %d: %s\n", e.rank, e.what());
+    return e.status;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "mixup-train: %s\n", e.what());
+    // seen by this rank alone: the others would wait for it, so end the job
+    if (o.par.communicator && o.par.communicator->size() > 1) o.par.communicator->abort(tools::kExitFailure);
     return tools::kExitFailure;
   }
 }
