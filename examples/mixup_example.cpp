@@ -1,5 +1,7 @@
-// How a native trainer uses libmixup_cuda: one handle, one call per step. Runs on the CUDA
-// backend when a GPU is present, else on the CPU backend, and checks what it got back.
+// How a native trainer uses libmixup_cuda: one handle, one call per step, on the CPU backend
+// (its data is in host memory), checking what it got back. A trainer whose batches live on
+// the GPU passes device pointers with MIXUP_BACKEND_CUDA, or MIXUP_BACKEND_AUTO when it can
+// take either (then mixup_get_backend says where its data must be).
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -18,7 +20,7 @@ int main() {
   }
 
   mixup_config_t config = mixup_config_default();  // α = 0.4, per-sample λ, folded, permutation
-  config.backend = MIXUP_BACKEND_CPU;              // host pointers below; see README for CUDA
+  config.backend = MIXUP_BACKEND_CPU;              // host pointers below
   config.num_classes = kClasses;
   config.max_batch = kBatch;
   config.seed = 7;

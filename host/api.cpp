@@ -338,16 +338,32 @@ mixup_config_t mixup_config_default(void) {
   return c;
 }
 
+mixup_targets_t mixup_targets_default(void) {
+  mixup_targets_t t{};
+  t.mode = MIXUP_TARGETS_NONE;
+  return t;
+}
+
 mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle) {
   return guarded([&] {
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
-    check_config(*config);
+    mixup_config_t c = *config;
+    c.backend = resolve_backend(c.backend, c.device);
+    check_config(c);
     auto h = std::make_unique<mixup_handle_s>();
-    h->config = *config;
-    if (config->backend == MIXUP_BACKEND_CPU) cpu_create(*h);
+    h->config = c;
+    if (c.backend == MIXUP_BACKEND_CPU) cpu_create(*h);
     else cuda_create(*h);
     *handle = h.release();
+  });
+}
+
+mixup_status_t mixup_get_backend(mixup_handle_t handle, mixup_backend_t* backend) {
+  return guarded([&] {
+    MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
+    MIXUP_EXPECTS(backend != nullptr, "backend is NULL");
+    *backend = handle->config.backend;
   });
 }
 
@@ -450,7 +466,7 @@ mixup_status_t mixup_cuda_device_count(int* count) {
   return guarded([&] {
     MIXUP_EXPECTS(count != nullptr, "count is NULL");
     *count = 0;
-    MIXUP_CUDA_CHECK(cudaGetDeviceCount(count));
+    *count = cuda_device_count();
   });
 }
 

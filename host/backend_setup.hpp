@@ -23,14 +23,21 @@ inline void check_cpu_isa() {
   MIXUP_EXPECTS(c.error.empty(), c.error);
 }
 
-// config.device, checked against the devices this machine has (a CUDA error where it has none).
-inline int checked_device(int ordinal) {
-  int count = 0;
-  MIXUP_CUDA_CHECK(cudaGetDeviceCount(&count));
-  MIXUP_EXPECTS(ordinal >= 0 && ordinal < count, "config.device = ", ordinal, " but this machine has ", count,
-                " CUDA device(s)");
-  return ordinal;
-}
+// Whether the library was built with CUDA (-DMIXUP_CUDA=OFF builds the CPU backend alone).
+#if defined(MIXUP_NO_CUDA)
+constexpr bool kCudaBuilt = false;
+#else
+constexpr bool kCudaBuilt = true;
+#endif
+
+// The CUDA devices of this machine: 0 where there is none or no driver at all; throws for a
+// driver that is there but unusable (devices.cpp).
+int cuda_device_count();
+// config.device, checked against the devices this machine has (NO_DEVICE, saying why, where
+// it has none).
+int checked_device(int ordinal);
+// MIXUP_BACKEND_AUTO → CUDA where `device` is a usable GPU, else CPU; other backends unchanged.
+mixup_backend_t resolve_backend(mixup_backend_t backend, int device);
 
 // Programmatic dependent launch: the device has it (compute capability 9.0+) and the kernels
 // that would be launched early carry the code that waits (`kernels_wait`, asked of the build).

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <new>
 
+#include "backend_setup.hpp"
 #include "error.hpp"
 #include "guarded.hpp"
 #include "handle.hpp"
@@ -111,13 +112,15 @@ mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t
   return guarded([&] {
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(loss != nullptr, "loss is NULL");
-    expect_backend(config->backend);
-    MIXUP_EXPECTS(config->max_batch > 0, "config.max_batch = ", config->max_batch, " must be > 0");
-    MIXUP_EXPECTS(config->cpu_threads >= 0, "config.cpu_threads = ", config->cpu_threads, " must be >= 0");
-    expect_checks_mode(config->checks);
+    mixup_loss_config_t c = *config;
+    c.backend = resolve_backend(c.backend, c.device);
+    expect_backend(c.backend);
+    MIXUP_EXPECTS(c.max_batch > 0, "config.max_batch = ", c.max_batch, " must be > 0");
+    MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");
+    expect_checks_mode(c.checks);
     auto h = std::make_unique<mixup_loss_s>();
-    h->config = *config;
-    if (config->backend == MIXUP_BACKEND_CPU) loss_cpu_create(*h);
+    h->config = c;
+    if (c.backend == MIXUP_BACKEND_CPU) loss_cpu_create(*h);
     else loss_cuda_create(*h);
     *loss = h.release();
   });

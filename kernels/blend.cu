@@ -118,7 +118,7 @@ __device__ __forceinline__ void cut_vector(const typename In::T* a, const typena
 #pragma unroll
     for (int k = 0; k < V; ++k) va[k] = (mask >> k) & 1u ? vb[k] : va[k];
     store16(reinterpret_cast<uint4*>(o + e), *reinterpret_cast<const uint4*>(va));
-  } else {
+  } else {  // an else, not a return: the conversion is then not instantiated for In == Out (nvcc #128-D)
     float v[V];
 #pragma unroll
     for (int k = 0; k < V; ++k) v[k] = In::load((mask >> k) & 1u ? vb[k] : va[k]);

@@ -1,5 +1,6 @@
 #include "checkpoint.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -61,18 +62,22 @@ void save_checkpoint(const SimpleCnn& model, const std::string& path) {
   put(out, fnv1a(out, out.size()));
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw CheckpointError(path + ": cannot write " + tmp);
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) {
+    errno = 0;
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw CheckpointError(path + ": cannot create " + tmp + " (" + std::strerror(errno) + ")");
+    const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0;
+    const int err = errno;
+    if (std::fclose(f) != 0 || !written) {
+      const int why = written ? errno : err;
       std::remove(tmp.c_str());
-      throw CheckpointError(path + ": write failed");
+      throw CheckpointError(path + ": write failed (" + std::strerror(why) + ")");
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int why = errno;
     std::remove(tmp.c_str());
-    throw CheckpointError(path + ": cannot rename the temporary file into place");
+    throw CheckpointError(path + ": cannot rename the temporary file into place (" + std::strerror(why) +
+                          ")");
   }
 }
 

@@ -29,19 +29,20 @@ typedef enum mixup_reduction {
   MIXUP_REDUCTION_SUM = 2   /* loss[1] = sum */
 } mixup_reduction_t;
 
+/* Start from mixup_loss_config_default(), which sets every field to the default written beside it. */
 typedef struct mixup_loss_config {
-  mixup_backend_t backend;
-  int device;
-  int32_t max_batch;     /* scratch is sized for this at creation */
-  mixup_checks_t checks; /* CUDA: read device-side label checks back (SYNC) or not */
-  int cpu_threads;       /* CPU: 0 = all hardware threads */
+  mixup_backend_t backend; /* CPU, CUDA or AUTO (resolved at creation). Default MIXUP_BACKEND_CPU */
+  int device;              /* CUDA device ordinal. Default 0 */
+  int32_t max_batch;       /* scratch is sized for this at creation. Default 8192 */
+  mixup_checks_t checks;   /* CUDA: read device-side label checks back (SYNC) or not. Default SYNC */
+  int cpu_threads;         /* CPU: 0 = all hardware threads. Default 0 */
 } mixup_loss_config_t;
 
 typedef struct mixup_loss_s* mixup_loss_t;
 
 typedef struct mixup_ce_args {
   const void* logits;  /* [batch, classes], row-major */
-  mixup_dtype_t dtype; /* F32, F16 or BF16 */
+  mixup_dtype_t dtype; /* F32, F16 or BF16. Default F32 */
   int64_t batch;
   int32_t classes;
   /* Hard targets (stacked, from mixup_apply): y_a [B]; y_b [B] and lam [B] optional — without
@@ -52,14 +53,14 @@ typedef struct mixup_ce_args {
   const float* lam;
   /* Or soft targets [B, classes] (then y_a, y_b, lam must be NULL). */
   const float* soft_targets;
-  float label_smoothing; /* ε in [0, 1): targets become (1 − ε)·t + ε/C */
-  int32_t ignore_index;  /* default −100, as in PyTorch */
-  mixup_reduction_t reduction;
-  float loss_scale;         /* multiplies the gradient only (mixed precision); default 1 */
-  float* loss;              /* out: [B] for NONE, [1] otherwise; never scaled by loss_scale */
-  void* grad;               /* out, optional: dL/dz [B, classes]; NULL = forward only; may be
+  float label_smoothing;       /* ε in [0, 1): targets become (1 − ε)·t + ε/C. Default 0 */
+  int32_t ignore_index;        /* default −100, as in PyTorch */
+  mixup_reduction_t reduction; /* default MIXUP_REDUCTION_MEAN */
+  float loss_scale;            /* multiplies the gradient only (mixed precision); default 1 */
+  float* loss;                 /* out: [B] for NONE, [1] otherwise; never scaled by loss_scale */
+  void* grad;                  /* out, optional: dL/dz [B, classes]; NULL = forward only; may be
                               `logits` itself (same dtype): computed in place, race-free */
-  mixup_dtype_t grad_dtype; /* the logits' dtype or F32 */
+  mixup_dtype_t grad_dtype;    /* the logits' dtype or F32. Default F32 */
 } mixup_ce_args_t;
 
 MIXUP_API mixup_loss_config_t mixup_loss_config_default(void);

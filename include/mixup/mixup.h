@@ -29,10 +29,6 @@
 extern "C" {
 #endif
 
-#define MIXUP_VERSION_MAJOR 0
-#define MIXUP_VERSION_MINOR 1
-#define MIXUP_VERSION_PATCH 0
-
 typedef enum mixup_status {
   MIXUP_STATUS_SUCCESS = 0,
   MIXUP_STATUS_INVALID_VALUE = 1, /* bad argument: the message names it */
@@ -43,7 +39,12 @@ typedef enum mixup_status {
   MIXUP_STATUS_INTERNAL = 6
 } mixup_status_t;
 
-typedef enum mixup_backend { MIXUP_BACKEND_CPU = 0, MIXUP_BACKEND_CUDA = 1 } mixup_backend_t;
+typedef enum mixup_backend {
+  MIXUP_BACKEND_CPU = 0,
+  MIXUP_BACKEND_CUDA = 1,
+  MIXUP_BACKEND_AUTO = 2 /* at creation: CUDA where config.device is a usable GPU, else CPU;
+                            mixup_get_backend says which the handle got */
+} mixup_backend_t;
 
 typedef enum mixup_dtype {
   MIXUP_DTYPE_F32 = 0,
@@ -84,23 +85,24 @@ typedef enum mixup_checks {
                                call leaves the step where it was). */
 } mixup_checks_t;
 
+/* Start from mixup_config_default(), which sets every field to the default written beside it. */
 typedef struct mixup_config {
-  mixup_backend_t backend;
-  int device;  /* CUDA device ordinal */
-  float alpha; /* Beta(α, α); finite, > 0. Default 0.4 */
-  mixup_lambda_mode_t lambda_mode;
-  mixup_pairing_t pairing;
-  int fold; /* nonzero: λ = max(λ, 1 − λ) (fastai; default 1) */
-  uint64_t seed;
-  uint32_t rank_salt;    /* < 2^30; give each data-parallel rank its own */
-  float label_smoothing; /* ε in [0, 1), for one-hot targets */
-  int32_t num_classes;   /* needed for label checks and one-hot / soft targets */
-  int32_t max_batch;     /* all scratch is sized for this at creation; no allocation per call */
-  int stack_x;           /* nonzero: write only x[partner] (fastai stack_x=True) */
-  int graph_mode;        /* CUDA: the step lives on the device and advances there, so a
-                                  captured graph draws new λ and partners on every replay */
-  mixup_checks_t checks;
-  int cpu_threads; /* CPU backend: 0 = all hardware threads */
+  mixup_backend_t backend;         /* default MIXUP_BACKEND_CPU */
+  int device;                      /* CUDA device ordinal. Default 0 */
+  float alpha;                     /* Beta(α, α); finite, > 0. Default 0.4 */
+  mixup_lambda_mode_t lambda_mode; /* default MIXUP_LAMBDA_PER_SAMPLE */
+  mixup_pairing_t pairing;         /* default MIXUP_PAIRING_PERMUTATION */
+  int fold;                        /* nonzero: λ = max(λ, 1 − λ) (fastai). Default 1 */
+  uint64_t seed;                   /* default 0 */
+  uint32_t rank_salt;              /* < 2^30; give each data-parallel rank its own. Default 0 */
+  float label_smoothing;           /* ε in [0, 1), for one-hot targets. Default 0 */
+  int32_t num_classes;             /* > 0 for labels and one-hot / soft targets. Default 0 (none) */
+  int32_t max_batch;               /* scratch is sized for this at creation. Default 4096 */
+  int stack_x;                     /* nonzero: write only x[partner] (fastai stack_x=True). Default 0 */
+  int graph_mode;                  /* CUDA: the step lives on the device (new draws every graph
+                                      replay). Default 0 */
+  mixup_checks_t checks;           /* default MIXUP_CHECKS_SYNC */
+  int cpu_threads;                 /* CPU backend: 0 = all hardware threads. Default 0 */
 } mixup_config_t;
 
 /* One batch of N samples. Images: [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC). Any other
@@ -112,6 +114,7 @@ typedef struct mixup_batch {
   mixup_layout_t layout;
 } mixup_batch_t;
 
+/* Start from mixup_targets_default(): mode MIXUP_TARGETS_NONE, every pointer NULL. */
 typedef struct mixup_targets {
   mixup_targets_mode_t mode;
   const int32_t* labels; /* in [N]: STACKED (when y_a or y_b is wanted) and ONEHOT */
@@ -162,9 +165,12 @@ typedef struct mixup_draws {
 typedef struct mixup_handle_s* mixup_handle_t;
 
 MIXUP_API mixup_config_t mixup_config_default(void);
+MIXUP_API mixup_targets_t mixup_targets_default(void);
 
 MIXUP_API mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle);
 MIXUP_API mixup_status_t mixup_destroy(mixup_handle_t handle); /* NULL is fine */
+/* The backend the handle runs on: CPU or CUDA, never AUTO (that was resolved at creation). */
+MIXUP_API mixup_status_t mixup_get_backend(mixup_handle_t handle, mixup_backend_t* backend);
 
 /* The step names the draws: the same (seed, salt, step) gives the same λ and partners, bit
  * for bit, on either backend. mixup_apply uses the current step and, on success, advances it. */
@@ -225,6 +231,9 @@ MIXUP_API mixup_status_t mixup_apply_replay(mixup_handle_t handle, const mixup_b
    failed since the last poll (that call wrote nothing), then forgets it. */
 MIXUP_API mixup_status_t mixup_poll_checks(mixup_handle_t handle, void* stream);
 
+/* The CUDA devices this machine has: 0, with success, where there is none or no NVIDIA driver
+ * at all (and always in a build without CUDA); an error only for a driver that is there but
+ * unusable (e.g. older than the library's CUDA runtime: the message says so). */
 MIXUP_API mixup_status_t mixup_cuda_device_count(int* count);
 
 /* The instruction-set level the CPU backend's vector loops run at, chosen once per process:

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -14,8 +15,10 @@
 namespace mixup::tools {
 
 const char* const kExitStatusHelp =
-    "Exit status: 0 done (also after --help, --version); 1 a runtime failure (data, files, memory,\n"
-    "training), checked before any work where it can be; 2 a usage error (the bad flag is named).\n";
+    "Exit status: 0 done (also after --help, --version); 1 a runtime failure (input files, data, an\n"
+    "output folder, memory, a diverged training, a full disk), checked before any work where it can\n"
+    "be; 2 a usage error, the bad flag named: a value of the wrong form or range, flags that conflict,\n"
+    "an output path that is empty, a directory or not a regular file.\n";
 
 namespace {
 // The CPU instruction-set level the library (and the trainer's layers) run at, for --version:
@@ -46,6 +49,17 @@ void common_setup(CLI::App& app, const std::string& footer) {
   app.footer(footer.empty() ? kExitStatusHelp : footer + "\n" + kExitStatusHelp);
 }
 
+namespace {
+// CLI11's messages, where they are not in words a person uses.
+std::string words(const CLI::ParseError& e) {
+  const std::string m = e.what(), at_most = ": At Most 1 required but received ";
+  const std::size_t at = m.find(at_most);
+  if (at != std::string::npos)  // an option that takes one value, given several times
+    return m.substr(0, at) + " was given " + m.substr(at + at_most.size()) + " times; give it once";
+  return m;
+}
+}  // namespace
+
 int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& after) {
   try {
     app.parse(argc, argv);
@@ -64,8 +78,8 @@ int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& aft
     std::printf("%s\n", e.what());
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(), e.what(),
-                 app.get_name().c_str());
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", app.get_name().c_str(),
+                 words(e).c_str(), app.get_name().c_str());
     return kExitUsage;
   }
 }
@@ -99,25 +113,33 @@ CLI::Validator unsigned_integer() {
 }
 
 namespace {
-CLI::Validator finite(bool allow_zero) {
+// The range is checked on the value the program will use, a float: 1e39 is infinite there and
+// 1e-50 is 0, whatever the double parsed from the text says.
+CLI::Validator finite_float(bool allow_zero) {
   return CLI::Validator(
       [allow_zero](std::string& s) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(s.c_str(), &end);
         if (s.empty() || *end != '\0') return "'" + s + "' is not a number";
-        if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0))
-          return s + (allow_zero ? " is not a finite number >= 0" : " is not a finite number > 0");
+        const std::string want = allow_zero ? " is not a finite number >= 0" : " is not a finite number > 0";
+        if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0)) return s + want;
+        const float f = static_cast<float>(v);
+        if (!std::isfinite(f)) return s + " is too large (a float holds at most 3.4e38)";
+        if (f == 0.0f && v != 0.0)
+          return s + " is 0 as a float (the smallest above 0 is 1.4e-45)" +
+                 (allow_zero ? "; write 0 if 0 is meant" : "");
         return "";
       },
       allow_zero ? "X >= 0" : "X > 0");
 }
 }  // namespace
 
-const CLI::Validator kPositiveFinite = finite(false);
-const CLI::Validator kNonNegativeFinite = finite(true);
+const CLI::Validator kPositiveFinite = finite_float(false);
+const CLI::Validator kNonNegativeFinite = finite_float(true);
 const CLI::Validator kPngName(
     [](std::string& s) -> std::string {
       const std::string ext = ".png";
+      if (s.empty()) return "an empty file name; give a file name";
       if (s.size() <= ext.size() || s.compare(s.size() - ext.size(), ext.size(), ext) != 0)
         return "'" + s + "' does not end in .png (the picture is always a PNG)";
       return "";
@@ -133,6 +155,24 @@ CLI::Validator on_off() {
       },
       "on|off");
 }
+
+void check_output_form(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw CLI::ValidationError(flag, "an empty file name; give a file name");
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::directory)
+    throw CLI::ValidationError(flag, path + " is a directory; give a file name");
+  if (fs::exists(st) && st.type() != fs::file_type::regular)
+    throw CLI::ValidationError(flag,
+                               path + " is not a regular file (a device, pipe or socket); give a file name");
+}
+
+void check_not_empty(const std::string& path, const std::string& flag) {
+  if (path.empty()) throw CLI::ValidationError(flag, "an empty file name");
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
 
 void check_output_file(const std::string& path, const std::string& flag) {
   namespace fs = std::filesystem;

@@ -33,12 +33,23 @@ std::string cpu_description();
 // with: 0 after --help / --version, 2 after a usage error (printed as "tool: message").
 int parse(CLI::App& app, int argc, char** argv, const std::function<void()>& after = nullptr);
 
-// Value checks: an integer (decimal, no sign unless lo < 0) in [lo, hi]; a finite number
-// > 0 or >= 0; "on" or "off" into a bool; a file name ending in .png.
+// Value checks: an integer (decimal, no sign unless lo < 0) in [lo, hi]; a number > 0 or >= 0
+// checked as the float it is stored in (finite there, and not a non-zero value that rounds to
+// 0); "on" or "off" into a bool; a file name ending in .png.
 CLI::Validator integer_in(std::int64_t lo, std::int64_t hi);
 CLI::Validator unsigned_integer();
 extern const CLI::Validator kPositiveFinite, kNonNegativeFinite, kPngName;
 CLI::Validator on_off();  // use with ->transform(): it rewrites the value
+
+// The form of a path the tool will write, checked with the flags (throws CLI::ValidationError,
+// so exit 2): not empty, not a directory, and nothing there but a regular file — a device
+// node or a pipe would be written to, or replaced (a temporary file is renamed over it).
+void check_output_form(const std::string& path, const std::string& flag);
+// An input path that was given: not empty (CLI11 takes "" as a value).
+void check_not_empty(const std::string& path, const std::string& flag);
+
+// What errno says, for a message: "No space left on device".
+std::string errno_text(int err);
 
 // A file the tool will write: throws Failure (naming the flag and path) if it is a
 // directory, or its folder does not exist or cannot be written. Creates nothing.

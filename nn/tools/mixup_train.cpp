@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "checkpoint.hpp"
 #include "cli.hpp"
+#include "csv_log.hpp"
 #include "idx.hpp"
 #include "interrupt.hpp"
 #include "learner.hpp"
@@ -60,6 +62,23 @@ mixup_mixing_t mixing_of(const Options& o) {
 std::string mixed_run_name(const Options& o) {
   if (o.cutmix <= 0.0f) return "mixup";
   return mixing_of(o).switch_prob >= 1.0f ? "cutmix" : "mixup_cutmix";
+}
+
+// The same, for people: the console heading and the summary.
+std::string mixing_words(const Options& o) {
+  const std::string run = mixed_run_name(o);
+  return run == "cutmix" ? "CutMix" : run == "mixup_cutmix" ? "mixup + CutMix" : "mixup";
+}
+
+// The Beta parameters the mixing run draws from, for its heading.
+std::string alphas(const Options& o) {
+  char s[64];
+  const std::string run = mixed_run_name(o);
+  if (run == "cutmix") std::snprintf(s, sizeof s, "alpha %.2f", o.cutmix);
+  else if (run == "mixup_cutmix")
+    std::snprintf(s, sizeof s, "alpha %.2f, CutMix alpha %.2f", o.alpha, o.cutmix);
+  else std::snprintf(s, sizeof s, "alpha %.2f", o.alpha);
+  return s;
 }
 
 // "simple_cnn:1,16,16,10" → {1, 16, 16, 10}; an empty result with `why` set when malformed.
@@ -155,24 +174,39 @@ int parse(Options& o, int argc, char** argv) {
   app.add_option("--threads", o.threads, "CPU threads (0: all)")
       ->check(tools::integer_in(0, 4096))
       ->capture_default_str();
-  app.add_option("--log", o.log, "CSV: run,epoch,train_loss,valid_loss,accuracy,time (flushed every epoch)");
-  app.add_option("--save", o.save, "checkpoint after training (compare: FILE.nomixup and FILE.mixup)");
+  CLI::Option* log = app.add_option(
+      "--log", o.log,
+      "CSV: run,epoch,train_loss,valid_loss,accuracy,time (flushed every epoch; one file for both runs)");
+  CLI::Option* save =
+      app.add_option("--save", o.save,
+                     "checkpoint written after training; with --mixup compare (the default) two: "
+                     "FILE.nomixup and FILE.mixup, and FILE itself is not written");
   CLI::Option* plot = app.add_option("--plot", o.plot,
                                      "loss and accuracy per epoch, every run on the same axes")
                           ->check(tools::kPngName);
-  app.add_option("--load", o.load,
-                 "start from a checkpoint: the model is the checkpoint's (so --arch, --bn, --last-relu and "
-                 "--init are refused with it); --epochs 0 only evaluates")
-      ->excludes(arch)
-      ->excludes(last_relu)
-      ->excludes(bn)
-      ->excludes(init);
+  CLI::Option* load =
+      app.add_option(
+             "--load", o.load,
+             "start from a checkpoint: the model is the checkpoint's (so --arch, --bn, --last-relu and "
+             "--init are refused with it); --epochs 0 only evaluates")
+          ->excludes(arch)
+          ->excludes(last_relu)
+          ->excludes(bn)
+          ->excludes(init);
   app.add_flag("--quiet", o.quiet, "no progress bar");
   tools::add_parallel_flags(app, o.par);
   return tools::parse(app, argc, argv, [&] {
     tools::check_parallel_flags(o.par, o.drop_last);
     if (plot->count() > 0 && o.epochs == 0)
       throw CLI::ValidationError("--plot", "nothing to plot with --epochs 0");
+    if (load->count() > 0) tools::check_not_empty(o.load, "--load");
+    if (log->count() > 0) tools::check_output_form(o.log, "--log");
+    if (plot->count() > 0) tools::check_output_form(o.plot, "--plot");
+    if (save->count() > 0) {
+      tools::check_output_form(o.save, "--save");  // compare mode too: not DIR.nomixup beside DIR
+      if (o.mixup == "compare")
+        for (const char* suffix : {".nomixup", ".mixup"}) tools::check_output_form(o.save + suffix, "--save");
+    }
   });
 }
 
@@ -211,7 +245,7 @@ struct Progress {
 };
 
 RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn& initial,
-               const nn::IdxDataset& data, std::ofstream* log, const std::string& save_to, Progress& where) {
+               const nn::IdxDataset& data, tools::CsvLog* log, const std::string& save_to, Progress& where) {
   using namespace mixup::nn;
   SimpleCnn model = initial;
   LearnerConfig cfg;
@@ -237,10 +271,11 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   learn.add_callback(&nan_stop);
   learn.add_callback(&signals);
   RunSummary sum;
-  sum.name = with_mixup ? "with mixup" : "without mixup";
+  sum.name = (with_mixup ? "with " : "without ") + mixing_words(o);
   sum.curves.run = with_mixup ? mixed_run_name(o) : "no mixup";
   where.run = sum.name;
-  std::printf("\n%s (alpha %.2f)\n", with_mixup ? "== with mixup" : "== without mixup", o.alpha);
+  if (with_mixup) std::printf("\n== %s (%s)\n", sum.name.c_str(), alphas(o).c_str());
+  else std::printf("\n== %s\n", sum.name.c_str());
   if (with_mixup && (o.cutmix > 0.0f || o.mix_prob < 1.0f)) {
     const mixup_mixing_t m = mixing_of(o);
     std::printf("   mixing: prob %.2f, CutMix share %.2f (CutMix alpha %.2f)\n", m.prob, m.switch_prob,
@@ -260,9 +295,10 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
       std::fflush(stdout);
       if (log) {
         // flushed every epoch: a run stopped later keeps every finished epoch
-        *log << (with_mixup ? mixed_run_name(o) : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ','
-             << r.valid_loss << ',' << r.accuracy << ',' << r.seconds << std::endl;
-        if (!*log) throw Failure("--log " + o.log + ": write failed");
+        std::ostringstream line;
+        line << (with_mixup ? mixed_run_name(o) : "no_mixup") << ',' << r.epoch << ',' << r.train_loss << ','
+             << r.valid_loss << ',' << r.accuracy << ',' << r.seconds << '\n';
+        log->write(line.str());
         ++where.logged;
       }
       sum.best_acc = std::max(sum.best_acc, r.accuracy);
@@ -300,10 +336,28 @@ void print_summary(const Options& o, const std::vector<RunSummary>& runs) {
     return;
   }
   const double e0 = 1 - runs[0].best_acc, e1 = 1 - runs[1].best_acc;
-  std::printf("mixup %s the best error rate by %.1f%% (relative) and %s the final valid loss (%+.4f)\n",
-              e1 <= e0 ? "reduced" : "increased", 100 * std::fabs(e0 - e1) / std::max(e0, 1e-9),
+  std::printf("%s %s the best error rate by %.1f%% (relative) and %s the final valid loss (%+.4f)\n",
+              mixing_words(o).c_str(), e1 <= e0 ? "reduced" : "increased",
+              100 * std::fabs(e0 - e1) / std::max(e0, 1e-9),
               runs[1].final_valid >= runs[0].final_valid ? "raised" : "lowered",
               runs[1].final_valid - runs[0].final_valid);
+}
+
+// The mixing run's library handle and policy, made as its callback will make them, so that a
+// value the library refuses stops the tool before the first run, not after it.
+void check_mixing(const Options& o, std::int64_t classes) {
+  mixup_config_t c = mixup_config_default();
+  c.alpha = o.alpha;
+  c.seed = o.seed;
+  c.num_classes = static_cast<std::int32_t>(classes);
+  c.max_batch = static_cast<std::int32_t>(o.bs);
+  try {
+    mixup::Mixup m(c);
+    m.set_mixing(mixing_of(o));
+  } catch (const mixup::Error& e) {
+    throw Failure(std::string("the mixing (--alpha, --cutmix, --switch-prob, --mix-prob, --bs): ") +
+                  e.what());
+  }
 }
 
 // Everything checked before the first batch; returns the model every run starts from.
@@ -357,6 +411,7 @@ nn::SimpleCnn check_before_training(const Options& o, const nn::IdxDataset& data
                  static_cast<long long>(model.classes()), static_cast<long long>(data_classes));
   if (!cuda) tools::check_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
   else check_device_memory(model, o.bs, data.train_images.dims[1], data.train_images.dims[2]);
+  if (o.mixup != "off") check_mixing(o, model.classes());
   return model;
 }
 
@@ -371,7 +426,9 @@ int train(const Options& o) {
     int n = 0;
     const mixup_status_t st = mixup_cuda_device_count(&n);
     throw Failure(std::string("--device cuda: ") +
-                  (st != MIXUP_STATUS_SUCCESS ? mixup_last_error() : "no GPU, or this build has no cuDNN"));
+                  (st != MIXUP_STATUS_SUCCESS ? mixup_last_error()
+                   : n == 0 ? "this machine has no CUDA device (--device cpu or auto train on the CPU)"
+                            : "this build of mixup-train has no cuDNN, so it trains on the CPU only"));
   }
   nn::IdxDataset data;
   std::optional<nn::SimpleCnn> checked;
@@ -394,18 +451,15 @@ int train(const Options& o) {
       cuda ? "" : (" (" + tools::cpu_description() + ")").c_str());  // where the log can be reproduced
   if (const std::string dp = tools::describe_parallel(o.par, o.bs); !dp.empty())
     std::printf("%s\n", dp.c_str());
-  std::ofstream log;
-  if (!o.log.empty()) {
-    log.open(o.log);
-    if (!log) throw Failure("--log " + o.log + ": cannot write");
-    log << "run,epoch,train_loss,valid_loss,accuracy,time" << std::endl;
-  }
+  std::unique_ptr<tools::CsvLog> log;
+  if (!o.log.empty())
+    log = std::make_unique<tools::CsvLog>(o.log, "--log", "run,epoch,train_loss,valid_loss,accuracy,time\n");
   tools::install_stop_handlers();
   Progress where;
   std::vector<RunSummary> runs;
   const bool compare = o.mixup == "compare";
   try {
-    std::ofstream* l = log.is_open() ? &log : nullptr;
+    tools::CsvLog* l = log.get();
     if (o.mixup != "on")
       runs.push_back(run(o, cuda, false, initial, data, l,
                          o.save.empty() ? "" : o.save + (compare ? ".nomixup" : ""), where));
@@ -417,11 +471,12 @@ int train(const Options& o) {
     std::fprintf(
         stderr,
         "\nmixup-train: %s in run '%s', epoch %lld of %lld, after %lld training batches of that epoch; "
-        "%lld finished epochs are in %s; %zu run(s) finished before it%s\n",
+        "%s; %zu run(s) finished before it%s\n",
         e.what(), where.run.c_str(), static_cast<long long>(where.epoch), static_cast<long long>(o.epochs),
-        static_cast<long long>(where.batch), static_cast<long long>(where.logged),
-        o.log.empty() ? "no log (no --log)" : o.log.c_str(), runs.size(),
-        o.save.empty() ? "" : "; no checkpoint of the stopped run was written");
+        static_cast<long long>(where.batch),
+        o.log.empty() ? "no log was asked for (--log), so the finished epochs are only on the screen"
+                      : (std::to_string(where.logged) + " finished epochs are in " + o.log).c_str(),
+        runs.size(), o.save.empty() ? "" : "; no checkpoint of the stopped run was written");
     return 128 + e.sig;
   }
   print_summary(o, runs);

@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
   CurvesOptions c;
   CLI::App* curves_cmd =
       app.add_subcommand("curves", "train/valid loss and accuracy per epoch from mixup-train --log files");
-  curves_cmd->add_option("logs", c.logs, "mixup-train --log files")->required()->check(CLI::ExistingFile);
+  // no CLI::ExistingFile: a missing input file is a runtime failure (exit 1) in every tool
+  curves_cmd->add_option("logs", c.logs, "mixup-train --log files")->required();
   curves_cmd->add_option("-o,--out", c.out, "picture to write")->check(tools::kPngName)->capture_default_str();
   // CLI11 would only say "a subcommand is required": name the word that is not one
   const auto is_command = [&](const std::string& w) {
@@ -215,7 +216,15 @@ int main(int argc, char** argv) {
         argv[1]);
     return tools::kExitUsage;
   }
-  if (const int rc = tools::parse(app, argc, argv); rc >= 0) return rc;
+  const auto checks = [&] {
+    if (grid_cmd->parsed()) tools::check_output_form(g.out, "--out");
+    if (lambda_cmd->parsed()) tools::check_output_form(l.out, "--out");
+    if (curves_cmd->parsed()) {
+      tools::check_output_form(c.out, "--out");
+      for (const std::string& log : c.logs) tools::check_not_empty(log, "curves");
+    }
+  };
+  if (const int rc = tools::parse(app, argc, argv, checks); rc >= 0) return rc;
   try {
     if (grid_cmd->parsed()) return grid(g);
     if (lambda_cmd->parsed()) return lambda(l);

@@ -3,6 +3,7 @@
 #include <cairo.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -130,14 +131,18 @@ int Canvas::text_height(int scale) {
 void Canvas::write_png(const std::string& path) const {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   cairo_surface_flush(surface_.get());
+  errno = 0;  // cairo writes with stdio: what errno holds after a failure is the reason
   const cairo_status_t st = cairo_surface_write_to_png(surface_.get(), tmp.c_str());
   if (st != CAIRO_STATUS_SUCCESS) {
+    const int why = errno;
     std::remove(tmp.c_str());
-    throw VizError(path + ": cannot write the PNG (" + cairo_status_to_string(st) + ")");
+    throw VizError(path + ": cannot write the PNG (" + cairo_status_to_string(st) +
+                   (why ? std::string(": ") + std::strerror(why) : std::string()) + ")");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int why = errno;
     std::remove(tmp.c_str());
-    throw VizError(path + ": cannot rename the temporary file into place");
+    throw VizError(path + ": cannot rename the temporary file into place (" + std::strerror(why) + ")");
   }
 }
 

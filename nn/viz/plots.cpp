@@ -1,9 +1,11 @@
 #include "plots.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -233,8 +235,10 @@ Axes draw_panel(Canvas& c, int left, int top, int right, int bottom, const std::
 }
 
 std::vector<RunCurves> read_training_csv(const std::string& path) {
+  errno = 0;
   std::ifstream f(path);
-  if (!f) throw VizError(path + ": cannot open");
+  if (!f)
+    throw VizError(path + ": cannot open" + (errno ? std::string(" (") + std::strerror(errno) + ")" : ""));
   std::string line;
   if (!std::getline(f, line) || line.rfind("run,epoch,train_loss,valid_loss,accuracy", 0) != 0)
     throw VizError(

@@ -129,10 +129,10 @@ case $case_name in
     mkdir sub
     for f in --save --plot --log; do
       a=sub; [[ $f == --plot ]] && a=sub.png && mkdir sub.png
-      expect 1 "^mixup-train: $f $a.*: is a directory" "$train" --quiet --data "$fm" --mixup off --epochs 1 $f $a
+      expect 2 "^mixup-train: $f: $a is a directory" "$train" --quiet --data "$fm" --mixup off --epochs 1 $f $a
       refuse "^epoch"
     done
-    expect 1 "--out sub.png: is a directory" "$viz" lambda --n 100 --out sub.png ;;
+    expect 2 "--out: sub.png is a directory" "$viz" lambda --n 100 --out sub.png ;;
   load_directory)
     expect 1 "--load /tmp: is a directory, not a checkpoint" "$train" --quiet --data "$fm" --load /tmp ;;
   train_limit_too_large)
@@ -183,6 +183,72 @@ case $case_name in
     mkdata tiny 128 64 10
     expect 0 "checkpoint written to m.ckpt.nomixup.*checkpoint written to m.ckpt.mixup" \
       bash -c "'$train' --quiet --data tiny --epochs 1 --save m.ckpt | tr '\n' ' '" ;;
+  # --- issue 20: values checked as the program uses them, outputs refused before work --------
+  float_range)
+    # 1e39 is infinite as a float and 1e-50 is 0: refused, named, before any data is read
+    for f in --alpha --lr --wd; do expect 2 "^mixup-train: $f: 1e39 is too large" "$train" --data /nonexistent $f 1e39; done
+    expect 2 "^mixup-train: --alpha: 1e-50 is 0 as a float" "$train" --data /nonexistent --alpha 1e-50
+    expect 2 "^mixup-viz: --alpha: 1e39 is too large" "$viz" lambda --alpha 1e39
+    expect 2 "^mixup-demo: --alpha: 1e-50 is 0 as a float" "$demo" --alpha 1e-50 ;;
+  cutmix_rounds_to_zero)
+    # --cutmix 0 is off; a value that becomes 0 as a float must not silently mean off
+    expect 2 "^mixup-train: --cutmix: 1e-50 is 0 as a float.*write 0 if 0 is meant" "$train" --data /nonexistent --cutmix 1e-50
+    expect 2 "^mixup-viz: --cutmix: 1e-50 is 0 as a float" "$viz" grid --cutmix 1e-50 ;;
+  dead_weights_stop)
+    # a huge but finite --lr: the weights become NaN, ReLU hides it (loss ln 10), so the
+    # loss check alone trained a dead model to the end and exited 0
+    mkdata tiny 256 64 10
+    expect 1 "weights became NaN or infinite at epoch 0, batch [0-9]+: training stopped" \
+      "$train" --quiet --data tiny --epochs 3 --lr 1e30 --mixup off --save m.ckpt
+    refuse "^ +1 "
+    [[ ! -e m.ckpt ]] || fail "a checkpoint of the dead model was written" ;;
+  empty_output_names)
+    for f in --save --log --plot --load; do expect 2 "^mixup-train: $f: an empty file name" "$train" --data /nonexistent $f ""; done
+    expect 2 "^mixup-viz: curves: an empty file name" "$viz" curves "" ;;
+  save_directory_compare)
+    mkdir ck
+    expect 2 "^mixup-train: --save: ck is a directory" "$train" --quiet --data "$fm" --epochs 1 --save ck
+    [[ ! -e ck.nomixup && ! -e ck.mixup ]] || fail "checkpoints were written beside the directory: $(ls)"
+    expect 0 "checkpoint written after training; with --mixup compare \(the default\) two: FILE.nomixup and FILE.mixup" \
+      bash -c "'$train' --help | tr -s ' \n' ' '" ;;
+  output_not_regular_file)
+    # a FIFO stands in for a device node (as root, --save /dev/full renamed a file over it)
+    mkfifo pipe
+    for f in --save --log; do
+      expect 2 "^mixup-train: $f: pipe is not a regular file" "$train" --quiet --data "$fm" --mixup off --epochs 1 $f pipe
+      [[ -p pipe ]] || fail "$f replaced the FIFO with $(ls -l pipe)"
+    done
+    mkfifo pipe.png
+    expect 2 "^mixup-train: --plot: pipe.png is not a regular file" "$train" --quiet --data "$fm" --plot pipe.png
+    expect 2 "^mixup-viz: --out: pipe.png is not a regular file" "$viz" lambda --n 100 --out pipe.png
+    expect 2 "^mixup-train: --log: /dev/full is not a regular file" "$train" --quiet --data "$fm" --log /dev/full
+    mkfifo m.nomixup  # compare mode writes FILE.nomixup and FILE.mixup: both checked
+    expect 2 "^mixup-train: --save: m.nomixup is not a regular file" "$train" --quiet --data "$fm" --save m
+    [[ -p pipe && -p pipe.png && -p m.nomixup ]] || fail "a FIFO was replaced" ;;
+  write_failure_says_why)
+    # a full disk, by the file-size limit (bash's ulimit -f, in KiB): the reason is named and
+    # no empty log is left behind; a checkpoint that does not fit leaves no temporary file
+    mkdata tiny 128 64 10
+    trap '' XFSZ
+    expect 1 "^mixup-train: --log log.csv: write failed \(File too large\)" \
+      bash -c "ulimit -f 0; exec '$train' --quiet --data tiny --epochs 1 --mixup off --log log.csv"
+    [[ ! -e log.csv ]] || fail "an empty log was left behind"
+    expect 1 "m.ckpt: write failed \(File too large\)" \
+      bash -c "ulimit -f 1; exec '$train' --quiet --data tiny --epochs 1 --mixup off --arch simple_cnn:1,64,64,10 --save m.ckpt"
+    [[ -z $(ls | grep ckpt) ]] || fail "a checkpoint file was left: $(ls)" ;;
+  cutmix_called_cutmix)
+    mkdata tiny 128 64 10
+    expect 0 "== with CutMix \(alpha 1.00\)" "$train" --quiet --data tiny --epochs 1 --cutmix 1
+    grep -Eq "^CutMix (reduced|increased) the best error rate" <<<"$out" || fail "the summary does not say CutMix: $out"
+    grep -Eq "without CutMix +with CutMix" <<<"$out" || fail "the columns do not say CutMix: $out"
+    refuse "with mixup|^mixup (reduced|increased)" ;;
+  exit_status_per_kind)
+    # a missing input file is a runtime failure (1) in every tool; a flag given twice is a
+    # usage error (2) in words
+    expect 1 "missing.csv: cannot open \(No such file or directory\)" "$viz" curves missing.csv
+    expect 1 "--load missing.ckpt: no such file" "$train" --quiet --data "$fm" --load missing.ckpt
+    expect 2 "^mixup-train: --alpha was given 2 times; give it once" "$train" --alpha 1 --alpha 2
+    refuse "At Most" ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"
