@@ -349,7 +349,7 @@ mixup_status_t mixup_create(const mixup_config_t* config, mixup_handle_t* handle
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(handle != nullptr, "handle is NULL");
     mixup_config_t c = *config;
-    c.backend = resolve_backend(c.backend, c.device);
+    resolve_backend(c.backend, c.device);
     check_config(c);
     auto h = std::make_unique<mixup_handle_s>();
     h->config = c;

@@ -37,7 +37,7 @@ int cuda_device_count();
 // it has none).
 int checked_device(int ordinal);
 // MIXUP_BACKEND_AUTO → CUDA where `device` is a usable GPU, else CPU; other backends unchanged.
-mixup_backend_t resolve_backend(mixup_backend_t backend, int device);
+void resolve_backend(mixup_backend_t& backend, int device);
 
 // Programmatic dependent launch: the device has it (compute capability 9.0+) and the kernels
 // that would be launched early carry the code that waits (`kernels_wait`, asked of the build).

@@ -41,14 +41,14 @@ int checked_device(int ordinal) {
   return ordinal;
 }
 
-mixup_backend_t resolve_backend(mixup_backend_t backend, int device) {
-  if (raw(backend) != MIXUP_BACKEND_AUTO) return backend;
+void resolve_backend(mixup_backend_t& backend, int device) {
+  if (raw(backend) != MIXUP_BACKEND_AUTO) return;  // read as an int: any value may arrive here
   int count = 0;
   try {
     count = cuda_device_count();
   } catch (const Error&) {  // an unusable driver: AUTO means the CPU then
   }
-  return device >= 0 && device < count ? MIXUP_BACKEND_CUDA : MIXUP_BACKEND_CPU;
+  backend = device >= 0 && device < count ? MIXUP_BACKEND_CUDA : MIXUP_BACKEND_CPU;
 }
 
 }  // namespace mixup::detail

@@ -113,7 +113,7 @@ mixup_status_t mixup_loss_create(const mixup_loss_config_t* config, mixup_loss_t
     MIXUP_EXPECTS(config != nullptr, "config is NULL");
     MIXUP_EXPECTS(loss != nullptr, "loss is NULL");
     mixup_loss_config_t c = *config;
-    c.backend = resolve_backend(c.backend, c.device);
+    resolve_backend(c.backend, c.device);
     expect_backend(c.backend);
     MIXUP_EXPECTS(c.max_batch > 0, "config.max_batch = ", c.max_batch, " must be > 0");
     MIXUP_EXPECTS(c.cpu_threads >= 0, "config.cpu_threads = ", c.cpu_threads, " must be >= 0");

@@ -2,7 +2,9 @@
 // (batch, targets, step) is touched.
 #include <dlfcn.h>
 
+#include <climits>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "mixup/loss.h"
@@ -62,6 +64,13 @@ TEST_F(CreateErrors, BadConfigIsRefusedWithItsName) {
   c.backend = MIXUP_BACKEND_CPU;
   c.graph_mode = 1;
   refuse(c, "graph_mode");
+  // Any int can arrive in a C enum field; the AUTO resolution must read it as an int too (the
+  // fuzzer found a load of INT_MIN through the enum type under UBSan).
+  for (const int b : {-1, 3, INT_MIN}) {
+    c = ok;
+    std::memcpy(&c.backend, &b, sizeof b);
+    refuse(c, "backend");
+  }
   EXPECT_TRUE(fails_with(mixup_create(nullptr, &h), MIXUP_STATUS_INVALID_VALUE, "config"));
   EXPECT_TRUE(fails_with(mixup_create(&ok, nullptr), MIXUP_STATUS_INVALID_VALUE, "handle"));
 }
