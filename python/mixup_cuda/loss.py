@@ -110,6 +110,14 @@ def cross_entropy(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduc
     lam float32 [N] or a Python float. Returns a float32 array of logits' framework: [N] for
     reduction="none", 0-d otherwise. A torch tensor that requires grad gets its gradient.
     Rows whose y_a is ignore_index count for nothing (and not in the mean)."""
+    ops = _arrays.torch_ops()
+    if ops is not None and ops.wanted(logits):  # under torch.compile: the custom op mixup_cuda::cross_entropy
+        return ops.loss_call(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
+    return _fallback(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
+
+
+def _fallback(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index):
+    """Older torch, and every other framework: the autograd.Function, or the plain call."""
     global _function
     if _arrays.is_torch(logits):
         import torch
@@ -117,21 +125,16 @@ def cross_entropy(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduc
         if torch.is_grad_enabled() and logits.requires_grad:
             if _function is None:
                 _function = _autograd_function()
-            return _function.apply(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
-    return _run(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index, False)[0]
+            return _function.apply(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index)
+    return _run(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index, False)[0]
 
 
 def soft_cross_entropy(logits, targets, *, label_smoothing=0.0, reduction="mean"):
     """Σ_j −t_j·log softmax(z)_j per row (targets [N, C] float32, e.g. Mixup(targets="onehot")), reduced."""
-    global _function
-    if _arrays.is_torch(logits):
-        import torch
-
-        if torch.is_grad_enabled() and logits.requires_grad:
-            if _function is None:
-                _function = _autograd_function()
-            return _function.apply(logits, None, None, None, targets, label_smoothing, reduction, -100)
-    return _run(logits, None, None, None, targets, label_smoothing, reduction, -100, False)[0]
+    ops = _arrays.torch_ops()
+    if ops is not None and ops.wanted(logits):
+        return ops.loss_call(logits, None, None, None, targets, label_smoothing, reduction, -100)
+    return _fallback(logits, None, None, None, targets, label_smoothing, reduction, -100)
 
 
 def cross_entropy_with_grad(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduction="mean",
