@@ -27,6 +27,7 @@ at construction, so (x, labels, step, key) determine the outputs.
 """
 import itertools
 import typing
+import warnings
 import weakref
 
 import torch
@@ -203,17 +204,26 @@ def loss_call(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_in
 
 # --- registration ---------------------------------------------------------------------------
 
+def _register():
+    d = torch.library.custom_op("mixup_cuda::mixup", mutates_args=("out", "step"))(mixup_impl)
+    d.register_fake(mixup_fake)
+    d = torch.library.custom_op("mixup_cuda::cross_entropy", mutates_args=())(cross_entropy_impl)
+    d.register_fake(cross_entropy_fake)
+    d.register_autograd(cross_entropy_backward, setup_context=cross_entropy_setup_context)
+    # The OpOverloads themselves: what torch.compile records, and the cheapest to call.
+    return torch.ops.mixup_cuda.mixup.default, torch.ops.mixup_cuda.cross_entropy.default
+
+
 ENABLED = supported()
+REGISTRATION_ERROR = None  # why a torch that has the API refused the registration (a test asserts None)
 _mixup_op = _loss_op = None
 if ENABLED:
-    _def = torch.library.custom_op("mixup_cuda::mixup", mutates_args=("out", "step"))(mixup_impl)
-    _def.register_fake(mixup_fake)
-    _def = torch.library.custom_op("mixup_cuda::cross_entropy", mutates_args=())(cross_entropy_impl)
-    _def.register_fake(cross_entropy_fake)
-    _def.register_autograd(cross_entropy_backward, setup_context=cross_entropy_setup_context)
-    # The OpOverloads themselves: what torch.compile records, and the cheapest to call.
-    _mixup_op = torch.ops.mixup_cuda.mixup.default
-    _loss_op = torch.ops.mixup_cuda.cross_entropy.default
+    try:
+        _mixup_op, _loss_op = _register()
+    except Exception as e:  # a torch whose API changed: keep the eager package working, say why
+        ENABLED, REGISTRATION_ERROR = False, f"{type(e).__name__}: {e}"
+        warnings.warn(f"mixup_cuda: custom ops not registered with torch {torch.__version__} ({REGISTRATION_ERROR}); "
+                      "eager calls are unaffected, torch.compile breaks its graph at mixup_cuda calls")
 
 
 def wanted(x):

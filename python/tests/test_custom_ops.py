@@ -11,6 +11,9 @@ the GPU machine's torch, on CPU and CUDA tensors): the public API goes through t
 torch.library.opcheck passes for both, and torch.compile(fullgraph=True) equals eager for the
 op (draws, step, side effects, one graph for many steps) and the loss with its backward.
 """
+import subprocess
+import sys
+import textwrap
 import types
 
 import pytest
@@ -19,9 +22,10 @@ import torch
 import mixup_cuda
 from mixup_cuda import _arrays, ops
 
-NEW = ops.supported()
+NEW = ops.supported() and ops.REGISTRATION_ERROR is None
 OLD_REASON = (f"torch {torch.__version__} has no torch.library.custom_op (needs >= 2.4; Debian's is 1.13): "
-              "the custom-op path is not available here; scripts/gpu-check-python runs this with its torch")
+              "the custom-op path is not available here; scripts/gpu-check-python runs this with its torch"
+              if not ops.supported() else f"the custom ops were not registered: {ops.REGISTRATION_ERROR}")
 needs_new = pytest.mark.skipif(not NEW, reason=OLD_REASON)
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() and mixup_cuda.cuda_device_count() > 0 else [])
 
@@ -51,10 +55,45 @@ def test_version_rule():
     assert ops.supported(fake("2.4.0")) and ops.supported(fake("2.11.0+cu128")) and ops.supported(fake("3.0.0a0"))
     assert not ops.supported(fake("2.3.1")) and not ops.supported(fake("1.13.0a0"))
     assert not ops.supported(fake("2.5.0", api=False))
+    # A torch with the API must accept the registration (else ENABLED is off, with the reason).
+    assert ops.REGISTRATION_ERROR is None, ops.REGISTRATION_ERROR
     assert ops.ENABLED == ops.supported()
 
 
-@pytest.mark.skipif(NEW, reason=f"torch {torch.__version__} has custom ops: the fallback is not the default path")
+def test_a_refused_registration_leaves_the_eager_package_working():
+    """A future torch that has the API but refuses these registrations: a warning with the
+    reason, ENABLED off, and the package otherwise as on an old torch (in a fresh interpreter,
+    with torch made to look like 2.5 whose custom_op raises)."""
+    code = textwrap.dedent("""
+        import types, warnings, torch
+        def refuse(*a, **k):
+            raise RuntimeError("refused by test")
+        torch.__version__ = "2.5.0"
+        for name in ("custom_op", "register_fake", "opcheck"):
+            setattr(torch.library, name, refuse)
+        if not hasattr(torch, "compiler"):
+            torch.compiler = types.SimpleNamespace(is_compiling=lambda: False)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            import mixup_cuda
+            from mixup_cuda import ops, _arrays
+        assert ops.supported() and not ops.ENABLED, ops.ENABLED
+        assert ops.REGISTRATION_ERROR == "RuntimeError: refused by test", ops.REGISTRATION_ERROR
+        assert any("custom ops not registered" in str(x.message) for x in w), [str(x.message) for x in w]
+        assert _arrays.torch_ops() is None
+        m = mixup_cuda.Mixup(seed=0, num_classes=3)
+        x, y_a, y_b, lam = m(torch.randn(4, 2), torch.tensor([0, 1, 2, 0]))
+        z = torch.randn(4, 3, requires_grad=True)
+        mixup_cuda.cross_entropy(z, y_a, y_b, lam).backward()
+        assert m.step == 1 and z.grad is not None
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+@pytest.mark.skipif(ops.supported(), reason=f"torch {torch.__version__} has custom ops: the fallback is not the "
+                    "default path")
 def test_old_torch_takes_the_fallback(monkeypatch):
     # Why: torch.library.custom_op / register_fake arrived in torch 2.4; before it there is
     # nothing to register with, so the package keeps its plain calls and autograd.Function.
