@@ -33,7 +33,7 @@ import weakref
 import torch
 from torch import Tensor
 
-from . import _arrays
+from . import _arrays, _C
 from . import loss as _loss
 
 Opt = typing.Optional
@@ -134,6 +134,10 @@ def mixup_call(m, x, y, mode, out, out_dtype, draws):
         raise ValueError(f"targets={'onehot' if mode == 2 else 'soft'!r} needs Mixup(num_classes=...)")
     if out is None:
         out = torch.empty_like(x, dtype=getattr(torch, out_dtype) if x.dtype == torch.uint8 else None)
+    elif out is x and m._pairing != 1:
+        # Compiled, the op writes a copy of `out` and the library would never see the alias it
+        # refuses in eager mode: refuse it here with the library's reason.
+        raise _C.InvalidValue("out aliases x: in place needs pairing='involution'")
     labels = y if mode in (1, 2) else None
     soft_in = y if mode == 3 else None
     lam, perm, y_a, y_b, soft, kind, box = _mixup_op(x, out, labels, soft_in, m._step_t, m._key, mode,

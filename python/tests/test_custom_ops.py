@@ -288,6 +288,17 @@ def test_op_through_the_dispatcher_equals_the_direct_path(name):
 
 
 @needs_new
+def test_op_in_place_through_the_dispatcher():
+    x = batch()[0]
+    m, ref = mixup_cuda.Mixup(seed=4, pairing="involution"), mixup_cuda.Mixup(seed=4, pairing="involution")
+    want, lam = ref(x.clone(), out=None)
+    got, lam_op = ops.mixup_call(m, x, None, 0, x, "float32", False)
+    assert got is x and torch.equal(x, want) and torch.equal(lam_op, lam)
+    with pytest.raises(mixup_cuda.InvalidValue, match="in place needs"):  # as the direct path refuses it
+        ops.mixup_call(mixup_cuda.Mixup(seed=4), x, None, 0, x, "float32", False)
+
+
+@needs_new
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_loss_through_the_dispatcher_equals_the_direct_path(reduction):
     args = _loss_args(0, torch.float32, True)
