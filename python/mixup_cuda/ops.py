@@ -24,6 +24,11 @@ would bake it into the graph as a constant and recompile at every step. The step
 lives on the CPU so reading it costs no device synchronisation; the library handle itself is
 found through ``key`` (the Mixup's number in a weak registry), whose configuration is fixed
 at construction, so (x, labels, step, key) determine the outputs.
+
+Not covered: a ``Mixup(graph_mode=True)`` keeps the direct path (its step lives on the device,
+for ``torch.cuda.graph`` capture), so under torch.compile it breaks the graph; and
+``mode="reduce-overhead"`` (CUDA graphs inside torch.compile) is not tested — the step is read
+on the host at every call, which a replayed graph would not do.
 """
 import itertools
 import typing
