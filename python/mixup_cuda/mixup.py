@@ -9,6 +9,8 @@ _LAMBDA_MODES = {"sample": 0, "batch": 1, "pair": 2}
 _PAIRINGS = {"permutation": 0, "involution": 1, "flip": 2}
 _TARGETS = {"none": 0, "stacked": 1, "onehot": 2, "soft": 3}
 _CHECKS = ("sync", "deferred")
+_ZERO_D = "x is 0-d; it must be a batch: [N], [N, D], [N, H, W] or [N, C, H, W]"
+_REQUIRES_GRAD = "x requires grad: mixup is applied to inputs, not differentiated; pass x.detach()"
 
 
 def _choice(name, value, table):
@@ -132,15 +134,15 @@ class Mixup:
             mode = 0
         elif mode == 0:
             raise ValueError("targets='none' takes no y")
-        if getattr(x, "ndim", 1) == 0:
-            raise ValueError("x is 0-d; it must be a batch: [N], [N, D], [N, H, W] or [N, C, H, W]")
-        if getattr(x, "requires_grad", False):
-            raise ValueError("x requires grad: mixup is applied to inputs, not differentiated; pass x.detach()")
         ops = None if self.graph_mode else _arrays.torch_ops()
-        if ops is not None and ops.wanted(x):
+        if ops is not None and ops.wanted(x):  # under torch.compile: only traceable code from here
             if self._step_t is None:  # torch was imported after this Mixup was made
                 self._attach_ops()
             return ops.mixup_call(self, x, y, mode, out, out_dtype, draws)
+        if getattr(x, "ndim", 1) == 0:
+            raise ValueError(_ZERO_D)
+        if getattr(x, "requires_grad", False):
+            raise ValueError(_REQUIRES_GRAD)
         n = int(x.shape[0])
         h = self._handle_for(x, n)
         if self._step_t is not None:  # a NumPy call on a Mixup that also serves torch: one step

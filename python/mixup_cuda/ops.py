@@ -40,6 +40,7 @@ from torch import Tensor
 
 from . import _arrays, _C
 from . import loss as _loss
+from . import mixup as _mixup_module
 
 Opt = typing.Optional
 
@@ -135,6 +136,10 @@ def mixup_fake(x, out, labels, soft_in, step, key, mode, num_classes, draws):
 def mixup_call(m, x, y, mode, out, out_dtype, draws):
     """Mixup.__call__ for torch tensors through the custom op. Only traceable code here (no
     DLPack, no library call): torch.compile follows it into the op without a graph break."""
+    if x.dim() == 0:
+        raise ValueError(_mixup_module._ZERO_D)
+    if x.requires_grad:
+        raise ValueError(_mixup_module._REQUIRES_GRAD)
     if mode in (2, 3) and m.num_classes is None:
         raise ValueError(f"targets={'onehot' if mode == 2 else 'soft'!r} needs Mixup(num_classes=...)")
     if out is None:

@@ -298,6 +298,17 @@ def test_op_in_place_through_the_dispatcher():
         ops.mixup_call(mixup_cuda.Mixup(seed=4), x, None, 0, x, "float32", False)
 
 
+def test_op_path_refuses_what_the_direct_path_refuses():
+    m = mixup_cuda.Mixup(seed=0, num_classes=None)
+    x = batch()[0]
+    for bad, mode, match in ((torch.tensor(1.0), 0, "0-d"), (x.clone().requires_grad_(), 0, "requires grad"),
+                             (x, 2, "needs Mixup\\(num_classes")):
+        with pytest.raises(ValueError, match=match):
+            ops.mixup_call(m, bad, None if mode == 0 else batch()[1], mode, None, "float32", False)
+        with pytest.raises(ValueError, match=match):
+            m(bad, None if mode == 0 else batch()[1], targets={0: "none", 2: "onehot"}[mode])
+
+
 @needs_new
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_loss_through_the_dispatcher_equals_the_direct_path(reduction):
