@@ -63,7 +63,7 @@ class Mixup:
         # torch >= 2.4: under torch.compile, calls go through the custom op mixup_cuda::mixup,
         # with the step in a tensor the op mutates (see ops.py), which eager calls share; graph
         # mode keeps its step on the device.
-        self._step_t, self._key = None, None
+        self._step_t, self._step_view, self._key = None, None, None
         if not self.graph_mode:
             self._attach_ops()
         # Bad settings fail here, not at the first batch: a throwaway CPU handle checks them.
@@ -73,6 +73,7 @@ class Mixup:
         ops = _arrays.torch_ops()
         if ops is not None and self._step_t is None:
             self._step_t, self._key = ops.step_tensor(self.step), ops.register(self)
+            self._step_view = self._step_t.numpy()  # the same int64: eager calls sync it without dispatch
         return ops
 
     # The library checks labels against num_classes; without one, any label >= 0 is accepted.
@@ -109,7 +110,7 @@ class Mixup:
     def step(self):
         """The step the next call draws with (the same seed and step give the same draws)."""
         if self._step_t is not None:
-            return int(self._step_t)
+            return int(self._step_view)
         return self._handle.step if self._handle is not None else self._step
 
     @step.setter
@@ -145,8 +146,8 @@ class Mixup:
             raise ValueError(_REQUIRES_GRAD)
         n = int(x.shape[0])
         h = self._handle_for(x, n)
-        if self._step_t is not None:  # a NumPy call on a Mixup that also serves torch: one step
-            h.step = int(self._step_t)
+        if self._step_t is not None:  # the step tensor that compiled calls advance is the step of record
+            h.step = int(self._step_view)
         stream = _arrays.current_stream(x, self.device)
         xdt = _arrays.dtype_name(x)
         if out is None:
@@ -172,7 +173,7 @@ class Mixup:
         dl = _arrays.dl
         h.apply(dl(x), dl(out), mode=mode, stream=stream, **{k: dl(v) for k, v in kw.items()})
         if self._step_t is not None:
-            self._step_t.fill_(h.step)
+            self._step_view[()] = h.step
         self.last_perm, self.last_lam = perm, lam
         self.last_draws = (kw["kind"], kw["box"]) if draws else None
         if mode == 0:

@@ -115,6 +115,28 @@ def test_old_torch_takes_the_fallback(monkeypatch):
     assert m.step == 1 and z.grad is not None
 
 
+def test_the_step_tensor_is_the_step_of_record_for_eager_calls(monkeypatch):
+    """Where the ops exist, compiled calls advance Mixup._step_t; eager calls must start from it
+    and leave it advanced. Forced on here (the ops registered or not, eager never calls them)."""
+    x, y = batch()
+    ref = mixup_cuda.Mixup(seed=3, num_classes=5)
+    monkeypatch.setattr(_arrays, "_ops", ops)
+    monkeypatch.setattr(_arrays, "_ops_resolved", True)
+    monkeypatch.setattr(ops, "wanted", lambda x: False)  # eager
+    m = mixup_cuda.Mixup(seed=3, num_classes=5)
+    assert m._step_t is not None and int(m._step_t) == 0
+    assert all(torch.equal(a, b) for a, b in zip(m(x, y), ref(x, y)))
+    assert int(m._step_t) == 1 == m.step
+    m._step_t.fill_(5)  # as a compiled call would leave it
+    ref.step = 5
+    assert all(torch.equal(a, b) for a, b in zip(m(x, y), ref(x, y)))
+    assert int(m._step_t) == 6 == m.step
+    m(x.numpy(), y.numpy())
+    assert int(m._step_t) == 7 == m.step
+    m.step = 2
+    assert int(m._step_t) == 2 and m._handle.step == 2
+
+
 CASES = {
     "stacked_int64": dict(targets="stacked"),
     "stacked_int32": dict(targets="stacked", labels=torch.int32),
