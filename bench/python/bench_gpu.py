@@ -84,10 +84,18 @@ def main():
         print("bench_gpu: no CUDA device (torch or the library sees none): nothing timed")
         return
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, mixup_cuda {mixup_cuda.__version__}")
-    op_rows(64, 28)
-    op_rows(64, 224)
-    loss_rows(8192, 1000)
-    report(overhead_rows(), sys.argv[1] if len(sys.argv) > 1 else None)
+    try:  # first: the row with a verdict
+        table = overhead_rows()
+    except Exception as e:  # noqa: BLE001 — a failed measurement is a FAIL row, not a lost report
+        rows.append({"case": "overhead (not measured)", "overhead_us": float("nan"), "target_us": overhead.TARGET_US,
+                     "verdict": f"FAIL ({type(e).__name__}: {e})"})
+        table = ""
+    try:
+        op_rows(64, 28)
+        op_rows(64, 224)
+        loss_rows(8192, 1000)
+    finally:
+        report(table, sys.argv[1] if len(sys.argv) > 1 else None)
 
 
 def report(table, json_path):
