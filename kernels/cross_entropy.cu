@@ -434,6 +434,11 @@ cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cuda
     return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
                        programmatic, stream, cap);
   }
+  // C not a multiple of the vector width (or rows not 16-byte aligned): scalar lanes, a warp per
+  // row, up to 1024 logits in registers — not a 512-thread block for a row of a few hundred
+  // (1–2 elements per thread and five block reductions per row).
+  if (C <= 32 * 8) return launch_group<In, Out, 32, 8, 1>(p, st, programmatic, stream);
+  if (C <= 32 * 32) return launch_group<In, Out, 32, 32, 1>(p, st, programmatic, stream);
   return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
                      programmatic, stream, cap);
 }
