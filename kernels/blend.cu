@@ -55,6 +55,29 @@ __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e,
     store16(reinterpret_cast<uint4*>(o + e) + q, reinterpret_cast<const uint4*>(vo)[q]);
 }
 
+// 16 bytes global → shared without passing through registers (cp.async, sm_80+; a plain
+// load and store before that), and the wait for this thread's copies.
+__device__ __forceinline__ void copy16_async(uint4* smem, const uint4* gmem) {
+#if __CUDA_ARCH__ >= 800
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(gmem) : "memory");
+#else
+  *smem = __ldg(gmem);
+#endif
+}
+
+__device__ __forceinline__ void copies_commit() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void copies_wait() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group 0;" ::: "memory");
+#endif
+}
+
 // Mixes one vector of the row (bits ra) with one of its partner (bits rb) and stores it at e.
 template <class In, class Out>
 __device__ __forceinline__ void mix_vector(uint4 ra, uint4 rb, typename Out::T* o, std::int64_t e, float lam,
@@ -178,11 +201,12 @@ __device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typ
 
 // Blocks per SM the register budget must allow: ptxas, left to itself, kept some kernels at 64
 // registers and spilled (up to 484 bytes for uint8 → bf16); with these bounds none spills
-// (nvcc -Xptxas -v). f32 fits three blocks (80 registers); 16-bit input, which keeps a whole
-// chunk of its row in registers across the wait (early loads) and converts each vector, needs
-// more than three blocks allow (it spilled 24–28 bytes at 85) and gets two — still 32 KiB of
-// partner loads in flight per SM, more than three blocks with two loads each had. uint8 input
-// (16 elements per vector) two as before. Unmeasured on a GPU.
+// (nvcc -Xptxas -v). f32 fits three blocks (76 registers). 16-bit input converts each vector
+// both ways and, at three blocks (85 registers), still spilled 8 bytes: two blocks (80–91
+// registers) — 16 warps per SM instead of 24, which the early path's four partner loads per
+// thread in flight make up for; the CutMix and misaligned paths of 16-bit rows lose that third
+// of their warps (no verdict row measures them). uint8 input (16 elements per vector) two as
+// before. Unmeasured on a GPU.
 template <class In>
 constexpr int kBlendMinBlocks = std::is_same_v<In, F32> ? 3 : 2;
 
@@ -209,7 +233,7 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
                            kOutAlign == 16;
 
   // Mixup with rows a whole number of 16-byte vectors apart (every partner then aligned as the
-  // row): the vector path is certain, so the block loads its part of its own row into registers
+  // row): the vector path is certain, so the block starts loading its part of its own row
   // before it waits for the pairing — x is not written by the pairing — and, after the wait,
   // has all its partner loads in flight at once (kBlendVecsPerThread per thread).
   const bool early = own_aligned && !p.stack_x && every_row_mixup(p.pairs) &&
@@ -217,19 +241,25 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
   // this thread's vectors: first + j·kBlendThreads for j < mine (at most kBlendVecsPerThread)
   const std::int64_t first = v_begin + threadIdx.x;
   const int mine = first < v_end ? static_cast<int>((v_end - first + kBlendThreads - 1) / kBlendThreads) : 0;
-  uint4 own[kBlendVecsPerThread];
+  // The row's vectors wait in shared memory (16 KiB a block), not in registers: held across
+  // the wait and the row's resolution, 16 registers of them made the f32 kernel spill.
+  __shared__ uint4 own[kBlendVecsPerThread][kBlendThreads];
   if (early) {
     const uint4* a4 = reinterpret_cast<const uint4*>(a + prologue) + first;
 #pragma unroll
     for (int j = 0; j < kBlendVecsPerThread; ++j)
-      if (j < mine) own[j] = __ldg(a4 + j * kBlendThreads);
+      if (j < mine) copy16_async(&own[j][threadIdx.x], a4 + j * kBlendThreads);
+    copies_commit();
   } else if (p.after_pairing && !p.stack_x) {
     const std::int64_t bytes = n * static_cast<std::int64_t>(sizeof(typename In::T));
     const std::int64_t chunk_bytes = chunk_elems * static_cast<std::int64_t>(sizeof(typename In::T));
     prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
   }
   pdl_wait();
-  if (check_failed(*p.check)) return;
+  if (check_failed(*p.check)) {
+    if (early) copies_wait();  // no copy into shared memory outlives the block
+    return;
+  }
   const RowMix rm = resolve_row(p, row, chunk);
   const std::int64_t partner = rm.partner;
   const float lam = rm.l.lam, om = rm.l.one_minus;
@@ -244,11 +274,12 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
 #pragma unroll
     for (int j = 0; j < kBlendVecsPerThread; ++j)
       if (j < mine) other[j] = __ldg(b4 + j * kBlendThreads);
+    copies_wait();  // this thread's own copies only: no barrier needed
 #pragma unroll
     for (int j = 0; j < kBlendVecsPerThread; ++j)
       if (j < mine)
-        mix_vector<In, Out>(own[j], other[j], o, prologue + (first + j * kBlendThreads) * V, lam, om, false,
-                            p.norm);
+        mix_vector<In, Out>(own[j][threadIdx.x], other[j], o, prologue + (first + j * kBlendThreads) * V, lam,
+                            om, false, p.norm);
   } else if (vector_ok) {
     if (cut) {
       for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
@@ -268,17 +299,33 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
     }
   } else {
     // Rows, partners or outputs that disagree in alignment (a row length that is not a whole
-    // number of vectors): runs of kScalarRun elements per thread, so the CutMix box segment
-    // and the normalisation channel are found once per run — as the CPU does per range — not
-    // per element with 64-bit divisions. A warp's loads then stride by the run; L1 serves the
-    // neighbouring elements.
-    constexpr std::int64_t kScalarRun = 16;
+    // number of vectors): element by element, the block's threads on consecutive elements
+    // (coalesced). The box test and the normalisation channel come from an ElementWalk that
+    // advances by the block width — no division per element (the CPU's range cores give the
+    // same values: row_element).
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
-    for (std::int64_t e0 = begin + threadIdx.x * kScalarRun; e0 < end; e0 += blockDim.x * kScalarRun) {
-      const std::int64_t e1 = min(end, e0 + kScalarRun);
-      if (rm.kind == MixKind::kMixup) blend_range<In, Out>(a, b, o, e0, e1, lam, om, p.stack_x, p.norm);
-      else cut_range<In, Out>(a, b, o, e0, e1, p.geom, rm.box, p.norm);
+    const std::int64_t first = begin + threadIdx.x;
+    const bool mixup = rm.kind == MixKind::kMixup;
+    if (mixup && (std::is_same_v<In, Out> || !p.norm.on)) {  // normalisation: uint8 input only
+      for (std::int64_t e = first; e < end; e += blockDim.x)
+        o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, om, p.stack_x));
+    } else if (small_rows) {  // 32-bit coordinates: e < n < 2^31, and so is every digit
+      ElementWalk<std::int32_t> w = element_walk<std::int32_t>(p.geom, static_cast<std::int32_t>(first),
+                                                               static_cast<std::int32_t>(blockDim.x));
+#pragma unroll 1  // unrolled, the walks' copies made the vector rows' early loads spill (f32)
+      for (std::int64_t e = first; e < end; e += blockDim.x) {
+        o[e] = row_element<In, Out>(a, b, e, mixup, lam, om, p.stack_x, box_holds(rm.box, w.y, w.x), w.c,
+                                    p.norm);
+        advance(p.geom, w);
+      }
+    } else {  // samples of 2^31 elements or more
+      ElementWalk<std::int64_t> w = element_walk<std::int64_t>(p.geom, first, blockDim.x);
+      for (std::int64_t e = first; e < end; e += blockDim.x) {
+        o[e] = row_element<In, Out>(a, b, e, mixup, lam, om, p.stack_x, box_holds(rm.box, w.y, w.x), w.c,
+                                    p.norm);
+        advance(p.geom, w);
+      }
     }
   }
 }

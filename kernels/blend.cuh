@@ -42,6 +42,69 @@ MIXUP_HD bool element_in_box(const Geometry& g, const Box& b, std::int64_t e) {
   return box_holds(b, pixel / g.width, pixel % g.width);
 }
 
+// Channel, row and column of elements e, e + step, e + 2·step, … of one sample: divisions
+// once, then mixed-radix additions with carries. The GPU's scalar path (rows that are not a
+// whole number of 16-byte vectors) strides by its block width, coalesced, and gets each
+// element's box test and normalisation channel without dividing. Index: std::int32_t where a
+// sample has fewer than 2^31 elements (the GPU's registers), std::int64_t otherwise.
+template <class Index>
+struct ElementWalk {
+  Index c, y, x;     // of the current element (NCHW: c may pass C once e leaves the sample)
+  Index dc, dy, dx;  // the step in the same digits
+};
+
+// (c, y, x) of element e: NCHW e = (c·H + y)·W + x, NHWC e = (y·W + x)·C + c.
+template <class Index>
+MIXUP_HD void element_coords(const Geometry& g, Index e, Index& c, Index& y, Index& x) {
+  const Index C = static_cast<Index>(g.channels), H = static_cast<Index>(g.height),
+              W = static_cast<Index>(g.width);
+  if (g.layout == Layout::kNCHW) {
+    const Index line = e / W;
+    x = e - line * W;
+    c = line / H;
+    y = line - c * H;
+  } else {
+    const Index pixel = e / C;
+    c = e - pixel * C;
+    y = pixel / W;
+    x = pixel - y * W;
+  }
+}
+
+template <class Index>
+MIXUP_HD ElementWalk<Index> element_walk(const Geometry& g, Index e, Index step) {
+  ElementWalk<Index> w{};
+  element_coords(g, e, w.c, w.y, w.x);
+  element_coords(g, step, w.dc, w.dy, w.dx);
+  return w;
+}
+
+// To the element `step` further on. Each digit plus its step digit plus a carry stays below
+// twice its radix, so one subtraction per digit is enough; the most significant digit (NCHW:
+// c, NHWC: y) is not wrapped.
+template <class Index>
+MIXUP_HD void advance(const Geometry& g, ElementWalk<Index>& w) {
+  const Index C = static_cast<Index>(g.channels), H = static_cast<Index>(g.height),
+              W = static_cast<Index>(g.width);
+  if (g.layout == Layout::kNCHW) {
+    w.x += w.dx;
+    const bool cx = w.x >= W;
+    if (cx) w.x -= W;
+    w.y += w.dy + (cx ? 1 : 0);
+    const bool cy = w.y >= H;
+    if (cy) w.y -= H;
+    w.c += w.dc + (cy ? 1 : 0);
+  } else {
+    w.c += w.dc;
+    const bool cc = w.c >= C;
+    if (cc) w.c -= C;
+    w.x += w.dx + (cc ? 1 : 0);
+    const bool cx = w.x >= W;
+    if (cx) w.x -= W;
+    w.y += w.dy + (cx ? 1 : 0);
+  }
+}
+
 struct BlendParams {
   const void* x;
   void* out;
@@ -160,6 +223,29 @@ MIXUP_HD void copy_range(const typename In::T* src, typename Out::T* o, std::int
       o[e] = Out::store(In::load(src[e]) * n.scale[c] + n.shift[c]);
       c = c + 1 == n.channels ? 0 : c + 1;
     }
+  }
+}
+
+// Element e of a row as blend_range (mixup) or copy_range (CutMix, or kept whole: the box
+// decides the side) write it; `ch` is e's channel (the normalisation's), `in_box` whether the
+// partner's box covers e.
+template <class In, class Out>
+MIXUP_HD typename Out::T row_element(const typename In::T* a, const typename In::T* b, std::int64_t e,
+                                     bool mixup, float lam, float one_minus, bool stack_x, bool in_box,
+                                     std::int64_t ch, const Normalize& n) {
+  if (mixup) {
+    const float v = mix(In::load(a[e]), In::load(b[e]), lam, one_minus, stack_x);
+    if constexpr (std::is_same_v<In, Out>) {
+      return Out::store(v);  // normalisation is for uint8 input only (n.on is false here)
+    } else {
+      return n.on ? Out::store(v * n.scale[ch] + n.shift[ch]) : Out::store(v);
+    }
+  }
+  const typename In::T* src = in_box ? b : a;
+  if constexpr (std::is_same_v<In, Out>) {
+    return src[e];
+  } else {
+    return Out::store(In::load(src[e]) * n.scale[ch] + n.shift[ch]);
   }
 }
 
