@@ -314,11 +314,12 @@ __device__ void for_each_chunk(const typename In::T* z_row, std::int32_t C, bool
 
 // e^x for x ≤ 0 in the large-C kernel, where the exponentials are a third of the instructions
 // (two per logit): 2^{x·log2 e} is one multiply and MUFU.EX2 (about 5 instructions with the
-// subnormal range) where expf's extended-precision reduction takes 9. The product's rounding
-// makes the relative error grow with |x| (≈ |x|·2⁻²⁴), but a term of e^x contributes e^x
-// to the sum and the gradient: its absolute error stays below max(|x|·e^x)·2⁻²⁴ ≈ 2.2e-8, under
-// float resolution of Σe ≥ 1 and far under the tests' bounds (2e-6 on a gradient entry).
-// Both passes use it, so the gradient's e^{z−m}/Σ are the terms that were summed.
+// subnormal range) where expf's extended-precision reduction takes 9. Error of a term, relative:
+// the product's rounding, ≈ |x|·2⁻²⁴ (growing with |x|), plus exp2f's own 2 ulp (expf's bound
+// too) and log2 e rounded to float (2⁻²⁶). As a contribution e^x to a sum Σe ≥ 1 that is at
+// most max(|x|·e^x)·2⁻²⁴ + 2.4e-7·e^x ≈ 2.6e-7: expf's order, and far inside the tests' 2e-6
+// on a gradient entry. Pass 2 uses it too; its terms are those pass 1 summed wherever a
+// thread's running max was the row's (elsewhere pass 1 rescaled its partial sum with expf).
 __device__ __forceinline__ float exp_large_c(float x) { return exp2f(x * 1.4426950408889634f); }
 
 // Large C (or rows that are not 16-byte aligned): one block per row. Pass 1 keeps, per

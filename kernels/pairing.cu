@@ -114,8 +114,6 @@ __device__ void finish_call(const PairingLaunch& p, std::uint64_t step) {
 
 __device__ void rank_warps_barrier() { asm volatile("bar.sync 1, %0;" ::"n"(kRankThreads) : "memory"); }
 
-// Two blocks per SM are plenty for this small launch: the budget they leave (up to 113 and
-// 128 registers) keeps the λ / CutMix draws from spilling, which 64 registers did not.
 // The position of sample i (the block's samples, kGroup threads each): its high half counted
 // first — 32-bit compares, four keys per 16-byte load — and the whole keys only where another
 // key shares that half (rank_from_high). Every lane of the warp runs the shuffles.

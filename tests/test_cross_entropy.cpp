@@ -399,7 +399,7 @@ TEST_F(CrossEntropy, NanPropagatesToItsRowOnly) {
 }
 
 TEST_F(CrossEntropy, InPlaceEqualsOutOfPlace) {
-  for (const std::int32_t C : {33, 1500}) {
+  for (const std::int32_t C : {33, 1001, 1500}) {  // 1001: the GPU's warp-per-row scalar lanes
     Problem p = make_problem(9, C, MIXUP_DTYPE_F32, 0.1f, 8);
     const Out out = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32);
     const Out in = run(p, MIXUP_REDUCTION_MEAN, MIXUP_DTYPE_F32, 1.0f, true);
@@ -409,9 +409,11 @@ TEST_F(CrossEntropy, InPlaceEqualsOutOfPlace) {
 }
 
 TEST_F(CrossEntropy, MisalignedRows) {
-  Problem p = make_problem(7, 33, MIXUP_DTYPE_BF16, 0.1f, 12);
-  const Out o = run(p, MIXUP_REDUCTION_SUM, MIXUP_DTYPE_BF16, 1.0f, false, 1);
-  EXPECT_TRUE(matches(p, o, MIXUP_REDUCTION_SUM, MIXUP_DTYPE_BF16, 1.0f));
+  for (const std::int32_t C : {33, 1001}) {  // 1001: the GPU's warp-per-row scalar lanes
+    Problem p = make_problem(7, C, MIXUP_DTYPE_BF16, 0.1f, 12);
+    const Out o = run(p, MIXUP_REDUCTION_SUM, MIXUP_DTYPE_BF16, 1.0f, false, 1);
+    EXPECT_TRUE(matches(p, o, MIXUP_REDUCTION_SUM, MIXUP_DTYPE_BF16, 1.0f)) << "C " << C;
+  }
 }
 
 TEST_F(CrossEntropy, ReductionIsDeterministic) {
