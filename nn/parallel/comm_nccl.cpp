@@ -39,6 +39,7 @@ class NcclCommunicator final : public Communicator {
                                std::to_string(local_rank) + " but this machine has " +
                                std::to_string(devices) + " GPU(s): NCCL needs one GPU per rank");
     cuda_check(cudaSetDevice(local_rank), "cudaSetDevice");
+    device_ = local_rank;
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     ncclUniqueId id;
     if (mpi_->rank() == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -53,6 +54,7 @@ class NcclCommunicator final : public Communicator {
   int rank() const override { return mpi_->rank(); }
   int size() const override { return mpi_->size(); }
   const char* name() const override { return "nccl"; }
+  int device() const override { return device_; }
 
   void sum(float* data, std::size_t count, bool ordered) override {
     const std::size_t parts = ordered ? static_cast<std::size_t>(size()) : 1;
@@ -91,6 +93,7 @@ class NcclCommunicator final : public Communicator {
     capacity_ = floats;
   }
   std::unique_ptr<Communicator> mpi_;
+  int device_ = 0;
   cudaStream_t stream_ = nullptr;
   ncclComm_t comm_ = nullptr;
   float* buf_ = nullptr;

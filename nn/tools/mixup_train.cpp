@@ -258,6 +258,7 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   cfg.threads = o.threads;
   cfg.progress = !o.quiet && isatty(2);
   cfg.cuda = cuda;
+  cfg.device = o.par.communicator->device();
   cfg.parallel = o.par.config();
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
@@ -433,7 +434,6 @@ int train(const Options& o) {
   nn::IdxDataset data;
   std::optional<nn::SimpleCnn> checked;
   nn::all_or_none(*o.par.communicator, [&] {  // a bad file on one rank stops every rank here
-    tools::check_parallel_device(o.par, cuda);
     data = nn::load_idx_dataset(o.data);
     checked.emplace(check_before_training(o, data, cuda));
   });
