@@ -66,6 +66,7 @@ $(cat out.txt)"
 # $2, $3: more flags for rank 0 and rank 1
 fault_run() {
   local a=("${common[@]}" --train-limit 512 --bs 16 --mixup on --log f.csv --save f.ckpt)
+  # shellcheck disable=SC2086  # $2 and $3 are flag lists: split on purpose
   run_mpi -n 1 "$train" "${a[@]}" ${2:-} : -n 1 env MIXUP_TRAIN_FAULT="$1" "$train" "${a[@]}" ${3:-} >out.txt 2>&1
   rc=$?
 }
@@ -78,6 +79,25 @@ gpu_run() {
   "$train" "$@" --log "$name.csv" --save "$name.ckpt" >"$name.txt" 2>&1 && return 0
   grep -q "^mixup-train: --device cuda: " "$name.txt" && { echo "SKIP: $(grep -m1 "^mixup-train: --device cuda: " "$name.txt")"; exit 77; }
   fail "$name: $(cat "$name.txt")"
+}
+
+# sigint_run LAUNCHER: 2 ranks, SIGINT to the launcher after the second epoch is logged; sets rc;
+# fails if it ran on, or left a checkpoint or a half-written log line
+sigint_run() {
+  timeout 120 "$1" --oversubscribe -n 2 "$train" "${base[@]}" --data "$fm" --epochs 100000 --train-limit 256 \
+    --bs 32 --mixup on --log s.csv --save s.ckpt >out.txt 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 600; i++)); do
+    [[ -f s.csv && $(wc -l <s.csv) -ge 3 ]] && break
+    kill -0 $pid 2>/dev/null || fail "it ended before its second epoch: $(cat out.txt)"
+    sleep 0.1
+  done
+  [[ $(wc -l <s.csv 2>/dev/null || echo 0) -ge 3 ]] || { kill -KILL $pid; fail "no epoch logged within 60 s"; }
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  ! ls ./*.ckpt* >/dev/null 2>&1 || fail "a checkpoint was written"
+  awk -F, 'NF != 6 { exit 1 }' s.csv || fail "a half-written log line: $(cat s.csv)"
 }
 
 case $case_name in
@@ -183,21 +203,12 @@ case $case_name in
   # Ctrl-C reaches mpiexec, which sends SIGTERM to every rank: they stop at their next batch
   # (Open MPI's mpiexec then exits 1), keep the finished epochs' log lines, write no checkpoint.
   sigint_to_mpiexec)
-    timeout 120 mpiexec --oversubscribe -n 2 "$train" "${base[@]}" --data "$fm" --epochs 100000 --train-limit 256 --bs 32 \
-      --mixup on --log s.csv --save s.ckpt >out.txt 2>&1 &
-    pid=$!
-    for ((i = 0; i < 600; i++)); do
-      [[ -f s.csv && $(wc -l <s.csv) -ge 3 ]] && break
-      kill -0 $pid 2>/dev/null || fail "it ended before its second epoch: $(cat out.txt)"
-      sleep 0.1
-    done
-    [[ $(wc -l <s.csv 2>/dev/null || echo 0) -ge 3 ]] || { kill -KILL $pid; fail "no epoch logged within 60 s"; }
-    kill -INT $pid
-    wait $pid
-    rc=$?
-    [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)"
-    ! ls ./*.ckpt* >/dev/null 2>&1 || fail "a checkpoint was written"
-    awk -F, 'NF != 6 { exit 1 }' s.csv || fail "a half-written log line: $(cat s.csv)" ;;
+    sigint_run mpiexec
+    [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)" ;;
+  # The same through scripts/mpirun-train, which exits 130 for it.
+  sigint_to_mpirun_train)
+    sigint_run "$(dirname "$0")/../../scripts/mpirun-train"
+    [[ $rc -eq 130 ]] || fail "exited $rc, expected 130: $(cat out.txt)" ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"
