@@ -107,7 +107,9 @@ int parse(Options& o, int argc, char** argv) {
   tools::common_setup(
       app,
       "Stopping: Ctrl-C (SIGINT) or SIGTERM stops at the next batch, keeps the --log lines of the\n"
-      "finished epochs, writes no checkpoint, and exits 130 or 143.");
+      "finished epochs, writes no checkpoint, and exits 130 or 143. Under mpiexec every rank does so\n"
+      "(Open MPI's mpiexec then exits 1; scripts/mpirun-train exits 130), and a rank stalled past\n"
+      "--rank-timeout ends the job with exit status 3.");
   app.add_option("--data", o.data, "MNIST-style IDX directory, gzipped or not")->capture_default_str();
   app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
       ->check(tools::integer_in(0, 100000))
