@@ -120,6 +120,10 @@ case $case_name in
   gpu_nccl_np1_equals_plain)
     a=("${common[@]}" --device cuda --train-limit 512 --bs 16 --accum 2 --mixup on)
     gpu_run p "${a[@]}" --comm none
+    if "$train" --comm nccl --data /nonexistent 2>&1 | grep -q "this build has no NCCL"; then
+      echo "SKIP: this mixup-train was built without NCCL (nccl.h and libnccl not found)"
+      exit 77
+    fi
     for reduce in ordered allreduce; do
       run_mpi -n 1 "$train" "${a[@]}" --comm nccl --reduce $reduce --log n.csv --save n.ckpt >out.txt 2>&1 ||
         fail "mpiexec -n 1 --comm nccl --reduce $reduce: $(cat out.txt)"
@@ -187,13 +191,14 @@ case $case_name in
   # names it and ends the job (exit 3) within the timeout, long before mpiexec's 120 s.
   stalled_rank_is_ended_by_the_watchdog)
     SECONDS=0
-    fault_run stall@5 "--rank-timeout 2" "--rank-timeout 2"
+    fault_run stall@5 "--rank-timeout 3" "--rank-timeout 3"
     expect_stop 3 "^mixup-train: rank 1: stalled: step 5's micro-batches did not finish in [0-9]+ s"
     ((SECONDS < 60)) || fail "took $SECONDS s"
+    awk -F, 'NF != 6 { exit 1 }' f.csv || fail "a half-written log line: $(cat f.csv)"
     # the stalled rank's own watchdog off (a stopped process cannot speak): rank 0 waits
     # twice the timeout in the reduction, then ends the job itself
     rm -f f.csv
-    fault_run stall@5 "--rank-timeout 2" "--rank-timeout 0"
+    fault_run stall@5 "--rank-timeout 3" "--rank-timeout 0"
     expect_stop 3 "^mixup-train: rank 0: waited [0-9]+ s in step 5's reduction for a rank that neither failed"
     ((SECONDS < 90)) || fail "took $SECONDS s" ;;
   killed_rank_ends_the_job)
