@@ -116,7 +116,7 @@ case $case_name in
     same_run n v ;;
   # NCCL with one rank (NCCL refuses two ranks on one GPU: across GPUs it is untested): with
   # --accum 2 each step's sum goes through the communicator, which for one rank is a copy, so
-  # the bits are those of the plain GPU trainer with --accum 2; both reductions.
+  # the bits are those of the GPU trainer with --accum 2 and no communicator; both reductions.
   gpu_nccl_np1_equals_plain)
     a=("${common[@]}" --device cuda --train-limit 512 --bs 16 --accum 2 --mixup on)
     gpu_run p "${a[@]}" --comm none
@@ -130,7 +130,12 @@ case $case_name in
       grep -q "(nccl)" out.txt || fail "not an NCCL run: $(cat out.txt)"
       same_run n p
       rm -f n.csv n.ckpt
-    done ;;
+    done
+    # and without --accum: the plain GPU trainer's step (the communicator made, unused)
+    b=("${common[@]}" --device cuda --train-limit 512 --bs 16 --mixup on)
+    gpu_run q "${b[@]}" --comm none
+    run_mpi -n 1 "$train" "${b[@]}" --comm nccl --log n.csv --save n.ckpt >out.txt 2>&1 || fail "mpiexec -n 1 --comm nccl: $(cat out.txt)"
+    same_run n q ;;
   # The central test: 2 ranks give the bits of one process running 2 virtual ranks (mixup,
   # BatchNorm: per-rank statistics, combined at each epoch's end).
   np2_equals_virtual_ranks_2)
