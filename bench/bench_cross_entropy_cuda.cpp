@@ -129,6 +129,11 @@ void register_cuda_ce_benchmarks() {
     benchmark::RegisterBenchmark(("BM_cuda_unfused" + tail + "/f32").c_str(), BM_cuda_unfused, p)
         ->UseManualTime();
   }
+  for (const CeProblem& p : kCeOdd) {
+    const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
+    benchmark::RegisterBenchmark(("BM_cuda_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)
+        ->UseManualTime();
+  }
   for (const CeProblem& p : kCeSweep) {
     const std::string tail = "/" + std::to_string(p.B) + "x" + std::to_string(p.C);
     benchmark::RegisterBenchmark(("BM_cuda_sweep_fused" + tail + "/f32").c_str(), BM_cuda_fused, p, false)

@@ -146,4 +146,9 @@ void register_cutmix_cuda_benchmarks() {  // called by register_cuda_benchmarks,
     add("fused", BM_cuda_cutmix_fused, kCutmixInPlaceKind, true);
     add("unfused", BM_cuda_cutmix_unfused, kCutmixInPlaceKind, true);
   }
+  for (const Shape& s : kCutmixOddShapes) {
+    const std::string name = std::string("BM_cuda_cutmix_fused/") + s.name + "/f32";
+    benchmark::RegisterBenchmark(name.c_str(), BM_cuda_cutmix_fused, s, kCutmixKinds[0], false)
+        ->UseManualTime();
+  }
 }

@@ -146,6 +146,13 @@ void register_cuda_benchmarks() {
     benchmark::RegisterBenchmark(("BM_cuda_pairing/" + std::to_string(n)).c_str(), BM_cuda_pairing, n)
         ->UseManualTime();
   for (const Shape& s : kShapes) register_shape(s);
+  for (const Shape& s : kOddShapes) {
+    benchmark::RegisterBenchmark((std::string("BM_cuda_copy/") + s.name + "/f32").c_str(), BM_cuda_copy, s)
+        ->UseManualTime();
+    benchmark::RegisterBenchmark((std::string("BM_cuda_fused/") + s.name + "/f32").c_str(), BM_cuda_fused, s,
+                                 kKinds[0])
+        ->UseManualTime();
+  }
   for (const Shape& s : kBatchSweep) {
     if (std::string(s.name) == "256x3x32x32") continue;  // already among kShapes
     register_shape(s);

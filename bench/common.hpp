@@ -31,6 +31,9 @@ const Shape kBatchSweep[] = {{"8x3x32x32", 8, 3, 32, 32},
                              {"256x3x32x32", 256, 3, 32, 32},
                              {"1024x3x32x32", 1024, 3, 32, 32},
                              {"4096x3x32x32", 4096, 3, 32, 32}};
+// Odd shapes (GPU only): rows of 3·227·227 elements are not a whole number of 16-byte vectors,
+// so three rows in four take the scalar path; they must stay within 2× of their floor.
+const Shape kOddShapes[] = {{"64x3x227x227", 64, 3, 227, 227}};
 // The pairing alone (λ, partners, checks, targets): the fused call on one-element samples.
 const std::int64_t kPairingBatches[] = {8, 64, 256, 1024, 4096};
 
@@ -41,6 +44,8 @@ struct CeProblem {
 };
 const CeProblem kCeProblems[] = {{256, 10}, {1024, 1000}, {8192, 1000}, {4096, 32768}};
 // The class sweep at a fixed B·C ≈ 2^23 logits (GPU only): which kernel shape serves which C.
+// An odd class count (GPU only): C = 1001 is not a multiple of the vector width.
+const CeProblem kCeOdd[] = {{8192, 1001}};
 const CeProblem kCeSweep[] = {{838861, 10}, {83886, 100}, {8389, 1000},
                               {839, 10000}, {256, 32768}, {64, 131072}};
 

@@ -20,6 +20,8 @@
 namespace mixup::bench {
 
 const Shape kCutmixShapes[] = {{"256x3x32x32", 256, 3, 32, 32}, {"64x3x224x224", 64, 3, 224, 224}};
+// GPU only: rows that are not a whole number of 16-byte vectors (the scalar path, by runs).
+const Shape kCutmixOddShapes[] = {{"64x3x227x227", 64, 3, 227, 227}};
 // In place needs the same dtype in and out.
 const Kind kCutmixKinds[] = {{"f32", MIXUP_DTYPE_F32, MIXUP_DTYPE_F32},
                              {"u8_to_f32", MIXUP_DTYPE_U8, MIXUP_DTYPE_F32}};

@@ -58,20 +58,32 @@ MIXUP_HD double log_gamma_draw(double alpha, Words& words) {
   const double a = alpha < 1.0 ? alpha + 1.0 : alpha;
   const double d = a - 1.0 / 3.0;
   const double c = 1.0 / sqrt(9.0 * d);
-  double log_g = 0.0;
+  const double log_of_d = log_d(d);
+  const bool boost = alpha < 1.0;
+  double log_g = 0.0, log_boost = 0.0;
+  bool boost_ready = false;
   for (int attempt = 0; attempt < kMaxGammaProposals; ++attempt) {
     const double x = normal.next();
     double v = 1.0 + c * x;
     if (v <= 0.0) continue;
     v = v * v * v;
     const double u = static_cast<double>(uniform_from_word(words.next()));
+    // The boost's word is the one after an accepted proposal's u: its log is taken alongside
+    // log v and log u instead of after the loop, so it leaves the dependent chain (on a
+    // rejection it is simply not used — the words consumed, and so the bits, are the same).
+    if (boost) log_boost = log_d(static_cast<double>(uniform_from_word(words.peek())));
     const double log_v = log_d(v);
     if (log_d(u) < 0.5 * x * x + d - d * v + d * log_v) {
-      log_g = log_d(d) + log_v;
+      log_g = log_of_d + log_v;
+      boost_ready = boost;
       break;
     }
   }
-  if (alpha < 1.0) log_g = log_g + log_d(static_cast<double>(uniform_from_word(words.next()))) / alpha;
+  if (boost) {
+    const std::uint32_t w = words.next();
+    if (!boost_ready) log_boost = log_d(static_cast<double>(uniform_from_word(w)));
+    log_g = log_g + log_boost / alpha;
+  }
   return log_g;
 }
 

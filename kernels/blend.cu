@@ -55,20 +55,34 @@ __device__ __forceinline__ void store_vector(typename Out::T* o, std::int64_t e,
     store16(reinterpret_cast<uint4*>(o + e) + q, reinterpret_cast<const uint4*>(vo)[q]);
 }
 
+// Mixes one vector of the row (bits ra) with one of its partner (bits rb) and stores it at e.
 template <class In, class Out>
-__device__ __forceinline__ void blend_vector(const typename In::T* a, const typename In::T* b,
-                                             typename Out::T* o, std::int64_t e, float lam, float om,
-                                             bool stack_x, const Normalize& n) {
+__device__ __forceinline__ void mix_vector(uint4 ra, uint4 rb, typename Out::T* o, std::int64_t e, float lam,
+                                           float om, bool stack_x, const Normalize& n) {
   constexpr int V = kVec<In>;
   // 16-byte aligned locals: they are read and written as uint4
   alignas(16) typename In::T va[V];
   alignas(16) typename In::T vb[V];
-  if (!stack_x) *reinterpret_cast<uint4*>(va) = __ldg(reinterpret_cast<const uint4*>(a + e));
-  *reinterpret_cast<uint4*>(vb) = __ldg(reinterpret_cast<const uint4*>(b + e));
+  *reinterpret_cast<uint4*>(va) = ra;
+  *reinterpret_cast<uint4*>(vb) = rb;
   float v[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) v[k] = mix(In::load(va[k]), In::load(vb[k]), lam, om, stack_x);
   store_vector<In, Out>(o, e, v, n);
+}
+
+template <class In, class Out>
+__device__ __forceinline__ void blend_vector(const typename In::T* a, const typename In::T* b,
+                                             typename Out::T* o, std::int64_t e, float lam, float om,
+                                             bool stack_x, const Normalize& n) {
+  const uint4 ra = stack_x ? uint4{0, 0, 0, 0} : __ldg(reinterpret_cast<const uint4*>(a + e));
+  mix_vector<In, Out>(ra, __ldg(reinterpret_cast<const uint4*>(b + e)), o, e, lam, om, stack_x, n);
+}
+
+// Every row of the call is mixup (no kind to read: plain policy, or a caller's λ without kinds),
+// so a block knows before the pairing's verdict that it will read its whole row.
+__device__ bool every_row_mixup(const PairsView& v) {
+  return v.given_lambda != nullptr ? v.given_kind == nullptr : v.kind == nullptr;
 }
 
 // Which of the V elements from e lie in the box: one pair of 32-bit divisions per vector
@@ -164,10 +178,13 @@ __device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typ
 
 // Blocks per SM the register budget must allow: ptxas, left to itself, kept some kernels at 64
 // registers and spilled (up to 484 bytes for uint8 → bf16); with these bounds none spills
-// (nvcc -Xptxas -v: 72–77 registers for f32/f16/bf16, about 110 for uint8 input, whose 16-byte
-// vectors carry 16 elements each). Unmeasured on a GPU.
+// (nvcc -Xptxas -v). f32 fits three blocks (80 registers); 16-bit input, which keeps a whole
+// chunk of its row in registers across the wait (early loads) and converts each vector, needs
+// more than three blocks allow (it spilled 24–28 bytes at 85) and gets two — still 32 KiB of
+// partner loads in flight per SM, more than three blocks with two loads each had. uint8 input
+// (16 elements per vector) two as before. Unmeasured on a GPU.
 template <class In>
-constexpr int kBlendMinBlocks = std::is_same_v<In, U8> ? 2 : 3;
+constexpr int kBlendMinBlocks = std::is_same_v<In, F32> ? 3 : 2;
 
 template <class In, class Out>
 __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
@@ -177,10 +194,38 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
   const std::int64_t n = p.sample_elems;
   const auto* x = static_cast<const typename In::T*>(p.x);
   const typename In::T* a = x + row * n;
-  if (p.after_pairing && !p.stack_x) {
+  typename Out::T* o = static_cast<typename Out::T*>(p.out) + row * n;
+
+  constexpr int V = kVec<In>;
+  constexpr std::size_t kOutAlign = (V * sizeof(typename Out::T)) < 16 ? V * sizeof(typename Out::T) : 16;
+  const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
+  const auto addr = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr); };
+  const std::int64_t misalign = static_cast<std::int64_t>((addr(a) % 16) / sizeof(typename In::T));
+  const std::int64_t prologue = misalign == 0 ? 0 : (V - misalign < n ? V - misalign : n);
+  const std::int64_t nvec = (n - prologue) / V;
+  const std::int64_t v_begin = chunk * (chunk_elems / V);
+  const std::int64_t v_end = min(nvec, v_begin + chunk_elems / V);
+  const bool own_aligned = addr(a + prologue) % 16 == 0 && addr(o + prologue) % kOutAlign == 0 &&
+                           kOutAlign == 16;
+
+  // Mixup with rows a whole number of 16-byte vectors apart (every partner then aligned as the
+  // row): the vector path is certain, so the block loads its part of its own row into registers
+  // before it waits for the pairing — x is not written by the pairing — and, after the wait,
+  // has all its partner loads in flight at once (kBlendVecsPerThread per thread).
+  const bool early = own_aligned && !p.stack_x && every_row_mixup(p.pairs) &&
+                     (n * static_cast<std::int64_t>(sizeof(typename In::T))) % 16 == 0;
+  // this thread's vectors: first + j·kBlendThreads for j < mine (at most kBlendVecsPerThread)
+  const std::int64_t first = v_begin + threadIdx.x;
+  const int mine = first < v_end ? static_cast<int>((v_end - first + kBlendThreads - 1) / kBlendThreads) : 0;
+  uint4 own[kBlendVecsPerThread];
+  if (early) {
+    const uint4* a4 = reinterpret_cast<const uint4*>(a + prologue) + first;
+#pragma unroll
+    for (int j = 0; j < kBlendVecsPerThread; ++j)
+      if (j < mine) own[j] = __ldg(a4 + j * kBlendThreads);
+  } else if (p.after_pairing && !p.stack_x) {
     const std::int64_t bytes = n * static_cast<std::int64_t>(sizeof(typename In::T));
-    const std::int64_t chunk_bytes = blend_chunk_elems(p.in_type) *
-                                     static_cast<std::int64_t>(sizeof(typename In::T));
+    const std::int64_t chunk_bytes = chunk_elems * static_cast<std::int64_t>(sizeof(typename In::T));
     prefetch_chunk(a, chunk * chunk_bytes, min(bytes, (chunk + 1) * chunk_bytes));
   }
   pdl_wait();
@@ -191,21 +236,20 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
   const bool cut = rm.kind != MixKind::kMixup;  // CutMix, or the row kept whole (empty box)
   const bool small_rows = n <= 0x7FFFFFFFll;
   const typename In::T* b = x + partner * n;
-  typename Out::T* o = static_cast<typename Out::T*>(p.out) + row * n;
+  const bool vector_ok = own_aligned && addr(b + prologue) % 16 == 0;
 
-  constexpr int V = kVec<In>;
-  constexpr std::size_t kOutAlign = (V * sizeof(typename Out::T)) < 16 ? V * sizeof(typename Out::T) : 16;
-  const std::int64_t chunk_elems = blend_chunk_elems(p.in_type);
-  const auto addr = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr); };
-  const std::int64_t misalign = static_cast<std::int64_t>((addr(a) % 16) / sizeof(typename In::T));
-  const std::int64_t prologue = misalign == 0 ? 0 : (V - misalign < n ? V - misalign : n);
-  const bool vector_ok = addr(a + prologue) % 16 == 0 && addr(b + prologue) % 16 == 0 &&
-                         addr(o + prologue) % kOutAlign == 0 && kOutAlign == 16;
-
-  if (vector_ok) {
-    const std::int64_t nvec = (n - prologue) / V;
-    const std::int64_t v_begin = chunk * (chunk_elems / V);
-    const std::int64_t v_end = min(nvec, v_begin + chunk_elems / V);
+  if (early) {
+    const uint4* b4 = reinterpret_cast<const uint4*>(b + prologue) + first;
+    uint4 other[kBlendVecsPerThread];
+#pragma unroll
+    for (int j = 0; j < kBlendVecsPerThread; ++j)
+      if (j < mine) other[j] = __ldg(b4 + j * kBlendThreads);
+#pragma unroll
+    for (int j = 0; j < kBlendVecsPerThread; ++j)
+      if (j < mine)
+        mix_vector<In, Out>(own[j], other[j], o, prologue + (first + j * kBlendThreads) * V, lam, om, false,
+                            p.norm);
+  } else if (vector_ok) {
     if (cut) {
       for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
         cut_vector<In, Out>(a, b, o, prologue + v * V, p.geom, rm.box, small_rows, p.norm);
@@ -213,6 +257,8 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
       for (std::int64_t v = v_begin + threadIdx.x; v < v_end; v += blockDim.x)
         blend_vector<In, Out>(a, b, o, prologue + v * V, lam, om, p.stack_x, p.norm);
     }
+  }
+  if (early || vector_ok) {
     if (chunk == 0) {
       const std::int64_t tail = prologue + nvec * V;
       for (std::int64_t e = threadIdx.x; e < prologue; e += blockDim.x)
@@ -221,10 +267,19 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
         scalar_element<In, Out>(p, rm, a, b, o, e);
     }
   } else {
+    // Rows, partners or outputs that disagree in alignment (a row length that is not a whole
+    // number of vectors): runs of kScalarRun elements per thread, so the CutMix box segment
+    // and the normalisation channel are found once per run — as the CPU does per range — not
+    // per element with 64-bit divisions. A warp's loads then stride by the run; L1 serves the
+    // neighbouring elements.
+    constexpr std::int64_t kScalarRun = 16;
     const std::int64_t begin = chunk * chunk_elems;
     const std::int64_t end = min(n, begin + chunk_elems);
-    for (std::int64_t e = begin + threadIdx.x; e < end; e += blockDim.x)
-      scalar_element<In, Out>(p, rm, a, b, o, e);
+    for (std::int64_t e0 = begin + threadIdx.x * kScalarRun; e0 < end; e0 += blockDim.x * kScalarRun) {
+      const std::int64_t e1 = min(end, e0 + kScalarRun);
+      if (rm.kind == MixKind::kMixup) blend_range<In, Out>(a, b, o, e0, e1, lam, om, p.stack_x, p.norm);
+      else cut_range<In, Out>(a, b, o, e0, e1, p.geom, rm.box, p.norm);
+    }
   }
 }
 

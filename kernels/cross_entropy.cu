@@ -312,6 +312,15 @@ __device__ void for_each_chunk(const typename In::T* z_row, std::int32_t C, bool
   }
 }
 
+// e^x for x ≤ 0 in the large-C kernel, where the exponentials are a third of the instructions
+// (two per logit): 2^{x·log2 e} is one multiply and MUFU.EX2 (about 5 instructions with the
+// subnormal range) where expf's extended-precision reduction takes 9. The product's rounding
+// makes the relative error grow with |x| (≈ |x|·2⁻²⁴), but a term of e^x contributes e^x
+// to the sum and the gradient: its absolute error stays below max(|x|·e^x)·2⁻²⁴ ≈ 2.2e-8, under
+// float resolution of Σe ≥ 1 and far under the tests' bounds (2e-6 on a gradient entry).
+// Both passes use it, so the gradient's e^{z−m}/Σ are the terms that were summed.
+__device__ __forceinline__ float exp_large_c(float x) { return exp2f(x * 1.4426950408889634f); }
+
 // Large C (or rows that are not 16-byte aligned): one block per row. Pass 1 keeps, per
 // thread, a running max and Σe^{z−max} rescaled when the max grows (one exponential per
 // element, two when it grows), and Σ(z − z0) against the row's first logit, so Σ(m − z)
@@ -335,9 +344,14 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
     const float m_new = nan_max(m, vm);
     if (m_new != m) s = s == 0.0f ? 0.0f : s * expf(m - m_new);  // also turns s into NaN for a NaN max
     m = m_new;
+    // −∞ − (−∞) would be NaN: a chunk whose running max is still −∞ adds nothing (NaN still
+    // propagates through m). One test per chunk, not a branch around every exponential.
+    if (m != kNegInf) {
+#pragma unroll
+      for (int k = 0; k < W; ++k) s += exp_large_c(v[k] - m);
+    }
 #pragma unroll
     for (int k = 0; k < W; ++k) {
-      s += m == kNegInf ? 0.0f : expf(v[k] - m);  // −∞ − (−∞) would be NaN; NaN still propagates via m
       sz += v[k] - z0;
       if (soft) {
         const float tj = p.soft[base + j0 + k];
@@ -376,7 +390,8 @@ __global__ void __launch_bounds__(kBlockThreads, 2) ce_block_rows(CeParams p, Ce
       float g[W];
 #pragma unroll
       for (int k = 0; k < W; ++k)
-        g[k] = zero ? 0.0f : scale * (expf(v[k] - m) * inv_s * total - target_of(p, t, row, j0 + k, mass));
+        g[k] = zero ? 0.0f
+                    : scale * (exp_large_c(v[k] - m) * inv_s * total - target_of(p, t, row, j0 + k, mass));
       store_grads<Out, W>(g_row + j0, g);
     });
   }
@@ -434,6 +449,11 @@ cudaError_t launch_typed(const CeParams& p, CeState* st, bool programmatic, cuda
     return launch_rows(ce_block_rows<In, Out, V>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
                        programmatic, stream, cap);
   }
+  // C not a multiple of the vector width (or rows not 16-byte aligned): scalar lanes, a warp per
+  // row, up to 1024 logits in registers — not a 512-thread block for a row of a few hundred
+  // (1–2 elements per thread and five block reductions per row).
+  if (C <= 32 * 8) return launch_group<In, Out, 32, 8, 1>(p, st, programmatic, stream);
+  if (C <= 32 * 32) return launch_group<In, Out, 32, 32, 1>(p, st, programmatic, stream);
   return launch_rows(ce_block_rows<In, Out, 1>, p, st, static_cast<unsigned>(p.batch), kBlockThreads,
                      programmatic, stream, cap);
 }

@@ -116,8 +116,38 @@ __device__ void rank_warps_barrier() { asm volatile("bar.sync 1, %0;" ::"n"(kRan
 
 // Two blocks per SM are plenty for this small launch: the budget they leave (up to 113 and
 // 128 registers) keeps the λ / CutMix draws from spilling, which 64 registers did not.
+// The position of sample i (the block's samples, kGroup threads each): its high half counted
+// first — 32-bit compares, four keys per 16-byte load — and the whole keys only where another
+// key shares that half (rank_from_high). Every lane of the warp runs the shuffles.
+__device__ RankCount rank_of(const SplitKeys& keys, const FourHalves* hi4, int chunks, int batch, int i,
+                             bool mine) {
+  const int lane_in_group = static_cast<int>(threadIdx.x) % kGroup;
+  HighCount h;
+  if (mine) count_high_halves(hi4, lane_in_group, chunks, kGroup, keys.hi[i], h);
+  for (int o = kGroup / 2; o > 0; o >>= 1) {  // groups are 8 consecutive lanes
+    h.lt += __shfl_xor_sync(0xffffffffu, h.lt, o);
+    h.le += __shfl_xor_sync(0xffffffffu, h.le, o);
+  }
+  RankCount c;
+  const bool exact = !mine || rank_from_high(h, c);
+  if (__any_sync(0xffffffffu, !exact)) {  // rare with 64-bit keys: some key shares a high half
+    RankCount full;
+    if (!exact) count_keys(keys, lane_in_group, batch, kGroup, keys[i], i, full);
+    for (int o = kGroup / 2; o > 0; o >>= 1) {
+      full.lt += __shfl_xor_sync(0xffffffffu, full.lt, o);
+      full.eq += __shfl_xor_sync(0xffffffffu, full.eq, o);
+      full.eq_before += __shfl_xor_sync(0xffffffffu, full.eq_before, o);
+    }
+    if (!exact) c = full;
+  }
+  return c;
+}
+
+// Two blocks per SM are plenty for this small launch: the budget they leave (up to 113 and
+// 128 registers) keeps the λ / CutMix draws from spilling, which 64 registers did not.
 __global__ void __launch_bounds__(kBlockThreads, 2) pairing_rank_kernel(PairingLaunch p) {
-  __shared__ std::uint64_t keys[kRankMax];
+  __shared__ __align__(16) std::uint32_t hi[kRankMax];
+  __shared__ std::uint32_t lo[kRankMax];
   __shared__ std::uint64_t step_sh;
   pdl_launch_dependents();
   const int tid = threadIdx.x;
@@ -134,17 +164,16 @@ __global__ void __launch_bounds__(kBlockThreads, 2) pairing_rank_kernel(PairingL
     if (s < end) draw_lambda(p, at, s);
   } else {
     if (p.given_perm == nullptr && p.pairing != Pairing::kFlip) {
-      for (int j = tid; j < batch; j += kRankThreads)
-        keys[j] = perm_key(at, static_cast<std::uint32_t>(j), p.key_bits);
-      rank_warps_barrier();
-      const int i = begin + tid / kGroup;
-      RankCount c;
-      if (i < end) count_keys(keys, tid % kGroup, batch, kGroup, keys[i], i, c);
-      for (int o = kGroup / 2; o > 0; o >>= 1) {  // groups are 8 consecutive lanes
-        c.lt += __shfl_xor_sync(0xffffffffu, c.lt, o);
-        c.eq += __shfl_xor_sync(0xffffffffu, c.eq, o);
-        c.eq_before += __shfl_xor_sync(0xffffffffu, c.eq_before, o);
+      const int chunks = (batch + 3) / 4;
+      for (int j = tid; j < 4 * chunks; j += kRankThreads) {
+        const std::uint64_t k = j < batch ? perm_key(at, static_cast<std::uint32_t>(j), p.key_bits) : ~0ull;
+        hi[j] = static_cast<std::uint32_t>(k >> 32);
+        lo[j] = static_cast<std::uint32_t>(k);
       }
+      rank_warps_barrier();
+      const SplitKeys keys{hi, lo};
+      const int i = begin + tid / kGroup;
+      const RankCount c = rank_of(keys, reinterpret_cast<const FourHalves*>(hi), chunks, batch, i, i < end);
       if (i < end && tid % kGroup == 0) place_sample(at, keys, batch, i, c, p.sigma, p.rank);
     }
     if (begin + tid < end && tid < kSlice) validate_sample(p, begin + tid);

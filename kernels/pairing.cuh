@@ -55,7 +55,8 @@ struct RankCount {
   std::uint32_t lt = 0, eq = 0, eq_before = 0;
 };
 
-MIXUP_HD void count_keys(const std::uint64_t* keys, std::int32_t begin, std::int32_t end, std::int32_t stride,
+template <class Keys>
+MIXUP_HD void count_keys(const Keys& keys, std::int32_t begin, std::int32_t end, std::int32_t stride,
                          std::uint64_t key_i, std::int32_t i, RankCount& c) {
   for (std::int32_t j = begin; j < end; j += stride) {
     const std::uint64_t k = keys[j];
@@ -65,11 +66,70 @@ MIXUP_HD void count_keys(const std::uint64_t* keys, std::int32_t begin, std::int
   }
 }
 
+// The keys as the GPU's shared memory holds them: high and low halves in two arrays, so the
+// count can compare 32-bit high halves, four per 16-byte load.
+struct SplitKeys {
+  const std::uint32_t* hi;
+  const std::uint32_t* lo;
+  MIXUP_HD std::uint64_t operator[](std::int32_t j) const { return u64_from_words(hi[j], lo[j]); }
+};
+
+// Four consecutive high halves: one 16-byte load on the GPU.
+struct alignas(16) FourHalves {
+  std::uint32_t v[4];
+};
+
+// Where key_i's high half falls among the high halves: lt below it, le at or below it (itself
+// included). Reads chunks of four, `first`, `first + stride`, … below `chunks`; the array is
+// padded to whole chunks with 0xFFFFFFFF, which is never below a half and is at or below one
+// only when that half is 0xFFFFFFFF itself — a false tie, sent to the exact count.
+struct HighCount {
+  std::uint32_t lt = 0, le = 0;
+};
+
+// lt += v < h, le += v ≤ h
+MIXUP_HD void count_half(std::uint32_t v, std::uint32_t h, std::uint32_t& lt, std::uint32_t& le) {
+#if defined(__CUDA_ARCH__)
+  // one compare and one predicated add each (the compiler's own choice is a select: three)
+  asm("{\n\t.reg .pred p;\n\tsetp.lt.u32 p, %2, %3;\n\t@p add.u32 %0, %0, 1;\n\t"
+      "setp.le.u32 p, %2, %3;\n\t@p add.u32 %1, %1, 1;\n\t}"
+      : "+r"(lt), "+r"(le)
+      : "r"(v), "r"(h));
+#else
+  lt += v < h;
+  le += v <= h;
+#endif
+}
+
+MIXUP_HD void count_high_halves(const FourHalves* hi, std::int32_t first, std::int32_t chunks,
+                                std::int32_t stride, std::uint32_t hi_i, HighCount& c) {
+  std::uint32_t lt[2] = {0, 0}, le[2] = {0, 0};  // two chains each, so the adds overlap
+  for (std::int32_t q = first; q < chunks; q += stride) {
+    const FourHalves f = hi[q];
+    for (int k = 0; k < 4; ++k) count_half(f.v[k], hi_i, lt[k & 1], le[k & 1]);
+  }
+  c.lt += lt[0] + lt[1];
+  c.le += le[0] + le[1];
+}
+
+// The full count follows from the high halves alone when no other key shares key_i's high
+// half (le − lt = 1): every other key is then ordered by its high half, and key_i is its own
+// run. Otherwise (probability about B/2^32 per sample with 64-bit keys; always with keys of 32
+// bits or fewer) the caller counts the whole keys.
+MIXUP_HD bool rank_from_high(const HighCount& h, RankCount& c) {
+  if (h.le - h.lt != 1) return false;
+  c.lt = h.lt;
+  c.eq = 1;
+  c.eq_before = 0;
+  return true;
+}
+
 // Writes sample i's place in σ (and rank = σ⁻¹) from its counts. A sample with a unique key
 // takes position lt. A run of equal keys is written by its lowest index alone: its members in
 // index order (the sorted order), then the tie shuffle — the same steps as the CPU's sort.
-MIXUP_HD void place_sample(const StreamAddress& at, const std::uint64_t* keys, std::int32_t batch,
-                           std::int32_t i, const RankCount& c, std::int32_t* sigma, std::int32_t* rank) {
+template <class Keys>
+MIXUP_HD void place_sample(const StreamAddress& at, const Keys& keys, std::int32_t batch, std::int32_t i,
+                           const RankCount& c, std::int32_t* sigma, std::int32_t* rank) {
   if (c.eq == 1) {
     sigma[c.lt] = i;
     rank[i] = static_cast<std::int32_t>(c.lt);

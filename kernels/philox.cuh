@@ -106,6 +106,9 @@ struct Philox4x32 {
     block(ctr, key, out);
   }
 
+  // the word next() returns next, without consuming it
+  MIXUP_HD std::uint32_t peek() const { return out[state]; }
+
   // curand(): next 32-bit word
   MIXUP_HD std::uint32_t next() {
     const std::uint32_t r = out[state];
@@ -137,6 +140,11 @@ struct CurandWords {
     curand_init(seed, subsequence, offset, &s);
   }
   __device__ std::uint32_t next() { return curand(&s); }
+  // curand()'s next word without consuming it (STATE < 4 between calls); a select, not an
+  // index, so the state stays in registers
+  __device__ std::uint32_t peek() const {
+    return s.STATE == 0 ? s.output.x : s.STATE == 1 ? s.output.y : s.STATE == 2 ? s.output.z : s.output.w;
+  }
 };
 #endif
 

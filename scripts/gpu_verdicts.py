@@ -160,6 +160,14 @@ def main(out, trainer=None):
     v = t(ce, "BM_cuda_fused/256x10/f32")
     verdict("loss 256×10 f32: no slower than the first run (12.0 µs)", v, lambda v: v <= 12.0, f"{v:.1f} µs" if v else "")
 
+    # issue 19 item 8: odd shapes (rows not a whole number of vectors, C not a multiple of 4)
+    # within 2× of their floors
+    for table, name, what in ((mix, "BM_cuda_fused/64x3x227x227/f32", "fused mixup 64×3×227×227 f32"),
+                              (mix, "BM_cuda_cutmix_fused/64x3x227x227/f32", "CutMix 64×3×227×227 f32"),
+                              (ce, "BM_cuda_fused/8192x1001/f32", "loss 8192×1001 f32")):
+        v = floor_share(table, name)
+        verdict(f"{what} (odd shape): ≥ 50% of its floor", v, lambda v: v >= 0.5, f"{100 * v:.0f}%" if v else "")
+
     used.clear()  # the rows below and the tables after them read benchmarks for show only
     rows.append(trainer_row(out, trainer))
 

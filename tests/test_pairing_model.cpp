@@ -27,23 +27,55 @@ struct ModelResult {
 // What pairing_rank_kernel and the blend compute, block by block and thread by thread. The
 // blocks are placed last first (blocks run in any order on a GPU): the result must not depend
 // on it.
+// The keys as pairing_rank_kernel holds them: high and low halves, padded to whole chunks of
+// four with all-ones keys.
+struct SplitModel {
+  std::vector<FourHalves> hi4;
+  std::vector<std::uint32_t> lo;
+  SplitKeys keys() const { return SplitKeys{reinterpret_cast<const std::uint32_t*>(hi4.data()), lo.data()}; }
+  std::int32_t chunks() const { return static_cast<std::int32_t>(hi4.size()); }
+};
+
+SplitModel split(const std::vector<std::uint64_t>& keys) {
+  const std::size_t chunks = (keys.size() + 3) / 4;
+  SplitModel m{std::vector<FourHalves>(chunks), std::vector<std::uint32_t>(4 * chunks)};
+  for (std::size_t j = 0; j < 4 * chunks; ++j) {
+    const std::uint64_t k = j < keys.size() ? keys[j] : ~0ull;
+    m.hi4[j / 4].v[j % 4] = static_cast<std::uint32_t>(k >> 32);
+    m.lo[j] = static_cast<std::uint32_t>(k);
+  }
+  return m;
+}
+
+// rank_of in pairing.cu: the high halves counted by kGroup threads, then the whole keys where
+// some other key shares sample i's high half.
+RankCount model_rank(const SplitModel& m, std::int32_t batch, std::int32_t i, bool* exact = nullptr) {
+  const SplitKeys keys = m.keys();
+  HighCount h;
+  for (int g = 0; g < kGroup; ++g) count_high_halves(m.hi4.data(), g, m.chunks(), kGroup, keys.hi[i], h);
+  RankCount total;
+  const bool from_high = rank_from_high(h, total);
+  if (exact != nullptr) *exact = from_high;
+  if (from_high) return total;
+  for (int g = 0; g < kGroup; ++g) {
+    RankCount c;
+    count_keys(keys, g, batch, kGroup, keys[i], i, c);
+    total.lt += c.lt, total.eq += c.eq, total.eq_before += c.eq_before;
+  }
+  return total;
+}
+
 ModelResult run_model(const StreamAddress& at, std::int32_t batch, Pairing pairing, LambdaMode mode,
                       double alpha, bool fold, int key_bits) {
   std::vector<std::uint64_t> keys(batch);
   for (std::int32_t j = 0; j < batch; ++j) keys[j] = perm_key(at, static_cast<std::uint32_t>(j), key_bits);
+  const SplitModel m = split(keys);
   std::vector<std::int32_t> sigma(batch, -1), rank(batch, -1);
   const int blocks = (batch + kSlice - 1) / kSlice;
   for (int bb = 0; bb < blocks; ++bb) {
     const int b = blocks - 1 - bb;  // last block first: placement order must not matter
-    for (int i = b * kSlice; i < std::min(batch, (b + 1) * kSlice); ++i) {
-      RankCount total;
-      for (int g = 0; g < kGroup; ++g) {
-        RankCount c;
-        count_keys(keys.data(), g, batch, kGroup, keys[i], i, c);
-        total.lt += c.lt, total.eq += c.eq, total.eq_before += c.eq_before;
-      }
-      place_sample(at, keys.data(), batch, i, total, sigma.data(), rank.data());
-    }
+    for (int i = b * kSlice; i < std::min(batch, (b + 1) * kSlice); ++i)
+      place_sample(at, m.keys(), batch, i, model_rank(m, batch, i), sigma.data(), rank.data());
   }
   std::vector<float> lam(batch), one_minus(batch);
   for (std::int32_t s = 0; s < batch; ++s) {
@@ -126,6 +158,40 @@ TEST(PairingModel, EveryPositionWrittenOnceUnderHeavyTies) {
       ASSERT_GE(sigma[q], 0) << "position " << q << " never written, key_bits " << key_bits;
       ASSERT_EQ(rank[sigma[q]], q) << "key_bits " << key_bits;
       ASSERT_EQ(writes[q], 1) << "position " << q << " changed by more than one sample's placement";
+    }
+  }
+}
+
+// The split count (high halves first, whole keys on a shared high half) equals the plain
+// count of the whole keys for every sample: keys distinct in their high halves, keys of 34
+// bits (high halves of 2 bits: shared all the time, low halves apart), of 2 bits (ties), and
+// high halves of all ones (what the padding holds: such a half is never counted as alone).
+TEST(PairingModel, SplitCountEqualsTheWholeKeyCount) {
+  const StreamAddress at{7, 2, 11};
+  for (const int key_bits : {64, 34, 2, 0}) {
+    for (const std::int32_t B : {1, 5, 64, 301}) {
+      std::vector<std::uint64_t> keys(B);
+      for (std::int32_t j = 0; j < B; ++j) {
+        keys[j] = perm_key(at, static_cast<std::uint32_t>(j), key_bits == 0 ? 64 : key_bits);
+        if (key_bits == 0) keys[j] |= 0xFFFFFFFF00000000ull;  // the padding's high half
+      }
+      const SplitModel m = split(keys);
+      int from_high = 0;
+      for (std::int32_t i = 0; i < B; ++i) {
+        RankCount want;
+        count_keys(keys.data(), 0, B, 1, keys[i], i, want);
+        bool exact = false;
+        const RankCount got = model_rank(m, B, i, &exact);
+        from_high += exact;
+        ASSERT_EQ(got.lt, want.lt) << "key_bits " << key_bits << " B " << B << " i " << i;
+        ASSERT_EQ(got.eq, want.eq) << "key_bits " << key_bits << " B " << B << " i " << i;
+        ASSERT_EQ(got.eq_before, want.eq_before) << "key_bits " << key_bits << " B " << B << " i " << i;
+      }
+      // the fast path is taken where it may be, and only there
+      const int want_from_high = key_bits == 64 ? B : key_bits == 2 ? (B == 1 ? 1 : 0) : 0;
+      if (key_bits != 34) {
+        EXPECT_EQ(from_high, want_from_high) << "key_bits " << key_bits << " B " << B;
+      }
     }
   }
 }

@@ -2,18 +2,22 @@
 """The binding on a GPU (scripts/gpu-check-python runs it; UNVERIFIED: written without a GPU).
 Device time per call with CUDA events (mean of REPS after warm-up) for the op through the
 binding vs fastai v1's and timm's eager mixup, and the loss (forward + backward) vs two
-F.cross_entropy; and the host time per call of a tiny batch, through the full Python front
-(Mixup.__call__) and through the extension alone (_C.Handle.apply, outputs preallocated),
-to set against bench_mixup's C call for the binding's overhead (target: <= 5 us)."""
+F.cross_entropy; and the binding's overhead over the C call on a tiny batch (overhead.py:
+the C ABI through ctypes vs the extension vs the public call, host time per call), with a
+PASS/FAIL verdict against 5 us per call, printed and written beside the JSON as
+<json stem>_verdict.md."""
 import json
+import os
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 import mixup_cuda
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import overhead  # noqa: E402
 
 dev = torch.device("cuda")
 REPS = 50
@@ -31,17 +35,6 @@ def device_time(fn):
     e.record()
     e.synchronize()
     return s.elapsed_time(e) / REPS * 1e3  # us
-
-
-def host_time(fn, n=2000):
-    for _ in range(50):
-        fn()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(n):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - t) / n * 1e6
 
 
 def op_rows(n, h):
@@ -77,19 +70,13 @@ def loss_rows(b, c):
 
 
 def overhead_rows():
-    x, y = torch.randn(2, 3, 8, 8, device=dev), torch.randint(0, 10, (2,), device=dev)
-    m = mixup_cuda.Mixup(0.4, num_classes=10, seed=0, checks="deferred")
-    front = host_time(lambda: m(x, y))
-    h = mixup_cuda._C.Handle(backend=1, device=0, alpha=0.4, lambda_mode=0, pairing=0, fold=True, seed=0,
-                             rank_salt=0, label_smoothing=0.0, num_classes=10, max_batch=2, deferred_checks=True)
-    out, y32 = torch.empty_like(x), y.int()
-    y_a, y_b, lam = torch.empty(2, dtype=torch.int32, device=dev), torch.empty(2, dtype=torch.int32, device=dev), \
-        torch.empty(2, device=dev)
-    stream = torch.cuda.current_stream().cuda_stream
-    dl = torch.utils.dlpack.to_dlpack
-    raw = host_time(lambda: h.apply(dl(x), dl(out), mode=1, labels=dl(y32), y_a=dl(y_a), y_b=dl(y_b), lam=dl(lam),
-                                    stream=stream))
-    rows.append({"case": "host us per call, batch 2x3x8x8", "front_us": front, "extension_us": raw})
+    """The binding's overhead over the C call (bench/python/overhead.py) on the GPU: host time per
+    call, kernels queued on the current stream; PASS/FAIL against 5 us per call."""
+    result = overhead.measure("cuda", calls=2000, rounds=15)
+    for case, (over, verdict) in overhead.verdicts(result).items():
+        rows.append({"case": f"overhead {case}", **{f"{k}_us": v for k, v in result[case].items()},
+                     "overhead_us": over, "target_us": overhead.TARGET_US, "verdict": verdict})
+    return overhead.HEADER + "\n" + "\n".join(overhead.rows(result, "cuda"))
 
 
 def main():
@@ -97,14 +84,32 @@ def main():
         print("bench_gpu: no CUDA device (torch or the library sees none): nothing timed")
         return
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, mixup_cuda {mixup_cuda.__version__}")
-    op_rows(64, 28)
-    op_rows(64, 224)
-    loss_rows(8192, 1000)
-    overhead_rows()
+    try:  # first: the row with a verdict
+        table = overhead_rows()
+    except Exception as e:  # noqa: BLE001 — a failed measurement is a FAIL row, not a lost report
+        rows.append({"case": "overhead (not measured)", "overhead_us": float("nan"), "target_us": overhead.TARGET_US,
+                     "verdict": f"FAIL ({type(e).__name__}: {e})"})
+        table = ""
+    try:
+        op_rows(64, 28)
+        op_rows(64, 224)
+        loss_rows(8192, 1000)
+    finally:
+        report(table, sys.argv[1] if len(sys.argv) > 1 else None)
+
+
+def report(table, json_path):
     for r in rows:
         print(" | ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
-    if len(sys.argv) > 1:
-        json.dump(rows, open(sys.argv[1], "w"), indent=1)
+    verdict = ["| target | measured | verdict |", "|---|---:|---|"]
+    verdict += [f"| binding overhead over the C call, {r['case'][9:]} (<= {r['target_us']:g} us per call) | "
+                f"{r['overhead_us']:.2f} us | {r['verdict']} |" for r in rows if "verdict" in r]
+    text = "## Python binding on the GPU: verdict\n\n" + "\n".join(verdict) + "\n\n" + table + "\n"
+    print(text)
+    if json_path:
+        json.dump(rows, open(json_path, "w"), indent=1)
+        with open(json_path.rsplit(".", 1)[0] + "_verdict.md", "w") as f:
+            f.write(text)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,17 @@ the caller's framework.
 
 timm users: ``mixup_cuda.timm.Mixup`` (import mixup_cuda.timm).
 """
-from . import _C
+from . import _C, _arrays
 from ._C import Error, InvalidValue, NotSupported
-from .loss import cross_entropy, cross_entropy_with_grad, get_num_threads, set_num_threads, soft_cross_entropy
+from .loss import (cross_entropy, cross_entropy_with_grad, get_checks, get_num_threads, poll_checks, set_checks,
+                   set_num_threads, soft_cross_entropy)
 from .mixup import Mixup
 
 __version__ = _C.version()
+
+# torch already imported (and >= 2.4): register the custom ops now, so torch.ops.mixup_cuda.*
+# exist from `import mixup_cuda` on. Otherwise they are registered at the first torch call.
+_arrays.torch_ops()
 
 
 def library_path():
@@ -35,4 +40,5 @@ def cuda_device_count():
 
 
 __all__ = ["Mixup", "cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad", "Error", "InvalidValue",
-           "NotSupported", "library_path", "cpu_isa", "cuda_device_count", "set_num_threads", "get_num_threads"]
+           "NotSupported", "library_path", "cpu_isa", "cuda_device_count", "set_num_threads", "get_num_threads",
+           "set_checks", "get_checks", "poll_checks"]

@@ -12,6 +12,25 @@ def _torch():
     return sys.modules.get("torch")
 
 
+_ops = None  # mixup_cuda.ops where torch can register custom ops (>= 2.4), once resolved
+_ops_resolved = False
+
+
+def torch_ops():
+    """mixup_cuda.ops where the caller's torch can register custom ops (>= 2.4), else None.
+    Resolved once, the first time torch is already imported; after that two global reads (a
+    bool, then a module or None), which torch.compile traces without a graph break."""
+    global _ops, _ops_resolved
+    if not _ops_resolved:
+        if "torch" not in sys.modules:
+            return None
+        from . import ops
+
+        _ops = ops if ops.ENABLED else None
+        _ops_resolved = True
+    return _ops
+
+
 def is_torch(x):
     t = _torch()
     return t is not None and isinstance(x, t.Tensor)

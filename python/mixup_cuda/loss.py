@@ -10,6 +10,36 @@ from . import _C, _arrays
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 _local = threading.local()  # one loss handle per thread and device (a handle is not thread-safe)
 _cpu_threads = 0
+_checks = "sync"
+_CHECKS = ("sync", "deferred")
+
+
+def set_checks(mode):
+    """How the loss's CUDA calls check labels, for handles created from now on (per thread):
+    "sync" (the default) reads the device-side verdict back after every call — a stream
+    synchronisation, and a bad label raises at once; "deferred" adds no synchronisation (what
+    a training step or a CUDA graph wants): a failed call still writes nothing, and
+    poll_checks() raises its error later. On the CPU checks are always immediate."""
+    global _checks
+    if mode not in _CHECKS:
+        raise ValueError(f"set_checks({mode!r}): choose 'sync' or 'deferred'")
+    _checks = mode
+
+
+def get_checks():
+    return _checks
+
+
+def poll_checks():
+    """Raises the first device-side check that failed since the last poll in any of this
+    thread's loss calls made with checks "deferred" (waiting for each device's current stream);
+    returns None when all passed."""
+    for (device, _, checks), h in list(getattr(_local, "handles", {}).items()):
+        if checks != "deferred" or device[0] != "cuda":
+            continue
+        import torch
+
+        h.poll_checks(int(torch.cuda.current_stream(device[1]).cuda_stream))
 
 
 def set_num_threads(n):
@@ -29,11 +59,12 @@ def _loss_handle(device, batch):
     handles = getattr(_local, "handles", None)
     if handles is None:
         handles = _local.handles = {}
-    key = (device, _cpu_threads)
+    key = (device, _cpu_threads, _checks)
     h = handles.get(key)
     if h is None:
         h = handles[key] = _C.Loss(backend=0 if device[0] == "cpu" else 1, device=device[1],
-                                   max_batch=max(int(batch), 1), cpu_threads=_cpu_threads)
+                                   max_batch=max(int(batch), 1), deferred_checks=_checks == "deferred",
+                                   cpu_threads=_cpu_threads)
     return h
 
 
@@ -110,6 +141,14 @@ def cross_entropy(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduc
     lam float32 [N] or a Python float. Returns a float32 array of logits' framework: [N] for
     reduction="none", 0-d otherwise. A torch tensor that requires grad gets its gradient.
     Rows whose y_a is ignore_index count for nothing (and not in the mean)."""
+    ops = _arrays.torch_ops()
+    if ops is not None and ops.wanted(logits):  # under torch.compile: the custom op mixup_cuda::cross_entropy
+        return ops.loss_call(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
+    return _fallback(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
+
+
+def _fallback(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index):
+    """Older torch, and every other framework: the autograd.Function, or the plain call."""
     global _function
     if _arrays.is_torch(logits):
         import torch
@@ -117,21 +156,16 @@ def cross_entropy(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduc
         if torch.is_grad_enabled() and logits.requires_grad:
             if _function is None:
                 _function = _autograd_function()
-            return _function.apply(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index)
-    return _run(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index, False)[0]
+            return _function.apply(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index)
+    return _run(logits, y_a, y_b, lam, soft, label_smoothing, reduction, ignore_index, False)[0]
 
 
 def soft_cross_entropy(logits, targets, *, label_smoothing=0.0, reduction="mean"):
     """Σ_j −t_j·log softmax(z)_j per row (targets [N, C] float32, e.g. Mixup(targets="onehot")), reduced."""
-    global _function
-    if _arrays.is_torch(logits):
-        import torch
-
-        if torch.is_grad_enabled() and logits.requires_grad:
-            if _function is None:
-                _function = _autograd_function()
-            return _function.apply(logits, None, None, None, targets, label_smoothing, reduction, -100)
-    return _run(logits, None, None, None, targets, label_smoothing, reduction, -100, False)[0]
+    ops = _arrays.torch_ops()
+    if ops is not None and ops.wanted(logits):
+        return ops.loss_call(logits, None, None, None, targets, label_smoothing, reduction, -100)
+    return _fallback(logits, None, None, None, targets, label_smoothing, reduction, -100)
 
 
 def cross_entropy_with_grad(logits, y_a, y_b=None, lam=None, *, label_smoothing=0.0, reduction="mean",
@@ -140,4 +174,5 @@ def cross_entropy_with_grad(logits, y_a, y_b=None, lam=None, *, label_smoothing=
     return _run(logits, y_a, y_b, lam, None, label_smoothing, reduction, ignore_index, True)
 
 
-__all__ = ["cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad", "set_num_threads", "get_num_threads"]
+__all__ = ["cross_entropy", "soft_cross_entropy", "cross_entropy_with_grad", "set_num_threads", "get_num_threads",
+           "set_checks", "get_checks", "poll_checks"]

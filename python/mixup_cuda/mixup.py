@@ -9,6 +9,8 @@ _LAMBDA_MODES = {"sample": 0, "batch": 1, "pair": 2}
 _PAIRINGS = {"permutation": 0, "involution": 1, "flip": 2}
 _TARGETS = {"none": 0, "stacked": 1, "onehot": 2, "soft": 3}
 _CHECKS = ("sync", "deferred")
+_ZERO_D = "x is 0-d; it must be a batch: [N], [N, D], [N, H, W] or [N, C, H, W]"
+_REQUIRES_GRAD = "x requires grad: mixup is applied to inputs, not differentiated; pass x.detach()"
 
 
 def _choice(name, value, table):
@@ -58,8 +60,21 @@ class Mixup:
         self.last_lam = None  # λ of each sample in the last call (any targets mode)
         self._handle = None
         self._step = 0
+        # torch >= 2.4: under torch.compile, calls go through the custom op mixup_cuda::mixup,
+        # with the step in a tensor the op mutates (see ops.py), which eager calls share; graph
+        # mode keeps its step on the device.
+        self._step_t, self._step_view, self._key = None, None, None
+        if not self.graph_mode:
+            self._attach_ops()
         # Bad settings fail here, not at the first batch: a throwaway CPU handle checks them.
         self._make((("cpu", 0)), 1)
+
+    def _attach_ops(self):
+        ops = _arrays.torch_ops()
+        if ops is not None and self._step_t is None:
+            self._step_t, self._key = ops.step_tensor(self.step), ops.register(self)
+            self._step_view = self._step_t.numpy()  # the same int64: eager calls sync it without dispatch
+        return ops
 
     # The library checks labels against num_classes; without one, any label >= 0 is accepted.
     def _classes(self):
@@ -94,12 +109,16 @@ class Mixup:
     @property
     def step(self):
         """The step the next call draws with (the same seed and step give the same draws)."""
+        if self._step_t is not None:
+            return int(self._step_view)
         return self._handle.step if self._handle is not None else self._step
 
     @step.setter
     def step(self, value):
         if self._handle is not None:
             self._handle.step = int(value)
+        if self._step_t is not None:
+            self._step_t.fill_(int(value))
         self._step = int(value)
 
     def poll_checks(self):
@@ -116,12 +135,19 @@ class Mixup:
             mode = 0
         elif mode == 0:
             raise ValueError("targets='none' takes no y")
+        ops = None if self.graph_mode else _arrays.torch_ops()
+        if ops is not None and ops.wanted(x):  # under torch.compile: only traceable code from here
+            if self._step_t is None:  # torch was imported after this Mixup was made
+                self._attach_ops()
+            return ops.mixup_call(self, x, y, mode, out, out_dtype, draws)
         if getattr(x, "ndim", 1) == 0:
-            raise ValueError("x is 0-d; it must be a batch: [N], [N, D], [N, H, W] or [N, C, H, W]")
+            raise ValueError(_ZERO_D)
         if getattr(x, "requires_grad", False):
-            raise ValueError("x requires grad: mixup is applied to inputs, not differentiated; pass x.detach()")
+            raise ValueError(_REQUIRES_GRAD)
         n = int(x.shape[0])
         h = self._handle_for(x, n)
+        if self._step_t is not None:  # the step tensor that compiled calls advance is the step of record
+            h.step = int(self._step_view)
         stream = _arrays.current_stream(x, self.device)
         xdt = _arrays.dtype_name(x)
         if out is None:
@@ -146,6 +172,8 @@ class Mixup:
             kw["kind"], kw["box"] = i32(), _arrays.empty(x, (n, 4), "int32")
         dl = _arrays.dl
         h.apply(dl(x), dl(out), mode=mode, stream=stream, **{k: dl(v) for k, v in kw.items()})
+        if self._step_t is not None:
+            self._step_view[()] = h.step
         self.last_perm, self.last_lam = perm, lam
         self.last_draws = (kw["kind"], kw["box"]) if draws else None
         if mode == 0:

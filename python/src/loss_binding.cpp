@@ -84,7 +84,7 @@ class Loss {
       }
       expect_contiguous(*grad);
     }
-    grow(static_cast<std::int32_t>(B));
+    grow(static_cast<std::int32_t>(B), s);
 
     mixup_ce_args_t a = mixup_ce_args_default();
     a.logits = logits.data();
@@ -118,8 +118,15 @@ class Loss {
   }
 
  private:
-  void grow(std::int32_t n) {
+  // A larger batch replaces the handle. With deferred checks the old one may hold a failure
+  // not yet polled: it is polled first (one wait for the stream, only when growing) so that
+  // failure is raised, not dropped with the handle.
+  void grow(std::int32_t n, std::optional<std::intptr_t> stream) {
     if (n <= cfg_.max_batch) return;
+    if (cfg_.checks == MIXUP_CHECKS_DEFERRED && cfg_.backend == MIXUP_BACKEND_CUDA) {
+      py::gil_scoped_release nogil;
+      check(mixup_loss_poll_checks(h_, reinterpret_cast<void*>(stream.value_or(0))));
+    }
     mixup_loss_config_t c = cfg_;
     c.max_batch = n > INT32_MAX / 2 ? n : std::max(n, 2 * cfg_.max_batch);
     mixup_loss_t h = nullptr;

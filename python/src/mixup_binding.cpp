@@ -157,7 +157,7 @@ class Handle {
     auto given_perm = vec(given_perm_obj, "given perm", 1, false);
     if (given_lam.has_value() != given_perm.has_value())
       throw py::value_error("give both lam and perm, or neither");
-    grow(static_cast<std::int32_t>(n));
+    grow(static_cast<std::int32_t>(n), s);
 
     const mixup_batch_t cx{x.data(), xt, g.n, g.c, g.h, g.w, g.layout};
     const mixup_batch_t co{out.data(), ot, g.n, g.c, g.h, g.w, g.layout};
@@ -189,8 +189,15 @@ class Handle {
   }
 
  private:
-  void grow(std::int32_t n) {
+  // A larger batch replaces the handle. With deferred checks the old one may hold a failure
+  // not yet polled: it is polled first (one wait for the stream, only when growing) so that
+  // failure is raised, not dropped with the handle.
+  void grow(std::int32_t n, std::optional<std::intptr_t> stream) {
     if (n <= cfg_.max_batch) return;
+    if (cfg_.checks == MIXUP_CHECKS_DEFERRED && cfg_.backend == MIXUP_BACKEND_CUDA) {
+      py::gil_scoped_release nogil;
+      check(mixup_poll_checks(h_, reinterpret_cast<void*>(stream.value_or(0))));
+    }
     mixup_config_t c = cfg_;
     c.max_batch = n > INT32_MAX / 2 ? n : std::max(n, 2 * cfg_.max_batch);
     const std::uint64_t s = step();

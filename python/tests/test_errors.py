@@ -150,3 +150,20 @@ def test_loss_writes_nothing_on_failure():
     with pytest.raises(mixup_cuda.InvalidValue):
         _loss_handle(("cpu", 0), 4).cross_entropy(z, loss, y_a=bad, grad=grad, reduction=0)
     assert (loss == SENTINEL).all() and (grad == SENTINEL).all()
+
+
+def test_loss_checks_setting():
+    """set_checks: a bad mode is refused by name; on the CPU a deferred loss still refuses a bad
+    label at the call (CPU checks are immediate), and poll_checks has nothing to report."""
+    with pytest.raises(ValueError, match="set_checks\\('later'\\).*'deferred'"):
+        mixup_cuda.set_checks("later")
+    assert mixup_cuda.get_checks() == "sync"
+    mixup_cuda.set_checks("deferred")
+    try:
+        assert mixup_cuda.get_checks() == "deferred"
+        with pytest.raises(ValueError, match="label 5"):
+            mixup_cuda.cross_entropy(Z, torch.tensor([0, 1, 2, 3, 5, 0]))
+        assert torch.isfinite(mixup_cuda.cross_entropy(Z, Y))
+        assert mixup_cuda.poll_checks() is None
+    finally:
+        mixup_cuda.set_checks("sync")

@@ -62,3 +62,30 @@ def test_graph_capture_replays_draw_fresh_lambdas():
     torch.cuda.synchronize()
     assert not torch.equal(first, lam)
     m.poll_checks()
+
+
+def test_loss_deferred_checks_add_no_sync_and_report_at_poll():
+    """checks "deferred": a bad label on the GPU does not raise at the call and writes nothing;
+    poll_checks raises it once (naming the label); a batch that outgrows the handle polls the
+    old handle first, so a pending failure is raised, not dropped."""
+    z = torch.randn(6, 5, device="cuda")
+    bad = torch.tensor([0, 1, 2, 3, 5, 0], device="cuda")
+    mixup_cuda.set_checks("deferred")
+    try:
+        from mixup_cuda.loss import _loss_handle, _run
+        loss, grad = torch.full((6,), 7.0, device="cuda"), torch.full((6, 5), 7.0, device="cuda")
+        stream = int(torch.cuda.current_stream().cuda_stream)
+        _loss_handle(("cuda", 0), 6).cross_entropy(z, loss, y_a=bad.int(), grad=grad, reduction=0,
+                                                   stream=stream)  # no raise: deferred
+        with pytest.raises(ValueError, match="label 5"):
+            mixup_cuda.poll_checks()
+        assert (loss == 7.0).all() and (grad == 7.0).all()  # the failed call wrote nothing
+        assert mixup_cuda.poll_checks() is None  # reported once
+        _run(z, bad, None, None, None, 0.0, "none", -100, True)
+        with pytest.raises(ValueError, match="label 5"):  # raised by the growing call's poll
+            mixup_cuda.cross_entropy(torch.randn(4096, 5, device="cuda"), torch.zeros(4096, dtype=torch.long,
+                                                                                     device="cuda"))
+        good = mixup_cuda.cross_entropy(z, torch.zeros(6, dtype=torch.long, device="cuda"))
+        assert mixup_cuda.poll_checks() is None and torch.isfinite(good)
+    finally:
+        mixup_cuda.set_checks("sync")
