@@ -6,6 +6,7 @@
 # mpiexec runs under a timeout, so a hang fails the case instead of the suite.
 set -u
 case_name=$1 train=$2
+here=$(cd "$(dirname "$0")" && pwd)
 fm=${MIXUP_DATA_DIR:-/usr/share/datasets/fashion-mnist}
 # a relocated Open MPI (scripts/gpu-prep-openmpi; scripts/gpu-check sets this on the GPU machine)
 if [[ -n ${MIXUP_OPENMPI_ENV:-} ]]; then
@@ -217,7 +218,7 @@ case $case_name in
     [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)" ;;
   # The same through scripts/mpirun-train, which exits 130 for it.
   sigint_to_mpirun_train)
-    sigint_run "$(dirname "$0")/../../scripts/mpirun-train"
+    sigint_run "$here/../../scripts/mpirun-train"
     [[ $rc -eq 130 ]] || fail "exited $rc, expected 130: $(cat out.txt)" ;;
   *) fail "unknown case $case_name" ;;
 esac
