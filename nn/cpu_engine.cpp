@@ -2,6 +2,8 @@
 // model itself, and the layers run on a thread pool owned here.
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "batch.hpp"
@@ -53,6 +55,11 @@ class CpuEngine final : public Engine {
     for (const std::vector<float>* t : tensors(what)) out.insert(out.end(), t->begin(), t->end());
   }
   void write_flat(Flat what, const std::vector<float>& in) override {
+    std::size_t need = 0;
+    for (const std::vector<float>* t : tensors(what)) need += t->size();
+    if (in.size() != need)
+      throw std::invalid_argument("write_flat: " + std::to_string(in.size()) + " floats for a part of " +
+                                  std::to_string(need));
     auto from = in.begin();
     for (std::vector<float>* t : tensors(what)) {
       std::copy(from, from + static_cast<std::ptrdiff_t>(t->size()), t->begin());

@@ -23,6 +23,7 @@ struct EngineConfig {
   std::int64_t height = 0, width = 0;  // the training images' size
   int threads = 1;                     // CPU worker threads, the caller's included
   float weight_decay = 0.0f;           // AdamW's decoupled weight decay
+  int device = 0;                      // the GPU (cuDNN engine), made current for this thread
 };
 
 // The arguments of the plain normalising pass (λ = 1, every sample its own partner), in the
@@ -62,17 +63,13 @@ class Engine {
 
   // Data-parallel training (nn/parallel): the model as one flat host array in AdamW's order
   // (each conv's weight and bias, then each BatchNorm's γ and β): its parameters or their
-  // gradients; or BatchNorm's running statistics (each norm's mean, then its variance).
+  // gradients; or BatchNorm's running statistics (each norm's mean, then its variance). The
+  // same order and bits on both engines, so checksums and checkpoints agree; on the GPU the
+  // copies are staged through pinned memory on the engine's stream and synchronised.
   enum class Flat { params, grads, buffers };
-  virtual void read_flat(Flat, std::vector<float>&) { no_data_parallel(); }
-  virtual void write_flat(Flat, const std::vector<float>&) { no_data_parallel(); }
-
- private:
-  [[noreturn]] static void no_data_parallel() {
-    throw std::runtime_error(
-        "this engine cannot train data-parallel yet (ranks, --virtual-ranks, --accum): "
-        "use the CPU engine");
-  }
+  virtual void read_flat(Flat, std::vector<float>&) = 0;
+  // Throws std::invalid_argument where `in` is not the part's size.
+  virtual void write_flat(Flat, const std::vector<float>&) = 0;
 };
 
 std::unique_ptr<Engine> make_cpu_engine(SimpleCnn& model, const EngineConfig& c);

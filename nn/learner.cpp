@@ -57,6 +57,7 @@ mixup_config_t normalizer_config(const LearnerConfig& cfg, const SimpleCnn& mode
   mc.num_classes = static_cast<std::int32_t>(model.classes());
   mc.cpu_threads = resolve_threads(cfg.threads);
   mc.checks = cfg.cuda ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;
+  mc.device = cfg.device;
   return mc;
 }
 
@@ -67,6 +68,7 @@ mixup_loss_config_t loss_config(const LearnerConfig& cfg, const SimpleCnn& model
   lc.max_batch = mc.max_batch;
   lc.cpu_threads = mc.cpu_threads;
   lc.checks = mc.checks;
+  lc.device = mc.device;
   return lc;
 }
 
@@ -78,6 +80,7 @@ std::unique_ptr<Engine> make_engine(SimpleCnn& model, const ImageSet& train, con
   ec.height = train.h, ec.width = train.w;
   ec.threads = resolve_threads(cfg.threads);
   ec.weight_decay = cfg.weight_decay;
+  ec.device = cfg.device;
   return cfg.cuda ? make_cudnn_engine(model, ec) : make_cpu_engine(model, ec);
 }
 

@@ -75,6 +75,7 @@ struct LearnerConfig {
   float mean = 0.2860f, std = 0.3530f;  // Fashion-MNIST pixel statistics
   bool progress = true;
   bool cuda = false;  // train on the GPU (cuDNN); needs a device and a build with cuDNN
+  int device = 0;     // which GPU: the engine's and the library handles' (NCCL: the local rank's)
   // Data-parallel training and gradient accumulation (nn/parallel/data_parallel.hpp): with
   // several ranks, virtual ranks or micro-batches, batch_size is one micro-batch's size.
   ParallelConfig parallel;

@@ -14,6 +14,7 @@ mixup::Mixup& MixUpCallback::handle(Learner& l, std::int32_t rank) {
     c.max_batch = static_cast<std::int32_t>(l.config().batch_size);
     c.cpu_threads = l.config().threads;
     c.checks = l.on_gpu() ? MIXUP_CHECKS_DEFERRED : MIXUP_CHECKS_SYNC;  // polled once per epoch
+    c.device = l.config().device;
     mix = std::make_unique<mixup::Mixup>(c);
     mix->set_normalize(&l.config().mean, &l.config().std, 1);
     mix->set_mixing(mixing_);

@@ -63,6 +63,12 @@ def main(out, state, trainer):
         failed = [l for l in lines if "(Failed)" in l or "***Failed" in l or "(Timeout)" in l]
         if failed:
             print("Failed:\n\n" + "\n".join("    " + l.strip() for l in failed) + "\n")
+        # on a GPU machine a skip is news (no mpiexec there, a missing cuDNN): named, with the
+        # reasons scripts/gpu-check copied from CTest's log
+        skipped = [l for l in lines if l.rstrip().endswith("(Skipped)")]
+        reasons = [l for l in lines if l.startswith("skip reason: ")]
+        if skipped:
+            print("Skipped:\n\n" + "\n".join("    " + l.strip() for l in skipped + reasons) + "\n")
     else:
         print("Tests: not reached\n")
     binaries = read(os.path.join(state, "binaries.md"))

@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <string>
 #include <random>
+#include <stdexcept>
 
+#include "engine.hpp"
 #include "gpu/device_tensor.hpp"
 #include "gpu/gpu_cnn.hpp"
 #include "idx.hpp"
@@ -227,6 +229,98 @@ TEST(GpuTrainer, CudnnLearnerFollowsTheCpuLearnerStepByStep) {
     EXPECT_LT(relative_l2(on_gpu.norms()[k].running_var, on_cpu.norms()[k].running_var), 1e-2)
         << "norm " << k;
   }
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<float> in_flat_order(const SimpleCnn& m, Engine::Flat what) {
+  std::vector<float> v;
+  const auto add = [&](const std::vector<float>& t) { v.insert(v.end(), t.begin(), t.end()); };
+  if (what == Engine::Flat::params)
+    for (const Conv2d& c : m.layers()) add(c.weight), add(c.bias);
+  for (const BatchNorm2d& bn : m.norms()) {
+    if (what == Engine::Flat::params) add(bn.gamma), add(bn.beta);
+    else add(bn.running_mean), add(bn.running_var);
+  }
+  return v;
+}
+
+// Data-parallel training reads and writes the model as flat host arrays (engine.hpp): the
+// cuDNN engine's are the CPU engine's, in the same order (so checksums and checkpoints agree
+// across engines), and what is written is what is read back and what reaches the host model.
+TEST(GpuTrainer, CudnnEngineFlatPartsAreTheCpuEnginesInTheSameOrder) {
+  if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
+  using Flat = Engine::Flat;
+  SimpleCnn model({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 5, true), on_cpu = model, on_gpu = model;
+  for (BatchNorm2d& bn : model.norms())  // statistics that differ per position
+    for (std::size_t c = 0; c < bn.running_mean.size(); ++c) bn.running_mean[c] = 0.25f * c;
+  on_cpu = model, on_gpu = model;
+  EngineConfig ec;
+  ec.max_batch = 8, ec.pixels = 784, ec.height = 28, ec.width = 28, ec.threads = 1;
+  const auto cpu = make_cpu_engine(on_cpu, ec);
+  const auto gpu = make_cudnn_engine(on_gpu, ec);
+  for (const Flat f : {Flat::params, Flat::buffers}) {
+    std::vector<float> got, want;
+    gpu->read_flat(f, got);
+    cpu->read_flat(f, want);
+    EXPECT_EQ(got, want) << "part " << static_cast<int>(f);
+    EXPECT_EQ(got, in_flat_order(model, f)) << "part " << static_cast<int>(f);
+  }
+  for (const Flat f : {Flat::params, Flat::grads, Flat::buffers}) {
+    std::vector<float> v, back;
+    gpu->read_flat(f, v);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.5f * static_cast<float>(i) - 3.0f;
+    gpu->write_flat(f, v);
+    gpu->read_flat(f, back);
+    EXPECT_EQ(back, v) << "part " << static_cast<int>(f);
+    v.pop_back();
+    EXPECT_THROW(gpu->write_flat(f, v), std::invalid_argument);
+  }
+  gpu->sync_model();  // the written parameters and statistics reach the host model
+  std::vector<float> want(in_flat_order(model, Flat::params).size());
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = 0.5f * static_cast<float>(i) - 3.0f;
+  EXPECT_EQ(in_flat_order(on_gpu, Flat::params), want);
+}
+
+// --virtual-ranks 2 with --accum 2 on the cuDNN engine (gradients read and written through the
+// flat arrays every micro-batch, BatchNorm statistics swapped per virtual rank): twice, the
+// same bits (the engine is deterministic run to run: the mpi cases' bit identity rests on it);
+// against the CPU engine, the tolerances of the step-by-step test above.
+TEST(GpuTrainer, VirtualRanksOnTheGpuRepeatBitForBitAndFollowTheCpu) {
+  if (const std::string why = no_gpu(); !why.empty()) GTEST_SKIP() << "GPU trainer test skipped: " << why;
+  const std::string dir = fashion_mnist_dir();
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is not installed";
+  const IdxDataset data = load_idx_dataset(dir);
+  const SimpleCnn initial({1, 16, 16, 10}, {3, 3, 3}, {2, 2, 2}, true, 3, true);
+  std::vector<SimpleCnn> models(3, initial);  // CPU, GPU, GPU again
+  std::vector<LossLog> logs(3);
+  for (int run = 0; run < 3; ++run) {
+    LearnerConfig c;
+    c.progress = false;
+    c.cuda = run > 0;
+    c.batch_size = 16;
+    c.drop_last = true;
+    c.parallel.virtual_ranks = 2;
+    c.parallel.accum = 2;
+    Learner learn(models[run], ImageSet::of(data.train_images, data.train_labels, 640),
+                  ImageSet::of(data.test_images, data.test_labels, 200), c);
+    MixUpCallback mix(0.4f, 7);
+    learn.add_callback(&mix);
+    learn.add_callback(&logs[run]);
+    learn.fit(2);
+  }
+  ASSERT_EQ(logs[0].losses.size(), 80u);  // 10 steps x 2 ranks x 2 micro-batches x 2 epochs
+  EXPECT_EQ(logs[1].losses, logs[2].losses) << "the GPU runs differ";
+  for (Engine::Flat f : {Engine::Flat::params, Engine::Flat::buffers})
+    EXPECT_EQ(in_flat_order(models[1], f), in_flat_order(models[2], f)) << "the GPU runs differ";
+  ASSERT_EQ(logs[1].losses.size(), logs[0].losses.size());
+  for (std::size_t i = 0; i < logs[0].losses.size(); ++i)
+    EXPECT_NEAR(logs[1].losses[i], logs[0].losses[i], 1e-3 * std::fabs(logs[0].losses[i]))
+        << "micro-batch " << i;
+  for (Engine::Flat f : {Engine::Flat::params, Engine::Flat::buffers})
+    EXPECT_LT(relative_l2(in_flat_order(models[1], f), in_flat_order(models[0], f)), 1e-2);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The cuDNN engine: the model on the device (GpuCnn), the batch's device buffers filled from
 // pinned staging with async copies on one stream, and the constant λ = 1 / identity arrays
 // that turn the mixup op into plain normalisation. The host SimpleCnn stays the master copy
-// for checkpoints (sync_model).
+// for checkpoints (sync_model). Data-parallel training (nn/parallel) reads and writes the
+// model as flat host arrays (read_flat / write_flat): copies on the engine's stream through
+// one pinned staging buffer, synchronised before they return.
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -51,13 +53,23 @@ struct Pinned {
   Pinned& operator=(const Pinned&) = delete;
 };
 
+// The engine's GPU made current for this thread before anything is made on it (NCCL ranks
+// each own one; the stream and every buffer below belong to it).
+struct CurrentDevice {
+  explicit CurrentDevice(int device) { cuda_ok(cudaSetDevice(device), "cudaSetDevice"); }
+};
+
 class CudnnEngine final : public Engine {
  public:
   CudnnEngine(SimpleCnn& model, const EngineConfig& c)
-      : model_(model), weight_decay_(c.weight_decay), height_(c.height), width_(c.width),
+      : device_(c.device), model_(model), weight_decay_(c.weight_decay), height_(c.height), width_(c.width),
         pinned_images_(c.max_batch * c.pixels), pinned_labels_(c.max_batch), pinned_loss_(1) {
     const std::int64_t B = c.max_batch, px = c.pixels, C = model.classes();
     net_ = std::make_unique<GpuCnn>(model, B, c.height, c.width, stream_.s);
+    std::int64_t most = 0;
+    for (const GpuCnn::Part p : {GpuCnn::Part::params, GpuCnn::Part::buffers})
+      most = std::max(most, floats(net_->parts(p)));
+    flat_staging_ = std::make_unique<Pinned<float>>(std::max<std::int64_t>(most, 1));
     images_ = DeviceTensor({B, px}, ElemType::u8);
     for (DeviceTensor* t : {&labels_, &ya_, &yb_, &iota_}) *t = DeviceTensor({B}, ElemType::i32);
     x_ = DeviceTensor({B, px}, ElemType::f32);
@@ -128,7 +140,48 @@ class CudnnEngine final : public Engine {
   }
   void sync_model() override { net_->download(model_); }
 
+  // Behind everything queued on the stream (the backward pass that wrote the gradients, the
+  // step that wrote the parameters), then synchronised: `out` is final when this returns.
+  void read_flat(Flat what, std::vector<float>& out) override {
+    const auto parts = net_->parts(part_of(what));
+    float* stage = flat_staging_->p;
+    for (const auto& [dev, n] : parts) {
+      cuda_ok(cudaMemcpyAsync(stage, dev, n * sizeof(float), cudaMemcpyDeviceToHost, stream_.s), "read_flat");
+      stage += n;
+    }
+    cuda_ok(cudaStreamSynchronize(stream_.s), "cudaStreamSynchronize");
+    out.assign(flat_staging_->p, stage);
+  }
+  // Ordered before the next kernel on the stream (the step that reads the gradients);
+  // synchronised so the staging buffer is free again when this returns.
+  void write_flat(Flat what, const std::vector<float>& in) override {
+    const auto parts = net_->parts(part_of(what));
+    if (static_cast<std::int64_t>(in.size()) != floats(parts))
+      throw std::invalid_argument("write_flat: " + std::to_string(in.size()) + " floats for a part of " +
+                                  std::to_string(floats(parts)));
+    std::copy(in.begin(), in.end(), flat_staging_->p);
+    const float* stage = flat_staging_->p;
+    for (const auto& [dev, n] : parts) {
+      cuda_ok(cudaMemcpyAsync(dev, stage, n * sizeof(float), cudaMemcpyHostToDevice, stream_.s),
+              "write_flat");
+      stage += n;
+    }
+    cuda_ok(cudaStreamSynchronize(stream_.s), "cudaStreamSynchronize");
+  }
+
  private:
+  static GpuCnn::Part part_of(Flat f) {
+    return f == Flat::params  ? GpuCnn::Part::params
+           : f == Flat::grads ? GpuCnn::Part::grads
+                              : GpuCnn::Part::buffers;
+  }
+  static std::int64_t floats(const std::vector<std::pair<float*, std::int64_t>>& parts) {
+    std::int64_t n = 0;
+    for (const auto& p : parts) n += p.second;
+    return n;
+  }
+
+  CurrentDevice device_;
   SimpleCnn& model_;
   float weight_decay_;
   std::int64_t height_, width_;
@@ -139,6 +192,7 @@ class CudnnEngine final : public Engine {
   Pinned<float> pinned_loss_;
   DeviceTensor images_, labels_, ya_, yb_, iota_, x_, lam_, ones_, grad_, loss_;
   std::unique_ptr<GpuCnn> net_;
+  std::unique_ptr<Pinned<float>> flat_staging_;  // the largest flat part (params = grads ≥ buffers)
   std::vector<float> host_logits_;
 };
 

@@ -304,6 +304,20 @@ void GpuCnn::adamw_step(float lr, float beta1, float beta2, float eps, float wei
   }
 }
 
+std::vector<std::pair<float*, std::int64_t>> GpuCnn::parts(Part what) {
+  std::vector<std::pair<float*, std::int64_t>> out;
+  const auto add = [&](DeviceTensor& t) { out.emplace_back(t.as<float>(), t.numel()); };
+  const auto param = [&](Param& p) { add(what == Part::grads ? p.grad : p.value); };
+  if (what != Part::buffers)
+    for (Layer& l : impl_->layers) param(l.w), param(l.b);
+  for (Layer& l : impl_->layers) {
+    if (!l.norm) continue;
+    if (what == Part::buffers) add(l.norm->running_mean), add(l.norm->running_var);
+    else param(l.norm->gamma), param(l.norm->beta);
+  }
+  return out;
+}
+
 void GpuCnn::download(SimpleCnn& model) const {
   const Impl& m = *impl_;
   CU(cudaStreamSynchronize(m.stream));

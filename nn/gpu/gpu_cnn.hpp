@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <cuda_runtime_api.h>
 
@@ -34,6 +36,13 @@ class GpuCnn {
   // The last backward's gradients into the host model's grad_* (tests, debugging).
   void download_gradients(SimpleCnn& model) const;
   std::int64_t classes() const;
+
+  // The device buffers of one part of the model, in the CPU engine's flat order
+  // (nn/cpu_engine.cpp, Engine::Flat): params and grads are each conv's weight and bias, then
+  // each BatchNorm's γ and β; buffers are each BatchNorm's running mean, then its variance.
+  // (pointer, floats) pairs; the engine copies them on its stream.
+  enum class Part { params, grads, buffers };
+  std::vector<std::pair<float*, std::int64_t>> parts(Part what);
 
  private:
   struct Impl;

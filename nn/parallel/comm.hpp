@@ -17,6 +17,9 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual const char* name() const = 0;
+  // The GPU this rank computes on: NCCL's one GPU per rank (the local rank); 0 otherwise (MPI
+  // ranks on one machine share device 0, their buffers staged through the host).
+  virtual int device() const { return 0; }
   // Every rank's `count` floats summed, the sum on every rank. ordered: gathered to rank 0,
   // summed there in rank order (sum_in_rank_order) and broadcast, so the bits depend on the
   // rank count only; otherwise the library's all-reduce (MPI_Allreduce, ncclAllReduce).

@@ -1,11 +1,14 @@
 // The MPI communicator (Open MPI from Debian): MPI_COMM_WORLD, host buffers. Errors return
 // (MPI_ERRORS_RETURN) and become exceptions; a rank that dies is MPI's to notice (mpiexec
-// ends the job).
+// ends the job). MPI_THREAD_MULTIPLE is asked for so that the watchdog's thread may call
+// MPI_Abort while the main thread waits in a collective (watchdog.hpp); where the library
+// gives less, abort from that thread exits the process instead, and mpiexec ends the job.
 #include <mpi.h>
 
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "comm.hpp"
@@ -26,7 +29,10 @@ class MpiCommunicator final : public Communicator {
   MpiCommunicator(int* argc, char*** argv) {
     int ready = 0;
     MPI_Initialized(&ready);
-    if (!ready) mpi_check(MPI_Init(argc, argv), "MPI_Init");
+    int provided = MPI_THREAD_SINGLE;
+    if (!ready) mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+    else MPI_Query_thread(&provided);
+    any_thread_ = provided >= MPI_THREAD_MULTIPLE;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
@@ -60,12 +66,15 @@ class MpiCommunicator final : public Communicator {
     mpi_check(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
   [[noreturn]] void abort(int status) override {
+    if (!any_thread_ && std::this_thread::get_id() != main_) std::_Exit(status);
     MPI_Abort(MPI_COMM_WORLD, status);
     std::_Exit(status);  // MPI_Abort does not return; this keeps [[noreturn]] honest
   }
 
  private:
   int rank_ = 0, size_ = 1;
+  bool any_thread_ = false;  // MPI may be called from any thread (MPI_THREAD_MULTIPLE)
+  const std::thread::id main_ = std::this_thread::get_id();
   std::vector<float> gathered_;
 };
 

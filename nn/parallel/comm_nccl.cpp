@@ -1,9 +1,23 @@
 // The NCCL communicator (llm.c's recipe): MPI launches the ranks and broadcasts NCCL's unique
 // id; each rank takes the GPU of its local rank (ranks on one machine numbered by
-// MPI_Comm_split_type) and sums with ncclAllReduce on its own stream. The trainer's
-// data-parallel path keeps its flat gradient on the host, so sum() stages it through the
-// device; allgather and broadcast (small, once per epoch) go over MPI.
-// Unverified on a GPU (none where this was written); NCCL refuses two ranks on one GPU.
+// MPI_Comm_split_type) and sums with ncclAllReduce on its own stream. allgather and broadcast
+// (small, once per epoch) go over MPI.
+//
+// Host-staged, not device buffers on the engine's stream (what issue 22 asked): the
+// data-parallel step (data_parallel.cpp) is one engine-independent flat host buffer per step
+// — the gradient, each micro-batch's loss, each rank's status (the error flag every rank must
+// see) — summed by one code path in rank order for --reduce ordered and --virtual-ranks (the
+// bit identity of np N and N virtual ranks rests on that one sum). sum() therefore uploads the
+// buffer, reduces it on the device and downloads it, synchronised; the cuDNN engine's
+// read_flat / write_flat add a download per micro-batch and an upload per step. The cost per
+// step: four PCIe crossings of the gradient plus three stream syncs — for simple_cnn's 15.7 KB,
+// latency (tens of µs, against a step of a fraction of a millisecond); for a ResNet-50-sized
+// gradient (102 MB), ≈ 16 ms at 25 GB/s, which is where a device path (a contiguous device
+// gradient in GpuCnn, accumulated and reduced in place on the engine's stream, the loss and
+// status slots appended) would pay. Not built: it could not run here (no GPU) and, multi-rank,
+// not on any one-GPU machine (NCCL refuses two ranks on one GPU: "Duplicate GPU detected").
+// One rank has a test for the lent GPU (gpu.mpi.gpu_nccl_np1_equals_plain, not yet run there);
+// across GPUs it is untested.
 #include <cuda_runtime.h>
 #include <mpi.h>
 #include <nccl.h>
@@ -39,6 +53,7 @@ class NcclCommunicator final : public Communicator {
                                std::to_string(local_rank) + " but this machine has " +
                                std::to_string(devices) + " GPU(s): NCCL needs one GPU per rank");
     cuda_check(cudaSetDevice(local_rank), "cudaSetDevice");
+    device_ = local_rank;
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     ncclUniqueId id;
     if (mpi_->rank() == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -53,6 +68,7 @@ class NcclCommunicator final : public Communicator {
   int rank() const override { return mpi_->rank(); }
   int size() const override { return mpi_->size(); }
   const char* name() const override { return "nccl"; }
+  int device() const override { return device_; }
 
   void sum(float* data, std::size_t count, bool ordered) override {
     const std::size_t parts = ordered ? static_cast<std::size_t>(size()) : 1;
@@ -91,6 +107,7 @@ class NcclCommunicator final : public Communicator {
     capacity_ = floats;
   }
   std::unique_ptr<Communicator> mpi_;
+  int device_ = 0;
   cudaStream_t stream_ = nullptr;
   ncclComm_t comm_ = nullptr;
   float* buf_ = nullptr;

@@ -79,6 +79,7 @@ void DataParallel::step(Loader& loader, std::int64_t batch, std::int64_t step, s
   const std::size_t slots = static_cast<std::size_t>(world_) * accum_;
   const std::size_t stride = grad_floats_ + slots + world_;
   const std::int64_t bs = l_.cfg_.batch_size;
+  mark("micro-batches", step, false);
   parts_.assign(stride * virt_, 0.0f);
   std::exception_ptr err;
   for (int v = 0; v < virt_; ++v) {
@@ -107,6 +108,7 @@ void DataParallel::step(Loader& loader, std::int64_t batch, std::int64_t step, s
     sum = flat_.data();
   }
   // one rank too (accum > 1): its communicator's path runs (NCCL's on one GPU), same bits
+  mark("reduction", step, true);
   if (p_.comm != nullptr && virt_ == 1) comm_->sum(sum, stride, p_.ordered);
   std::vector<int> status(static_cast<std::size_t>(world_));
   for (int r = 0; r < world_; ++r) status[r] = static_cast<int>(sum[grad_floats_ + slots + r]);
@@ -186,12 +188,14 @@ void DataParallel::compare_checksums(std::int64_t epoch) {
 
 std::pair<double, double> DataParallel::validate(const ImageSet& set) {
   std::vector<double> mine(2 * static_cast<std::size_t>(virt_)), all(2 * static_cast<std::size_t>(world_));
+  mark("validation", -1, false);
   all_or_none(*comm_, [&] {
     for (int v = 0; v < virt_; ++v) {
       const auto [loss, correct] = l_.validate_sums(shard_of(set, me_ * virt_ + v, world_));
       mine[2 * v] = loss, mine[2 * v + 1] = correct;
     }
   });
+  mark("validation's gather", -1, true);
   comm_->allgather(mine.data(), all.data(), mine.size() * sizeof(double));
   double loss = all[0], correct = all[1];
   for (int r = 1; r < world_; ++r) loss += all[2 * r], correct += all[2 * r + 1];
@@ -217,6 +221,12 @@ std::vector<EpochResult> DataParallel::fit(std::int64_t epochs,
   std::vector<EpochResult> results;
   l_.stop = false;
   bool ended = false;
+  if (procs_ > 1 && p_.rank_timeout > 0) watchdog_ = std::make_unique<Watchdog>(*comm_, p_.rank_timeout);
+  struct Release {  // the watchdog stops with fit, however it ends
+    std::unique_ptr<Watchdog>& w;
+    ~Release() { w.reset(); }
+  } release{watchdog_};
+  mark("the start of training", -1, true);
   try {
     all_or_none(*comm_, [&] {
       start_training();
@@ -239,6 +249,7 @@ std::vector<EpochResult> DataParallel::fit(std::int64_t epochs,
                        train_sum / seen);
       }
       if (cfg.progress) std::fprintf(stderr, "\r%80s\r", "");
+      mark("epoch end (statistics, checksum)", -1, true);
       combine_norm_statistics();
       compare_checksums(epoch);
       const auto [vloss, acc] = validate(l_.valid_);

@@ -15,17 +15,20 @@
 //     means; mean of variances plus the variance of the means), then a checksum of every
 //     parameter is compared across ranks: a mismatch stops the run;
 //   - validation: rank r takes the r-th contiguous shard; loss and correct counts are gathered
-//     and summed in rank order.
+//     and summed in rank order;
+//   - with several processes, a watchdog (watchdog.hpp) ends the job when a rank stalls.
 // --virtual-ranks N does all this in one process for ranks 0..N−1 in turn (each with its own
 // BatchNorm running statistics): the same bits as N processes under ordered reduction.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "learner.hpp"
+#include "watchdog.hpp"
 
 namespace mixup::nn {
 
@@ -45,6 +48,10 @@ class DataParallel {
   void combine_norm_statistics();  // at each epoch's end
   void compare_checksums(std::int64_t epoch);
   bool has_norms() const { return norm_floats_ > 0; }
+  // This rank's progress, for the watchdog (several processes, --rank-timeout > 0).
+  void mark(const char* what, std::int64_t step, bool waiting) {
+    if (watchdog_) watchdog_->beat(what, step, waiting);
+  }
 
   Learner& l_;
   Engine& e_;
@@ -54,6 +61,7 @@ class DataParallel {
   std::size_t grad_floats_ = 0, norm_floats_ = 0;
   std::vector<float> flat_, parts_, scratch_;
   std::vector<std::vector<float>> norm_stats_;  // BatchNorm running statistics per virtual rank
+  std::unique_ptr<Watchdog> watchdog_;          // while fit runs
 };
 
 }  // namespace mixup::nn

@@ -12,6 +12,7 @@ struct ParallelConfig {
   int virtual_ranks = 1;         // > 1: this process runs that many ranks' micro-batches in turn
   int accum = 1;                 // micro-batches per rank and optimizer step
   bool ordered = true;           // sum gradients in rank order (bit-reproducible), else all-reduce
+  double rank_timeout = 300;     // seconds a rank may stall before the job is ended (0: never)
   int processes() const;
   int rank() const;
   // The ranks a step's gradient is averaged over: processes × virtual ranks.

@@ -1,15 +1,18 @@
 // Test hook of mixup-train (tests/tools/mpi_cases.sh): MIXUP_TRAIN_FAULT=KIND@N makes this
 // process fail on purpose, so the data-parallel failure paths can be run: nan@N (the N-th
 // training micro-batch's loss becomes NaN), throw@N (it throws), kill@N (the process kills
-// itself with SIGKILL), diverge@E (a weight is nudged when epoch E begins: the ranks'
+// itself with SIGKILL), stall@N (it sleeps forever, neither failing nor arriving: the
+// watchdog's case), diverge@E (a weight is nudged when epoch E begins: the ranks'
 // checksums then differ). N and E count from 0 in this process. Unset: nothing happens.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "learner.hpp"
 
@@ -28,6 +31,9 @@ class FaultInjection : public nn::Callback {
   }
   bool armed() const { return !kind_.empty(); }
   void on_epoch_begin(nn::Learner& l) override {
+    // the host model is the CPU engine's working copy; the cuDNN engine's is on the device
+    if (kind_ == "diverge" && l.on_gpu())
+      throw std::runtime_error("MIXUP_TRAIN_FAULT=diverge: CPU engine only");
     if (kind_ == "diverge" && ++epoch_ == when_) l.model().layers()[0].weight[0] += 1e-3f;
   }
   void on_backward_begin(nn::Learner&, nn::BatchState& b) override {
@@ -37,6 +43,7 @@ class FaultInjection : public nn::Callback {
       throw std::runtime_error("injected failure (MIXUP_TRAIN_FAULT) at micro-batch " +
                                std::to_string(when_));
     if (kind_ == "kill") std::raise(SIGKILL);
+    while (kind_ == "stall") std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
  private:

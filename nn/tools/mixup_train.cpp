@@ -107,7 +107,9 @@ int parse(Options& o, int argc, char** argv) {
   tools::common_setup(
       app,
       "Stopping: Ctrl-C (SIGINT) or SIGTERM stops at the next batch, keeps the --log lines of the\n"
-      "finished epochs, writes no checkpoint, and exits 130 or 143.");
+      "finished epochs, writes no checkpoint, and exits 130 or 143. Under mpiexec every rank does so\n"
+      "(Open MPI's mpiexec then exits 1; scripts/mpirun-train exits 130), and a rank stalled past\n"
+      "--rank-timeout ends the job with exit status 3.");
   app.add_option("--data", o.data, "MNIST-style IDX directory, gzipped or not")->capture_default_str();
   app.add_option("--epochs", o.epochs, "epochs per run (0: only evaluate)")
       ->check(tools::integer_in(0, 100000))
@@ -258,6 +260,7 @@ RunSummary run(const Options& o, bool cuda, bool with_mixup, const nn::SimpleCnn
   cfg.threads = o.threads;
   cfg.progress = !o.quiet && isatty(2);
   cfg.cuda = cuda;
+  cfg.device = o.par.communicator->device();
   cfg.parallel = o.par.config();
   Learner learn(model, ImageSet::of(data.train_images, data.train_labels, o.train_limit),
                 ImageSet::of(data.test_images, data.test_labels), cfg);
@@ -433,7 +436,6 @@ int train(const Options& o) {
   nn::IdxDataset data;
   std::optional<nn::SimpleCnn> checked;
   nn::all_or_none(*o.par.communicator, [&] {  // a bad file on one rank stops every rank here
-    tools::check_parallel_device(o.par, cuda);
     data = nn::load_idx_dataset(o.data);
     checked.emplace(check_before_training(o, data, cuda));
   });

@@ -1,6 +1,7 @@
 #include "parallel_flags.hpp"
 
 #include "cli.hpp"
+#include "parallel/watchdog.hpp"
 
 namespace mixup::tools {
 
@@ -10,6 +11,7 @@ nn::ParallelConfig ParallelOptions::config() const {
   c.virtual_ranks = virtual_ranks;
   c.accum = accum;
   c.ordered = reduce == "ordered";
+  c.rank_timeout = rank_timeout;
   return c;
 }
 
@@ -34,6 +36,14 @@ void add_parallel_flags(CLI::App& app, ParallelOptions& p) {
       ->capture_default_str();
   app.add_option("--accum", p.accum, "micro-batches of --bs per optimizer step, each mixed on its own")
       ->check(integer_in(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option(
+         "--rank-timeout", p.rank_timeout,
+         "seconds a rank may spend in one phase of its own work (a step's micro-batches, "
+         "validation) before the job is ended: the stalled rank names itself and every rank exits " +
+             std::to_string(nn::kExitRankTimeout) +
+             "; a rank waiting for the others allows twice as long. 0: never (several processes only)")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--mixup-off-epoch", p.mixup_off_epoch,
                  "train unmixed from this epoch on (0-based, timm's mixup_off_epoch); default: never")
@@ -65,14 +75,6 @@ void start_communicator(ParallelOptions& p, int* argc, char*** argv) {
   if (kind == "nccl") p.communicator = nn::make_nccl_communicator(argc, argv);
   if (p.virtual_ranks > 1 && p.communicator->size() > 1)
     throw std::runtime_error("--virtual-ranks stands in for ranks: not under mpiexec with several ranks");
-}
-
-void check_parallel_device(const ParallelOptions& p, bool cuda) {
-  const nn::ParallelConfig c = p.config();
-  if (cuda && (c.active() || c.processes() > 1))
-    throw Failure(
-        "--device cuda: data-parallel training (ranks, --virtual-ranks, --accum) runs on the CPU engine "
-        "only for now: use --device cpu");
 }
 
 std::string describe_parallel(const ParallelOptions& p, std::int64_t bs) {

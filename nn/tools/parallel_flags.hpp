@@ -17,6 +17,7 @@ namespace mixup::tools {
 struct ParallelOptions {
   std::string comm = "auto", reduce = "ordered";
   int virtual_ranks = 1, accum = 1;
+  double rank_timeout = 300;
   std::int64_t mixup_off_epoch = -1;
   std::unique_ptr<nn::Communicator> communicator;  // made after parsing
   nn::ParallelConfig config() const;
@@ -29,8 +30,6 @@ void check_parallel_flags(const ParallelOptions& p, bool drop_last);
 // Makes p.communicator: none, mpi or nccl; auto is mpi where a launcher (mpiexec) started
 // this process and the build has MPI. Throws std::runtime_error when the build lacks what was asked for.
 void start_communicator(ParallelOptions& p, int* argc, char*** argv);
-// Throws Failure where the run is data-parallel on the GPU: the cuDNN engine cannot do it yet.
-void check_parallel_device(const ParallelOptions& p, bool cuda);
 // "rank 1 of 2 (mpi, ordered reduction)": for the run header; empty in one plain process.
 std::string describe_parallel(const ParallelOptions& p, std::int64_t bs);
 

@@ -6,7 +6,14 @@
 # mpiexec runs under a timeout, so a hang fails the case instead of the suite.
 set -u
 case_name=$1 train=$2
+here=$(cd "$(dirname "$0")" && pwd)
 fm=${MIXUP_DATA_DIR:-/usr/share/datasets/fashion-mnist}
+# a relocated Open MPI (scripts/gpu-prep-openmpi; scripts/gpu-check sets this on the GPU machine)
+if [[ -n ${MIXUP_OPENMPI_ENV:-} ]]; then
+  # shellcheck source=/dev/null
+  source "$MIXUP_OPENMPI_ENV" || { echo "SKIP: cannot read $MIXUP_OPENMPI_ENV"; exit 77; }
+  mpiexec --version >/dev/null 2>&1 || { echo "SKIP: the carried mpiexec does not run here: $(mpiexec --version 2>&1 | head -3)"; exit 77; }
+fi
 command -v mpiexec >/dev/null || { echo "SKIP: mpiexec not found (scripts/setup installs openmpi-bin)"; exit 77; }
 [[ -d $fm ]] || { echo "SKIP: $fm is not installed"; exit 77; }
 # Open MPI refuses root without these (CI runs as root); vader's single-copy mechanism
@@ -56,14 +63,80 @@ $(cat out.txt)"
 $(cat out.txt)"
   ! ls ./*.ckpt* >/dev/null 2>&1 || fail "a checkpoint was written: $(ls ./*.ckpt*)"
 }
-# a two-rank run where rank 1 alone has MIXUP_TRAIN_FAULT=$1 (tools/fault_injection.hpp)
+# a two-rank run where rank 1 alone has MIXUP_TRAIN_FAULT=$1 (tools/fault_injection.hpp);
+# $2, $3: more flags for rank 0 and rank 1
 fault_run() {
   local a=("${common[@]}" --train-limit 512 --bs 16 --mixup on --log f.csv --save f.ckpt)
-  run_mpi -n 1 "$train" "${a[@]}" : -n 1 env MIXUP_TRAIN_FAULT="$1" "$train" "${a[@]}" >out.txt 2>&1
+  # shellcheck disable=SC2086  # $2 and $3 are flag lists: split on purpose
+  run_mpi -n 1 "$train" "${a[@]}" ${2:-} : -n 1 env MIXUP_TRAIN_FAULT="$1" "$train" "${a[@]}" ${3:-} >out.txt 2>&1
   rc=$?
 }
 
+# gpu_run NAME ARGS...: one process on the GPU (the reference of a gpu.mpi case); skips (77)
+# where this machine or build cannot train on the GPU, saying why
+gpu_run() {
+  local name=$1
+  shift
+  "$train" "$@" --log "$name.csv" --save "$name.ckpt" >"$name.txt" 2>&1 && return 0
+  grep -q "^mixup-train: --device cuda: " "$name.txt" && { echo "SKIP: $(grep -m1 "^mixup-train: --device cuda: " "$name.txt")"; exit 77; }
+  fail "$name: $(cat "$name.txt")"
+}
+
+# sigint_run LAUNCHER: 2 ranks, SIGINT to the launcher after the second epoch is logged; sets rc;
+# fails if it ran on, or left a checkpoint or a half-written log line
+sigint_run() {
+  timeout 120 "$1" --oversubscribe -n 2 "$train" "${base[@]}" --data "$fm" --epochs 100000 --train-limit 256 \
+    --bs 32 --mixup on --log s.csv --save s.ckpt >out.txt 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 600; i++)); do
+    [[ -f s.csv && $(wc -l <s.csv) -ge 3 ]] && break
+    kill -0 $pid 2>/dev/null || fail "it ended before its second epoch: $(cat out.txt)"
+    sleep 0.1
+  done
+  [[ $(wc -l <s.csv 2>/dev/null || echo 0) -ge 3 ]] || { kill -KILL $pid; fail "no epoch logged within 60 s"; }
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  ! ls ./*.ckpt* >/dev/null 2>&1 || fail "a checkpoint was written"
+  awk -F, 'NF != 6 { exit 1 }' s.csv || fail "a half-written log line: $(cat s.csv)"
+}
+
 case $case_name in
+  # --- the cuDNN engine (label gpu, run by scripts/gpu-check; skipped without a GPU) ------
+  # Two ranks sharing the one GPU, gradients staged through the host (MPI): the bits of one
+  # process running 2 virtual ranks on the GPU. Bit-identical because the engine is
+  # deterministic run to run: cuDNN algorithms chosen deterministic where one qualifies (every
+  # simple_cnn shape has one), FP32 math, BatchNorm and the loss reduce in a fixed order, and
+  # both runs use the same micro-batch size, so the same algorithms.
+  gpu_np2_equals_virtual_ranks_2)
+    a=("${common[@]}" --device cuda --train-limit 512 --bs 16 --mixup on --bn on)
+    gpu_run v "${a[@]}" --virtual-ranks 2
+    run_mpi -n 2 "$train" "${a[@]}" --comm mpi --log n.csv --save n.ckpt >out.txt 2>&1 || fail "mpiexec -n 2: $(cat out.txt)"
+    grep -q "data-parallel: 2 rank(s) (mpi)" out.txt || fail "not a 2-rank MPI run: $(cat out.txt)"
+    grep -q "device cuda" out.txt || fail "not on the GPU: $(cat out.txt)"
+    same_run n v ;;
+  # NCCL with one rank (NCCL refuses two ranks on one GPU: across GPUs it is untested): with
+  # --accum 2 each step's sum goes through the communicator, which for one rank is a copy, so
+  # the bits are those of the GPU trainer with --accum 2 and no communicator; both reductions.
+  gpu_nccl_np1_equals_plain)
+    a=("${common[@]}" --device cuda --train-limit 512 --bs 16 --accum 2 --mixup on)
+    gpu_run p "${a[@]}" --comm none
+    if "$train" --comm nccl --data /nonexistent 2>&1 | grep -q "this build has no NCCL"; then
+      echo "SKIP: this mixup-train was built without NCCL (nccl.h and libnccl not found)"
+      exit 77
+    fi
+    for reduce in ordered allreduce; do
+      run_mpi -n 1 "$train" "${a[@]}" --comm nccl --reduce $reduce --log n.csv --save n.ckpt >out.txt 2>&1 ||
+        fail "mpiexec -n 1 --comm nccl --reduce $reduce: $(cat out.txt)"
+      grep -q "(nccl)" out.txt || fail "not an NCCL run: $(cat out.txt)"
+      same_run n p
+      rm -f n.csv n.ckpt
+    done
+    # and without --accum: the plain GPU trainer's step (the communicator made, unused)
+    b=("${common[@]}" --device cuda --train-limit 512 --bs 16 --mixup on)
+    gpu_run q "${b[@]}" --comm none
+    run_mpi -n 1 "$train" "${b[@]}" --comm nccl --log n.csv --save n.ckpt >out.txt 2>&1 || fail "mpiexec -n 1 --comm nccl: $(cat out.txt)"
+    same_run n q ;;
   # The central test: 2 ranks give the bits of one process running 2 virtual ranks (mixup,
   # BatchNorm: per-rank statistics, combined at each epoch's end).
   np2_equals_virtual_ranks_2)
@@ -120,6 +193,20 @@ case $case_name in
   checksum_catches_divergence)
     fault_run diverge@1
     expect_stop 1 "^mixup-train: rank 0: the parameters differ across ranks after epoch 1" ;;
+  # A rank that neither fails nor arrives (stall@N: it sleeps inside its step): its watchdog
+  # names it and ends the job (exit 3) within the timeout, long before mpiexec's 120 s.
+  stalled_rank_is_ended_by_the_watchdog)
+    SECONDS=0
+    fault_run stall@5 "--rank-timeout 3" "--rank-timeout 3"
+    expect_stop 3 "^mixup-train: rank 1: stalled: step 5's micro-batches did not finish in [0-9]+ s"
+    ((SECONDS < 60)) || fail "took $SECONDS s"
+    awk -F, 'NF != 6 { exit 1 }' f.csv || fail "a half-written log line: $(cat f.csv)"
+    # the stalled rank's own watchdog off (a stopped process cannot speak): rank 0 waits
+    # twice the timeout in the reduction, then ends the job itself
+    rm -f f.csv
+    fault_run stall@5 "--rank-timeout 3" "--rank-timeout 0"
+    expect_stop 3 "^mixup-train: rank 0: waited [0-9]+ s in step 5's reduction for a rank that neither failed"
+    ((SECONDS < 90)) || fail "took $SECONDS s" ;;
   killed_rank_ends_the_job)
     fault_run kill@4
     [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)"
@@ -127,21 +214,12 @@ case $case_name in
   # Ctrl-C reaches mpiexec, which sends SIGTERM to every rank: they stop at their next batch
   # (Open MPI's mpiexec then exits 1), keep the finished epochs' log lines, write no checkpoint.
   sigint_to_mpiexec)
-    timeout 120 mpiexec --oversubscribe -n 2 "$train" "${base[@]}" --data "$fm" --epochs 100000 --train-limit 256 --bs 32 \
-      --mixup on --log s.csv --save s.ckpt >out.txt 2>&1 &
-    pid=$!
-    for ((i = 0; i < 600; i++)); do
-      [[ -f s.csv && $(wc -l <s.csv) -ge 3 ]] && break
-      kill -0 $pid 2>/dev/null || fail "it ended before its second epoch: $(cat out.txt)"
-      sleep 0.1
-    done
-    [[ $(wc -l <s.csv 2>/dev/null || echo 0) -ge 3 ]] || { kill -KILL $pid; fail "no epoch logged within 60 s"; }
-    kill -INT $pid
-    wait $pid
-    rc=$?
-    [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)"
-    ! ls ./*.ckpt* >/dev/null 2>&1 || fail "a checkpoint was written"
-    awk -F, 'NF != 6 { exit 1 }' s.csv || fail "a half-written log line: $(cat s.csv)" ;;
+    sigint_run mpiexec
+    [[ $rc -ne 0 && $rc -ne 124 ]] || fail "exited $rc (124: it hung): $(cat out.txt)" ;;
+  # The same through scripts/mpirun-train, which exits 130 for it.
+  sigint_to_mpirun_train)
+    sigint_run "$here/../../scripts/mpirun-train"
+    [[ $rc -eq 130 ]] || fail "exited $rc, expected 130: $(cat out.txt)" ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"
