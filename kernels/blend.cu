@@ -114,17 +114,8 @@ template <int V, class Index>
 __device__ __forceinline__ unsigned box_mask(const Geometry& g, const Box& box, Index e) {
   const Index W = static_cast<Index>(g.width), H = static_cast<Index>(g.height),
               C = static_cast<Index>(g.channels);
-  Index y, x, c = 0;
-  if (g.layout == Layout::kNCHW) {
-    const Index pixel = e % (H * W);
-    y = pixel / W;
-    x = pixel - y * W;
-  } else {
-    const Index pixel = e / C;
-    c = e - pixel * C;
-    y = pixel / W;
-    x = pixel - y * W;
-  }
+  Index c, y, x;  // NCHW: c is not walked (a vector stays in its plane's rows, wrapping y)
+  element_coords(g, e, c, y, x);
   unsigned mask = 0;
 #pragma unroll
   for (int k = 0; k < V; ++k) {
@@ -307,25 +298,25 @@ __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
     const std::int64_t end = min(n, begin + chunk_elems);
     const std::int64_t first = begin + threadIdx.x;
     const bool mixup = rm.kind == MixKind::kMixup;
+    // mixup without normalisation needs no coordinates; the rest walks them, in 32 bits where
+    // the sample allows (every digit < n < 2^31)
+    const auto walk = [&](auto index) {
+      using Index = decltype(index);
+      ElementWalk<Index> w = element_walk<Index>(p.geom, static_cast<Index>(first),
+                                                 static_cast<Index>(blockDim.x));
+      for (std::int64_t e = first; e < end; e += blockDim.x) {
+        o[e] = row_element<In, Out>(a, b, e, mixup, lam, om, p.stack_x, box_holds(rm.box, w.y, w.x), w.c,
+                                    p.norm);
+        advance(p.geom, w);
+      }
+    };
     if (mixup && (std::is_same_v<In, Out> || !p.norm.on)) {  // normalisation: uint8 input only
       for (std::int64_t e = first; e < end; e += blockDim.x)
-        o[e] = Out::store(mix(In::load(a[e]), In::load(b[e]), lam, om, p.stack_x));
-    } else if (small_rows) {  // 32-bit coordinates: e < n < 2^31, and so is every digit
-      ElementWalk<std::int32_t> w = element_walk<std::int32_t>(p.geom, static_cast<std::int32_t>(first),
-                                                               static_cast<std::int32_t>(blockDim.x));
-#pragma unroll 1  // unrolled, the walks' copies made the vector rows' early loads spill (f32)
-      for (std::int64_t e = first; e < end; e += blockDim.x) {
-        o[e] = row_element<In, Out>(a, b, e, mixup, lam, om, p.stack_x, box_holds(rm.box, w.y, w.x), w.c,
-                                    p.norm);
-        advance(p.geom, w);
-      }
-    } else {  // samples of 2^31 elements or more
-      ElementWalk<std::int64_t> w = element_walk<std::int64_t>(p.geom, first, blockDim.x);
-      for (std::int64_t e = first; e < end; e += blockDim.x) {
-        o[e] = row_element<In, Out>(a, b, e, mixup, lam, om, p.stack_x, box_holds(rm.box, w.y, w.x), w.c,
-                                    p.norm);
-        advance(p.geom, w);
-      }
+        o[e] = row_element<In, Out>(a, b, e, true, lam, om, p.stack_x, false, 0, p.norm);
+    } else if (small_rows) {
+      walk(std::int32_t{0});
+    } else {
+      walk(std::int64_t{0});
     }
   }
 }
