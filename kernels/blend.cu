@@ -192,14 +192,10 @@ __device__ void scalar_element(const BlendParams& p, const RowMix& rm, const typ
 
 // Blocks per SM the register budget must allow: ptxas, left to itself, kept some kernels at 64
 // registers and spilled (up to 484 bytes for uint8 → bf16); with these bounds none spills
-// (nvcc -Xptxas -v). f32 fits three blocks (76 registers). 16-bit input converts each vector
-// both ways and, at three blocks (85 registers), still spilled 8 bytes: two blocks (80–91
-// registers) — 16 warps per SM instead of 24, which the early path's four partner loads per
-// thread in flight make up for; the CutMix and misaligned paths of 16-bit rows lose that third
-// of their warps (no verdict row measures them). uint8 input (16 elements per vector) two as
-// before. Unmeasured on a GPU.
+// (nvcc -Xptxas -v: 72 registers for f32/f16/bf16, 90–92 for uint8 input, whose 16-byte
+// vectors carry 16 elements each). Unmeasured on a GPU.
 template <class In>
-constexpr int kBlendMinBlocks = std::is_same_v<In, F32> ? 3 : 2;
+constexpr int kBlendMinBlocks = std::is_same_v<In, U8> ? 2 : 3;
 
 template <class In, class Out>
 __global__ void __launch_bounds__(kBlendThreads, kBlendMinBlocks<In>)
