@@ -120,22 +120,22 @@ __device__ void rank_warps_barrier() { asm volatile("bar.sync 1, %0;" ::"n"(kRan
 __device__ RankCount rank_of(const SplitKeys& keys, const FourHalves* hi4, int chunks, int batch, int i,
                              bool mine) {
   const int lane_in_group = static_cast<int>(threadIdx.x) % kGroup;
+  const auto group_sum = [](std::uint32_t v) {  // over the group's 8 consecutive lanes
+    for (int o = kGroup / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+  };
   HighCount h;
   if (mine) count_high_halves(hi4, lane_in_group, chunks, kGroup, keys.hi[i], h);
-  for (int o = kGroup / 2; o > 0; o >>= 1) {  // groups are 8 consecutive lanes
-    h.lt += __shfl_xor_sync(0xffffffffu, h.lt, o);
-    h.le += __shfl_xor_sync(0xffffffffu, h.le, o);
-  }
+  h.lt = group_sum(h.lt);
+  h.le = group_sum(h.le);
   RankCount c;
   const bool exact = !mine || rank_from_high(h, c);
   if (__any_sync(0xffffffffu, !exact)) {  // rare with 64-bit keys: some key shares a high half
     RankCount full;
     if (!exact) count_keys(keys, lane_in_group, batch, kGroup, keys[i], i, full);
-    for (int o = kGroup / 2; o > 0; o >>= 1) {
-      full.lt += __shfl_xor_sync(0xffffffffu, full.lt, o);
-      full.eq += __shfl_xor_sync(0xffffffffu, full.eq, o);
-      full.eq_before += __shfl_xor_sync(0xffffffffu, full.eq_before, o);
-    }
+    full.lt = group_sum(full.lt);
+    full.eq = group_sum(full.eq);
+    full.eq_before = group_sum(full.eq_before);
     if (!exact) c = full;
   }
   return c;
